@@ -1,0 +1,1 @@
+"""Shared foundation of every Ragline service: settings, messages, tenancy, errors, observability, ports."""

@@ -1,0 +1,110 @@
+"""One exception tree for the whole suite.
+
+Each error knows its HTTP status and a stable machine-readable ``code``; the HTTP layer renders
+it once as problem+json (see :mod:`ragline_common.problem`), and consumers decide ack, retry or
+dead-letter from the exception type alone.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class RaglineError(Exception):
+    """Base of every error Ragline raises on purpose."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal_error"
+    title: ClassVar[str] = "Internal error"
+
+    def __init__(self, detail: str, *, code: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if code is not None:
+            self.code = code  # type: ignore[misc]
+
+
+class ValidationFailed(RaglineError):
+    status = 422
+    code = "validation_failed"
+    title = "Request is not valid"
+
+
+class BadRequest(RaglineError):
+    status = 400
+    code = "bad_request"
+    title = "Bad request"
+
+
+class Unauthorized(RaglineError):
+    status = 401
+    code = "unauthorized"
+    title = "Authentication required"
+
+
+class Forbidden(RaglineError):
+    status = 403
+    code = "forbidden"
+    title = "Not allowed"
+
+
+class NotFound(RaglineError):
+    status = 404
+    code = "not_found"
+    title = "Not found"
+
+
+class Conflict(RaglineError):
+    status = 409
+    code = "conflict"
+    title = "Conflict"
+
+
+class PayloadTooLarge(RaglineError):
+    status = 413
+    code = "payload_too_large"
+    title = "Payload too large"
+
+
+class UnsupportedMediaType(RaglineError):
+    status = 415
+    code = "unsupported_media_type"
+    title = "Unsupported media type"
+
+
+class RateLimited(RaglineError):
+    status = 429
+    code = "rate_limited"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after_s: float, code: str | None = None) -> None:
+        super().__init__(detail, code=code)
+        self.retry_after_s = retry_after_s
+
+
+class UpstreamUnavailable(RaglineError):
+    """A dependency (broker, vector store, model, peer service) cannot serve right now."""
+
+    status = 503
+    code = "upstream_unavailable"
+    title = "A dependency is unavailable"
+
+    def __init__(self, detail: str, *, retry_after_s: float = 5.0, code: str | None = None) -> None:
+        super().__init__(detail, code=code)
+        self.retry_after_s = retry_after_s
+
+
+class PermanentProcessingError(RaglineError):
+    """Processing a message can never succeed (bad document, invalid message): dead-letter it."""
+
+    status = 422
+    code = "processing_failed"
+    title = "Processing failed"
+
+
+class TransientProcessingError(RaglineError):
+    """Processing may succeed later (a dependency is down): retry with delay."""
+
+    status = 503
+    code = "transient_failure"
+    title = "Temporary failure"

@@ -1,0 +1,103 @@
+"""Typed, versioned message envelopes exchanged over the broker.
+
+Envelopes are frozen and tolerant (``extra="ignore"``): a reader ignores fields added later within
+the same version, so producers can evolve additively without breaking older consumers. A breaking
+change gets a new ``type`` (``...v2``) and routing key.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import Base64Bytes, BaseModel, ConfigDict, Field, JsonValue
+
+from ragline_common.ids import new_id
+from ragline_common.tenancy import TenantId
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Envelope(BaseModel):
+    """Fields every message carries; ``event_id`` doubles as the idempotency key."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    event_id: str = Field(default_factory=lambda: new_id("evt"))
+    tenant_id: TenantId
+    occurred_at: datetime = Field(default_factory=_now)
+
+
+class DocumentIngestRequested(Envelope):
+    """Ask the ingestion worker to index one version of a document.
+
+    The document bytes travel inline: the worker needs no access to the catalog, which the
+    gateway owns (see ADR 0003). The catalog keeps a copy so a lost job can be re-published.
+    """
+
+    type: Literal["document.ingest.v1"] = "document.ingest.v1"
+    document_id: str
+    job_id: str
+    version: int = Field(ge=1)
+    title: str
+    source_name: str
+    content_type: str
+    content: Base64Bytes
+    content_hash: str
+    metadata: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    INDEXED = "indexed"
+    FAILED = "failed"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (JobStatus.INDEXED, JobStatus.FAILED)
+
+
+class JobStatusChanged(Envelope):
+    """The worker reports progress; the gateway applies it to the catalog it owns."""
+
+    type: Literal["job.status.v1"] = "job.status.v1"
+    job_id: str
+    document_id: str
+    version: int
+    status: JobStatus
+    chunk_count: int | None = None
+    reason: str | None = None
+
+
+class DocumentDeleteRequested(Envelope):
+    """Remove every chunk of a document (all versions) from the vector store."""
+
+    type: Literal["document.delete.v1"] = "document.delete.v1"
+    document_id: str
+
+
+AnyMessage = Annotated[
+    DocumentIngestRequested | JobStatusChanged | DocumentDeleteRequested,
+    Field(discriminator="type"),
+]
+
+
+class _MessageAdapter(BaseModel):
+    message: AnyMessage
+
+
+def parse_message(body: bytes | str) -> DocumentIngestRequested | JobStatusChanged | DocumentDeleteRequested:
+    """Decode a broker body into its typed envelope (raises ``pydantic.ValidationError``)."""
+    import json
+
+    data: Any = json.loads(body)
+    return _MessageAdapter.model_validate({"message": data}).message
+
+
+def encode_message(message: Envelope) -> bytes:
+    """Serialise an envelope for the wire (JSON, bytes as base64)."""
+    return message.model_dump_json().encode()

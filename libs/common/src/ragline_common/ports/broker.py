@@ -1,0 +1,70 @@
+"""Message broker port: durable publish with confirmation, consume with explicit outcome."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from ragline_common.messages import Envelope
+from ragline_common.tenancy import TenantId
+from ragline_common.topology import QueueName
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message handed to a consumer.
+
+    ``attempt`` counts transient retries (0 on first delivery); ``redelivered`` is the broker's
+    own flag, set when a previous consumer died before acknowledging.
+    """
+
+    body: bytes
+    routing_key: str
+    headers: Mapping[str, str]
+    attempt: int = 0
+    redelivered: bool = False
+
+
+Handler = Callable[[Delivery], Awaitable[None]]
+"""Consumer callback. Returning acknowledges; raising ``PermanentProcessingError`` (or a
+``pydantic.ValidationError``) dead-letters with the reason; ``TransientProcessingError`` schedules
+a delayed retry that does not use up the redelivery budget; anything else is requeued and
+counts against the queue's delivery limit."""
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A message that could never be processed, with the reason recorded when it was parked."""
+
+    id: str
+    queue: QueueName
+    routing_key: str
+    tenant_id: TenantId | None
+    reason: str
+    dead_lettered_at: datetime
+    body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class Broker(Protocol):
+    async def start(self) -> None:
+        """Connect and declare the whole topology (idempotent)."""
+
+    async def close(self) -> None:
+        """Stop consumers (finishing in-flight handlers) and disconnect."""
+
+    async def ping(self) -> None:
+        """Raise ``UpstreamUnavailable`` when the broker cannot accept work."""
+
+    async def publish(
+        self, message: Envelope, *, routing_key: str, headers: Mapping[str, str] | None = None
+    ) -> None:
+        """Publish persistently; return only once the broker has confirmed the message."""
+
+    async def consume(self, queue: QueueName, handler: Handler, *, prefetch: int) -> None:
+        """Start consuming ``queue`` in the background; returns once subscribed."""
+
+    async def queue_depth(self, queue: QueueName) -> int:
+        """Messages ready in ``queue`` (for backpressure and metrics)."""

@@ -1,0 +1,123 @@
+"""Vector store port: tenant-scoped chunk storage with dense, sparse and hybrid search."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from ragline_common.tenancy import TenantId
+
+SearchMode = Literal["dense", "sparse", "hybrid"]
+
+
+@dataclass(frozen=True)
+class SparseVector:
+    indices: tuple[int, ...]
+    values: tuple[float, ...]
+
+
+class ChunkPayload(BaseModel):
+    """What is stored beside each chunk's vectors and returned with every hit."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tenant_id: TenantId
+    document_id: str
+    version: int
+    chunk_index: int
+    text: str
+    title: str
+    source_name: str
+    content_type: str
+    heading_path: tuple[str, ...] = ()
+    page: int | None = None
+    char_start: int
+    char_end: int
+    metadata: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChunkPoint:
+    id: str
+    payload: ChunkPayload
+    dense: Sequence[float]
+    sparse: SparseVector | None = None
+
+
+@dataclass(frozen=True)
+class ScoredChunk:
+    id: str
+    score: float
+    payload: ChunkPayload
+
+
+@dataclass(frozen=True)
+class MatchValue:
+    """``metadata[key] == value``."""
+
+    key: str
+    value: str | int | bool
+
+
+@dataclass(frozen=True)
+class MatchAny:
+    """``metadata[key]`` is one of ``values``."""
+
+    key: str
+    values: tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class MatchRange:
+    """Numeric range on ``metadata[key]``; unset bounds are open."""
+
+    key: str
+    gt: float | None = None
+    gte: float | None = None
+    lt: float | None = None
+    lte: float | None = None
+
+
+MetadataCondition = MatchValue | MatchAny | MatchRange
+
+
+class VectorStore(Protocol):
+    async def open(self) -> None:
+        """Create the collection and payload indexes if missing (idempotent)."""
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> None:
+        """Raise ``UpstreamUnavailable`` when the store cannot serve."""
+
+    async def upsert(self, tenant_id: TenantId, points: Sequence[ChunkPoint]) -> None:
+        """Write points; every payload must belong to ``tenant_id`` (else ``ValueError``)."""
+
+    async def delete_document(
+        self, tenant_id: TenantId, document_id: str, *, keep_version: int | None = None
+    ) -> None:
+        """Delete the document's chunks, all versions or all but ``keep_version``."""
+
+    async def delete_tenant(self, tenant_id: TenantId) -> None: ...
+
+    async def search(
+        self,
+        tenant_id: TenantId,
+        *,
+        mode: SearchMode,
+        dense: Sequence[float] | None,
+        sparse: SparseVector | None,
+        limit: int,
+        conditions: Sequence[MetadataCondition] = (),
+    ) -> list[ScoredChunk]:
+        """Best chunks of ``tenant_id`` only; hybrid fuses dense and sparse with RRF."""
+
+    async def list_chunks(
+        self, tenant_id: TenantId, document_id: str, *, limit: int, offset: int
+    ) -> list[ChunkPayload]:
+        """The document's chunks ordered by (version, chunk_index)."""
+
+    async def count(self, tenant_id: TenantId, document_id: str | None = None) -> int: ...

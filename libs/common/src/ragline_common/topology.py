@@ -1,0 +1,58 @@
+"""The broker topology, declared in one place for every adapter.
+
+Commands (work to do) and events (facts that happened) go through separate topic exchanges;
+each consuming service owns one durable queue bound by routing key. See ADR 0004.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+COMMANDS_EXCHANGE = "ragline.commands"
+EVENTS_EXCHANGE = "ragline.events"
+DEAD_LETTER_EXCHANGE = "ragline.dead-letter"
+INTAKE_EXCHANGE = "ragline.intake"
+
+ROUTING_INGEST = "document.ingest.v1"
+ROUTING_DELETE = "document.delete.v1"
+ROUTING_JOB_STATUS = "job.status.v1"
+
+# Growing delays for transient retries; past the last tier the last delay repeats.
+RETRY_DELAYS_S: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0)
+# Deliveries (crash redeliveries and unexpected errors) before a message is dead-lettered.
+DELIVERY_LIMIT = 5
+
+
+class QueueName(StrEnum):
+    INGESTION = "ragline.ingestion"
+    JOB_EVENTS = "ragline.gateway.job-events"
+    INTAKE = "ragline.intake"
+    DEAD_LETTERS = "ragline.dead-letters"
+
+
+# queue -> (exchange, routing keys bound)
+BINDINGS: dict[QueueName, tuple[str, tuple[str, ...]]] = {
+    QueueName.INGESTION: (COMMANDS_EXCHANGE, (ROUTING_INGEST, ROUTING_DELETE)),
+    QueueName.JOB_EVENTS: (EVENTS_EXCHANGE, (ROUTING_JOB_STATUS,)),
+    QueueName.INTAKE: (INTAKE_EXCHANGE, ("#",)),
+    QueueName.DEAD_LETTERS: (DEAD_LETTER_EXCHANGE, ("#",)),
+}
+
+
+def exchange_for(routing_key: str) -> str:
+    """Which exchange a routing key is published to."""
+    if routing_key in (ROUTING_INGEST, ROUTING_DELETE):
+        return COMMANDS_EXCHANGE
+    if routing_key == ROUTING_JOB_STATUS:
+        return EVENTS_EXCHANGE
+    raise ValueError(f"no exchange for routing key {routing_key!r}")
+
+
+def retry_queue_name(queue: QueueName, delay_s: float) -> str:
+    """Name of the delay queue that returns messages to ``queue`` after ``delay_s``."""
+    return f"{queue.value}.retry.{int(delay_s)}s"
+
+
+def retry_delay_for(attempt: int) -> float:
+    """Delay tier for transient retry number ``attempt`` (1-based)."""
+    return RETRY_DELAYS_S[min(attempt, len(RETRY_DELAYS_S)) - 1]

@@ -1,0 +1,1 @@
+"""Ragline gateway service."""

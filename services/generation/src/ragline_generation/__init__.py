@@ -1,0 +1,1 @@
+"""Ragline generation service."""
