@@ -77,9 +77,17 @@ class RateLimited(RaglineError):
     code = "rate_limited"
     title = "Too many requests"
 
-    def __init__(self, detail: str, *, retry_after_s: float, code: str | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        retry_after_s: float,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail, code=code)
         self.retry_after_s = retry_after_s
+        self.headers = headers or {}
 
 
 class UpstreamUnavailable(RaglineError):

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import Base64Bytes, BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from ragline_common.ids import new_id
 from ragline_common.tenancy import TenantId
@@ -24,7 +24,10 @@ def _now() -> datetime:
 class Envelope(BaseModel):
     """Fields every message carries; ``event_id`` doubles as the idempotency key."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    # Bytes travel as base64 in JSON and stay raw bytes in Python.
+    model_config = ConfigDict(
+        frozen=True, extra="ignore", ser_json_bytes="base64", val_json_bytes="base64"
+    )
 
     event_id: str = Field(default_factory=lambda: new_id("evt"))
     tenant_id: TenantId
@@ -45,7 +48,7 @@ class DocumentIngestRequested(Envelope):
     title: str
     source_name: str
     content_type: str
-    content: Base64Bytes
+    content: bytes
     content_hash: str
     metadata: dict[str, JsonValue] = Field(default_factory=dict)
 

@@ -56,6 +56,9 @@ class BrokerSettings(BaseSettings):
     url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/")
     prefetch: int = Field(default=4, ge=1, le=1000)
     publish_timeout_s: float = Field(default=10.0, gt=0)
+    namespace: str = Field(default="", pattern=r"^[a-z0-9-]*$", max_length=40)
+    """Prefix for every exchange and queue name, so several deployments (or test runs) can
+    share one RabbitMQ without seeing each other's messages."""
 
 
 class CatalogSettings(BaseSettings):

@@ -1,0 +1,61 @@
+# Ragline: `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null)
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export UV_PYTHON := $(PYTHON)
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+.PHONY: check-python
+check-python:
+	@if [ -z "$(PYTHON)" ]; then echo "Ragline needs Python 3.11; no python3 found on PATH." >&2; exit 1; fi
+	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v[:2] == (3, 11) else "Ragline needs Python 3.11 (found %d.%d at $(PYTHON)); set PYTHON=/path/to/python3.11." % v[:2])'
+
+$(UV): | check-python
+	@$(PYTHON) -m venv $(TOOLS)
+	@$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(BIN)/ragline: uv.lock pyproject.toml $(wildcard libs/*/pyproject.toml services/*/pyproject.toml) | $(UV)
+	@$(UV) sync --frozen --quiet
+	@touch $@
+
+.PHONY: install
+install: check-python $(BIN)/ragline ## Install the workspace into .venv from the lock file (CPU-only torch)
+
+.PHONY: run
+run: install ## Run the whole suite in one process on 127.0.0.1:8000 (data in ./.ragline)
+	$(BIN)/ragline run --target all
+
+.PHONY: services
+services: ## Start local RabbitMQ, Redis and PostgreSQL if installed but stopped
+	@deploy/local/ensure-services.sh
+
+.PHONY: test
+test: install services ## Unit, integration and end-to-end tests
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+.PHONY: lint
+lint: install ## ruff and mypy --strict
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy libs/common/src libs/cli/src services/gateway/src services/ingestion/src services/retrieval/src services/generation/src
+
+.PHONY: lock
+lock: | $(UV) ## Re-resolve uv.lock after changing dependencies
+	$(UV) lock
+
+.PHONY: clean
+clean: ## Remove the virtual environments and caches (keeps ./.ragline data)
+	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,3 @@
+from ragline_cli.main import cli
+
+cli()

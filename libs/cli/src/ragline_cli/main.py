@@ -1,0 +1,61 @@
+"""The ``ragline`` command."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import uvicorn
+from pydantic import ValidationError
+
+from ragline_common.observability.logs import configure_logging
+from ragline_common.observability.tracing import configure_tracing
+from ragline_common.settings import load_infrastructure_settings
+
+from ragline_cli.runner import UnknownTargetError, build_app, parse_targets
+
+
+@click.group()
+def cli() -> None:
+    """Ragline: multi-tenant retrieval-augmented generation."""
+
+
+@cli.command()
+@click.option(
+    "--target",
+    default="all",
+    show_default=True,
+    help="Services to host in this process: 'all' or a comma-separated subset of "
+    "gateway, ingestion, retrieval, generation.",
+)
+def run(target: str) -> None:
+    """Run services (all of them by default: the monolithic mode)."""
+    try:
+        targets = parse_targets(target)
+        settings = load_infrastructure_settings()
+    except UnknownTargetError as exc:
+        raise click.BadParameter(str(exc), param_hint="--target") from None
+    except ValidationError as exc:
+        click.echo(f"Invalid configuration:\n{exc}", err=True)
+        sys.exit(2)
+    service_label = ",".join(sorted(targets))
+    configure_logging(
+        level=settings.core.log_level, fmt=settings.core.log_format, service=service_label
+    )
+    configure_tracing(f"ragline-{service_label.replace(',', '-')}")
+    settings.core.data_dir.mkdir(parents=True, exist_ok=True)
+    app = build_app(targets, settings)
+    config = uvicorn.Config(
+        app,
+        host=settings.core.host,
+        port=settings.core.port,
+        log_config=None,
+        lifespan="on",
+        timeout_graceful_shutdown=int(settings.core.shutdown_grace_s),
+        proxy_headers=False,
+    )
+    uvicorn.Server(config).run()
+
+
+if __name__ == "__main__":
+    cli()

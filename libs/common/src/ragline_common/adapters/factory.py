@@ -1,0 +1,86 @@
+"""Build the shared adapters a :class:`~ragline_common.hosting.Host` hands out.
+
+The adapter is chosen by an exhaustive ``match`` on a ``Literal`` setting, and each adapter
+module is imported only when chosen, so a process never loads torch or a vector engine it does
+not use. Every adapter is opened here and closed by the host's exit stack.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from ragline_common.ports.broker import Broker
+from ragline_common.ports.embedder import Embedder
+from ragline_common.ports.vector_store import VectorStore
+
+if TYPE_CHECKING:
+    from ragline_common.hosting import Host
+
+
+def model_slug(model_id: str) -> str:
+    """Filesystem- and collection-safe form of a model id (``all-MiniLM-L6-v2`` -> ``all-minilm-l6-v2``)."""
+    return re.sub(r"[^a-z0-9]+", "-", model_id.lower()).strip("-")
+
+
+async def open_broker(host: Host) -> Broker:
+    settings = host.settings.broker
+    broker: Broker
+    match settings.kind:
+        case "memory":
+            from ragline_common.adapters.broker.memory import MemoryBroker
+
+            broker = MemoryBroker(close_timeout_s=host.settings.core.shutdown_grace_s)
+        case "rabbitmq":
+            from ragline_common.adapters.broker.rabbitmq import RabbitMqBroker
+
+            broker = RabbitMqBroker(
+                settings,
+                namespace=settings.namespace,
+                close_timeout_s=host.settings.core.shutdown_grace_s,
+            )
+    await broker.start()
+    host.stack.push_async_callback(broker.close)
+    return broker
+
+
+async def open_embedder(host: Host) -> Embedder:
+    settings = host.settings.embedder
+    match settings.kind:
+        case "minilm":
+            from ragline_common.adapters.embedder.minilm import MiniLmEmbedder
+
+            return MiniLmEmbedder(settings)
+        case "hash":
+            from ragline_common.adapters.embedder.hashing import HashEmbedder
+
+            return HashEmbedder(settings.hash_dimension)
+
+
+async def open_vector_store(host: Host) -> VectorStore:
+    settings = host.settings.vector_store
+    embedder = await host.embedder()
+    store: VectorStore
+    match settings.kind:
+        case "edge":
+            from ragline_common.adapters.vector_store.edge import EdgeVectorStore
+
+            # One shard per embedding model: vectors of different models never mix.
+            path = settings.resolved_path(host.settings.core.data_dir) / (
+                f"{model_slug(embedder.model_id)}-{embedder.dimension}"
+            )
+            store = EdgeVectorStore(path, dimension=embedder.dimension)
+        case "qdrant":
+            from ragline_common.adapters.vector_store.qdrant_remote import QdrantRemoteVectorStore
+
+            store = QdrantRemoteVectorStore(
+                model_id=embedder.model_id,
+                dimension=embedder.dimension,
+                collection_prefix=settings.collection_prefix,
+                url=settings.url,
+                api_key=settings.api_key.get_secret_value() if settings.api_key else None,
+                timeout_s=settings.timeout_s,
+            )
+    await store.open()
+    host.stack.push_async_callback(store.close)
+    return store

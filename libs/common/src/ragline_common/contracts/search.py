@@ -1,0 +1,73 @@
+"""Search contract: gateway -> retrieval."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from ragline_common.ports.vector_store import SearchMode
+from ragline_common.tenancy import TenantId
+
+MAX_QUERY_CHARS = 2000
+MAX_TOP_K = 100
+
+FilterValue = str | int | float | bool
+"""A metadata filter: equality for a scalar, any-of for a list, a range for {gte, lte, gt, lt}."""
+
+
+class RangeFilter(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    gt: float | None = None
+    gte: float | None = None
+    lt: float | None = None
+    lte: float | None = None
+
+
+class SearchQuery(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
+    top_k: int = Field(default=10, ge=1, le=MAX_TOP_K)
+    mode: SearchMode | None = None
+    filters: dict[str, FilterValue | list[str | int] | RangeFilter] = Field(default_factory=dict)
+    min_score: float | None = None
+
+
+class SearchHit(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    document_id: str
+    chunk_id: str
+    text: str
+    score: float
+    metadata: dict[str, JsonValue]
+    title: str
+    source_name: str
+    version: int
+    chunk_index: int
+    heading_path: tuple[str, ...] = ()
+    page: int | None = None
+
+
+class SearchResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    results: list[SearchHit]
+    mode: SearchMode
+
+
+class SearchApi(Protocol):
+    """What the gateway needs of retrieval; in-process or over HTTP."""
+
+    async def search(self, tenant_id: TenantId, query: SearchQuery) -> SearchResult: ...
+
+
+class InternalSearchRequest(BaseModel):
+    """Wire form of a search between services: the gateway supplies the tenant."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tenant_id: TenantId
+    query: SearchQuery

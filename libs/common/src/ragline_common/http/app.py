@@ -1,0 +1,58 @@
+"""Assemble one FastAPI app from the services hosted in this process.
+
+Services start in the given order (the runner puts retrieval and generation before the gateway,
+so the gateway finds them in-process) and stop in reverse, through one exit stack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+
+import structlog
+from fastapi import FastAPI
+
+from ragline_common.hosting import Host, ServiceComponent
+from ragline_common.http.middleware import RequestObservabilityMiddleware
+from ragline_common.http.ops import ReadinessCheck, ops_router
+from ragline_common.problem import install_problem_handlers
+from ragline_common.settings import InfrastructureSettings
+
+_log = structlog.get_logger(__name__)
+
+
+def assemble_app(
+    components: Sequence[ServiceComponent], settings: InfrastructureSettings
+) -> FastAPI:
+    names = [component.name for component in components]
+    targets = frozenset(names)
+    checks: dict[str, ReadinessCheck] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            host = Host(settings, stack, targets, checks)
+            for component in components:
+                await component.start(host)
+                _log.info("service_started", service=component.name)
+            app.state.host = host
+            yield
+            _log.info("services_stopping", services=names)
+
+    app = FastAPI(
+        title="Ragline",
+        version="0.1.0",
+        summary="Multi-tenant retrieval-augmented generation",
+        lifespan=lifespan,
+    )
+    internal_api = "gateway" not in targets
+    for component in components:
+        for router in component.routers(internal_api=internal_api):
+            app.include_router(router)
+    app.include_router(ops_router(checks))
+    install_problem_handlers(app)
+    for component in components:
+        for middleware in component.middleware():
+            app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
+    app.add_middleware(RequestObservabilityMiddleware, service=",".join(names))
+    return app

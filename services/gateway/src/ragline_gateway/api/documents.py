@@ -1,0 +1,202 @@
+"""Document upload, listing and status routes."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import PurePath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import JsonValue, ValidationError
+from starlette.datastructures import UploadFile
+
+from ragline_common.errors import NotFound, UnsupportedMediaType, ValidationFailed
+from ragline_common.ports.catalog import DocumentDraft
+
+from ragline_gateway.api.schemas import (
+    MAX_TITLE_CHARS,
+    DocumentList,
+    DocumentOut,
+    JobOut,
+    TextDocumentCreate,
+    UploadAccepted,
+)
+from ragline_gateway.deps import ContextDep, IngestTenant, ReaderTenant
+from ragline_gateway.domain.uploads import content_hash, submit_upload
+
+router = APIRouter(prefix="/v1", tags=["documents"])
+
+_EXTENSION_TYPES = {".txt": "text/plain", ".text": "text/plain", ".md": "text/markdown", ".markdown": "text/markdown"}
+_UNSAFE_NAME_CHARS = re.compile(r"[\x00-\x1f\x7f/\\]")
+
+_UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": TextDocumentCreate.model_json_schema()},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "title": {"type": "string", "maxLength": MAX_TITLE_CHARS},
+                        "metadata": {"type": "string", "description": "JSON object"},
+                        "external_id": {"type": "string", "maxLength": 200},
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+def safe_source_name(filename: str | None) -> str:
+    """The file's base name without directories or control characters (no path traversal)."""
+    name = PurePath((filename or "").replace("\\", "/")).name
+    name = _UNSAFE_NAME_CHARS.sub("_", name).strip(" .")
+    return name[:255] or "upload"
+
+
+def _validation(exc: ValidationError) -> ValidationFailed:
+    detail = "; ".join(
+        f"{'.'.join(map(str, err['loc'])) or 'body'}: {err['msg']}" for err in exc.errors()
+    )
+    return ValidationFailed(detail[:2000])
+
+
+async def _from_json(request: Request) -> tuple[DocumentDraft, bytes]:
+    try:
+        payload = TextDocumentCreate.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise _validation(exc) from None
+    content = payload.text.encode("utf-8")
+    extension = ".md" if payload.content_type == "text/markdown" else ".txt"
+    draft = DocumentDraft(
+        title=payload.title,
+        source_name=f"{safe_source_name(payload.title)}{extension}",
+        content_type=payload.content_type,
+        content_hash=content_hash(content),
+        size_bytes=len(content),
+        metadata=payload.metadata,
+        external_id=payload.external_id,
+    )
+    return draft, content
+
+
+def _form_text(form_value: object, field: str, max_chars: int) -> str | None:
+    if form_value is None:
+        return None
+    if not isinstance(form_value, str):
+        raise ValidationFailed(f"{field}: must be a text field")
+    if len(form_value) > max_chars:
+        raise ValidationFailed(f"{field}: at most {max_chars} characters")
+    return form_value
+
+
+async def _from_multipart(request: Request) -> tuple[DocumentDraft, bytes]:
+    allowed = {"file", "title", "metadata", "external_id"}
+    async with request.form(max_files=1, max_fields=len(allowed)) as form:
+        unknown = set(form.keys()) - allowed
+        if unknown:
+            raise ValidationFailed(f"unknown form fields: {', '.join(sorted(unknown))}")
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise ValidationFailed("file: a file part named 'file' is required")
+        source_name = safe_source_name(upload.filename)
+        content_type = _EXTENSION_TYPES.get(PurePath(source_name).suffix.lower())
+        if content_type is None:
+            raise UnsupportedMediaType(
+                f"'{source_name}' is not a supported type; upload .txt or .md files.",
+                code="unsupported_document_type",
+            )
+        content = await upload.read()
+        title = _form_text(form.get("title"), "title", MAX_TITLE_CHARS) or source_name
+        external_id = _form_text(form.get("external_id"), "external_id", 200)
+        raw_metadata = _form_text(form.get("metadata"), "metadata", 64_000)
+    metadata: dict[str, JsonValue] = {}
+    if raw_metadata:
+        try:
+            parsed = json.loads(raw_metadata)
+        except json.JSONDecodeError:
+            raise ValidationFailed("metadata: must be a JSON object") from None
+        if not isinstance(parsed, dict):
+            raise ValidationFailed("metadata: must be a JSON object")
+        metadata = parsed
+    if not content.strip():
+        raise ValidationFailed("file: the file is empty", code="empty_document")
+    draft = DocumentDraft(
+        title=title,
+        source_name=source_name,
+        content_type=content_type,
+        content_hash=content_hash(content),
+        size_bytes=len(content),
+        metadata=metadata,
+        external_id=external_id or None,
+    )
+    return draft, content
+
+
+@router.post(
+    "/documents",
+    status_code=202,
+    response_model=UploadAccepted,
+    openapi_extra=_UPLOAD_BODY,
+    summary="Upload a document (JSON text or a multipart file)",
+    responses={200: {"model": UploadAccepted, "description": "Identical content already submitted"}},
+)
+async def create_document(
+    request: Request, response: Response, context: ContextDep, tenant_id: IngestTenant
+) -> UploadAccepted:
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type == "application/json":
+        draft, content = await _from_json(request)
+    elif media_type == "multipart/form-data":
+        draft, content = await _from_multipart(request)
+    else:
+        raise UnsupportedMediaType(
+            "Send application/json or multipart/form-data.", code="unsupported_media_type"
+        )
+    submission = await submit_upload(context.catalog, context.broker, tenant_id, draft, content)
+    if not submission.created:
+        response.status_code = 200
+    return UploadAccepted(
+        document_id=submission.document.id,
+        job_id=submission.job.id,
+        version=submission.job.version,
+        status=submission.job.status,
+        duplicate=not submission.created,
+    )
+
+
+@router.get("/documents", response_model=DocumentList, summary="List the tenant's documents")
+async def list_documents(
+    context: ContextDep,
+    tenant_id: ReaderTenant,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> DocumentList:
+    documents = await context.catalog.list_documents(tenant_id, limit=limit + 1, offset=offset)
+    has_more = len(documents) > limit
+    return DocumentList(
+        documents=[DocumentOut.of(doc) for doc in documents[:limit]],
+        next_offset=offset + limit if has_more else None,
+    )
+
+
+@router.get("/documents/{document_id}", response_model=DocumentOut, summary="One document")
+async def get_document(document_id: str, context: ContextDep, tenant_id: ReaderTenant) -> DocumentOut:
+    document = await context.catalog.get_document(tenant_id, document_id)
+    if document is None:
+        raise NotFound("No such document.", code="document_not_found")
+    return DocumentOut.of(document)
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut, summary="An ingestion job's status")
+async def get_job(job_id: str, context: ContextDep, tenant_id: ReaderTenant) -> JobOut:
+    job = await context.catalog.get_job(tenant_id, job_id)
+    if job is None:
+        raise NotFound("No such job.", code="job_not_found")
+    return JobOut.of(job)
+

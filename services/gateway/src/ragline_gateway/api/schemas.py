@@ -1,0 +1,187 @@
+"""Request and response bodies of the public API.
+
+Requests are strict (``extra="forbid"``): a misspelt field is an error, not silently ignored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+
+from ragline_common.contracts.answer import Citation, Usage
+from ragline_common.contracts.search import SearchHit
+from ragline_common.messages import JobStatus
+from ragline_common.ports.catalog import ApiKeyRecord, DocumentRecord, JobRecord, TenantRecord
+from ragline_common.tenancy import Scope
+
+MAX_TITLE_CHARS = 500
+MAX_METADATA_KEYS = 64
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TenantCreate(_Strict):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class TenantOut(BaseModel):
+    id: str
+    name: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, record: TenantRecord) -> TenantOut:
+        return cls(id=record.id, name=record.name, created_at=record.created_at)
+
+
+class KeyCreate(_Strict):
+    name: str = Field(default="default", min_length=1, max_length=200)
+    scopes: list[Scope] = Field(min_length=1)
+    expires_at: datetime | None = None
+
+
+class KeyOut(BaseModel):
+    id: str
+    tenant_id: str
+    name: str
+    prefix: str
+    scopes: list[Scope]
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+    @classmethod
+    def of(cls, record: ApiKeyRecord) -> KeyOut:
+        return cls(
+            id=record.id,
+            tenant_id=record.tenant_id,
+            name=record.name,
+            prefix=record.prefix,
+            scopes=sorted(record.scopes),
+            created_at=record.created_at,
+            expires_at=record.expires_at,
+            revoked_at=record.revoked_at,
+            last_used_at=record.last_used_at,
+        )
+
+
+class KeyCreated(KeyOut):
+    key: str = Field(description="The secret key. Shown once; store it now.")
+
+
+def _check_metadata(value: dict[str, JsonValue]) -> dict[str, JsonValue]:
+    if len(value) > MAX_METADATA_KEYS:
+        raise ValueError(f"at most {MAX_METADATA_KEYS} metadata keys")
+    for key in value:
+        if not key or len(key) > 100:
+            raise ValueError("metadata keys must be 1-100 characters")
+    return value
+
+
+class TextDocumentCreate(_Strict):
+    text: str = Field(min_length=1)
+    title: str = Field(default="Untitled", min_length=1, max_length=MAX_TITLE_CHARS)
+    metadata: dict[str, JsonValue] = Field(default_factory=dict)
+    external_id: str | None = Field(default=None, min_length=1, max_length=200)
+    content_type: str = Field(default="text/plain", pattern=r"^text/(plain|markdown)$")
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("text must contain something other than whitespace")
+        return value
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata(cls, value: dict[str, JsonValue]) -> dict[str, JsonValue]:
+        return _check_metadata(value)
+
+
+class UploadAccepted(BaseModel):
+    document_id: str
+    job_id: str
+    version: int
+    status: JobStatus
+    duplicate: bool = Field(description="True when identical content was already submitted")
+
+
+class DocumentOut(BaseModel):
+    id: str
+    external_id: str | None
+    title: str
+    source_name: str
+    content_type: str
+    content_hash: str
+    size_bytes: int
+    version: int
+    metadata: dict[str, JsonValue]
+    status: JobStatus
+    chunk_count: int | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, record: DocumentRecord) -> DocumentOut:
+        return cls(
+            id=record.id,
+            external_id=record.external_id,
+            title=record.title,
+            source_name=record.source_name,
+            content_type=record.content_type,
+            content_hash=record.content_hash,
+            size_bytes=record.size_bytes,
+            version=record.version,
+            metadata=record.metadata,
+            status=record.status,
+            chunk_count=record.chunk_count,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+        )
+
+
+class DocumentList(BaseModel):
+    documents: list[DocumentOut]
+    next_offset: int | None
+
+
+class JobOut(BaseModel):
+    id: str
+    document_id: str
+    version: int
+    status: JobStatus
+    reason: str | None
+    chunk_count: int | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, record: JobRecord) -> JobOut:
+        return cls(
+            id=record.id,
+            document_id=record.document_id,
+            version=record.version,
+            status=record.status,
+            reason=record.reason,
+            chunk_count=record.chunk_count,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+        )
+
+
+class SearchOut(BaseModel):
+    results: list[SearchHit]
+    mode: str
+
+
+class QueryOut(BaseModel):
+    answer: str
+    citations: list[Citation]
+    mode: str
+    degraded: bool
+    degraded_reason: str | None
+    usage: Usage

@@ -1,0 +1,143 @@
+"""The gateway as a hosted service: wiring of catalog, broker, limits and peer services."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+
+import structlog
+from fastapi import APIRouter, Depends, Request
+from starlette.middleware import Middleware
+
+from ragline_common.contracts.answer import AnswerApi
+from ragline_common.contracts.search import SearchApi
+from ragline_common.hosting import Host
+from ragline_common.ports.rate_limiter import RateLimiter
+from ragline_common.topology import QueueName
+
+from ragline_gateway.adapters.catalog import SqlCatalog
+from ragline_gateway.adapters.rate_limit_memory import MemoryRateLimiter
+from ragline_gateway.adapters.rate_limit_redis import RedisRateLimiter
+from ragline_gateway.api import answers, documents, tenants
+from ragline_gateway.api.body_limit import BodySizeLimitMiddleware
+from ragline_gateway.context import GatewayContext
+from ragline_gateway.domain.job_events import JobEventHandler
+from ragline_gateway.domain.recovery import republish_unfinished
+from ragline_gateway.secrets_store import load_gateway_secrets
+from ragline_gateway.settings import GatewaySettings
+
+_log = structlog.get_logger(__name__)
+_JOB_EVENT_PREFETCH = 32
+
+
+class GatewayComponent:
+    name = "gateway"
+
+    def __init__(self, settings: GatewaySettings | None = None) -> None:
+        self.settings = settings or GatewaySettings()
+        self._context: GatewayContext | None = None
+
+    @property
+    def context(self) -> GatewayContext:
+        if self._context is None:
+            raise RuntimeError("gateway not started")
+        return self._context
+
+    def _attach(self, request: Request) -> None:
+        request.state.gateway = self.context
+
+    def routers(self, *, internal_api: bool) -> Sequence[APIRouter]:
+        public = APIRouter(dependencies=[Depends(self._attach)])
+        for module_router in (tenants.router, documents.router, answers.router):
+            public.include_router(module_router)
+        return [public]
+
+    def middleware(self) -> Sequence[Middleware]:
+        return [Middleware(BodySizeLimitMiddleware, max_bytes=self.settings.max_upload_bytes)]
+
+    def _rate_limiter(self) -> RateLimiter:
+        match self.settings.rate_limiter:
+            case "memory":
+                return MemoryRateLimiter()
+            case "redis":
+                return RedisRateLimiter(self.settings.redis_url.get_secret_value())
+
+    async def start(self, host: Host) -> None:
+        infra = host.settings
+        shared_catalog = infra.catalog.url is not None
+        gateway_secrets = load_gateway_secrets(
+            infra.core, self.settings.key_pepper, shared_catalog=shared_catalog
+        )
+        catalog = SqlCatalog(
+            infra.catalog.resolved_url(infra.core.data_dir), pool_size=infra.catalog.pool_size
+        )
+        await catalog.open()
+        host.stack.push_async_callback(catalog.close)
+        broker = await host.broker()
+        limiter = self._rate_limiter()
+        host.stack.push_async_callback(limiter.close)
+        search, answers_api = await self._peers(host)
+        self._context = GatewayContext(
+            settings=self.settings,
+            catalog=catalog,
+            broker=broker,
+            rate_limiter=limiter,
+            search=search,
+            answers=answers_api,
+            key_pepper=gateway_secrets.key_pepper,
+            admin_token=gateway_secrets.admin_token,
+        )
+        host.checks["catalog"] = catalog.ping
+        host.checks["broker"] = broker.ping
+        host.checks["rate_limiter"] = limiter.ping
+        await broker.consume(QueueName.JOB_EVENTS, JobEventHandler(catalog), prefetch=_JOB_EVENT_PREFETCH)
+        volatile_broker = infra.broker.kind == "memory"
+        if volatile_broker:
+            # Nothing queued survived the last stop: every unfinished job goes out again.
+            await republish_unfinished(catalog, broker, only_unpublished=False, older_than_s=0)
+        sweeper = asyncio.create_task(self._sweep_forever(), name="gateway-republish-sweeper")
+        host.stack.push_async_callback(_cancel, sweeper)
+
+    async def _peers(self, host: Host) -> tuple[SearchApi, AnswerApi]:
+        from ragline_common.clients.answer_http import HttpAnswerClient
+        from ragline_common.clients.search_http import HttpSearchClient
+
+        token = host.settings.core.internal_token
+        token_value = token.get_secret_value() if token is not None else None
+        search = host.search_api
+        if search is None:
+            client = HttpSearchClient(
+                self.settings.retrieval_url, token_value, timeout_s=self.settings.peer_timeout_s
+            )
+            host.stack.push_async_callback(client.aclose)
+            host.checks["retrieval"] = client.ping
+            search = client
+        answers_api = host.answer_api
+        if answers_api is None:
+            answer_client = HttpAnswerClient(
+                self.settings.generation_url, token_value, timeout_s=self.settings.peer_timeout_s
+            )
+            host.stack.push_async_callback(answer_client.aclose)
+            host.checks["generation"] = answer_client.ping
+            answers_api = answer_client
+        return search, answers_api
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.sweep_interval_s)
+            try:
+                await republish_unfinished(
+                    self.context.catalog,
+                    self.context.broker,
+                    only_unpublished=True,
+                    older_than_s=self.settings.republish_after_s,
+                )
+            except Exception:  # noqa: BLE001 - the sweeper must outlive a failed round
+                _log.exception("republish_sweep_failed")
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -1,0 +1,25 @@
+"""Everything a gateway request handler may use, built once at start-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ragline_common.contracts.answer import AnswerApi
+from ragline_common.contracts.search import SearchApi
+from ragline_common.ports.broker import Broker
+from ragline_common.ports.catalog import Catalog
+from ragline_common.ports.rate_limiter import RateLimiter
+
+from ragline_gateway.settings import GatewaySettings
+
+
+@dataclass(frozen=True)
+class GatewayContext:
+    settings: GatewaySettings
+    catalog: Catalog
+    broker: Broker
+    rate_limiter: RateLimiter
+    search: SearchApi
+    answers: AnswerApi
+    key_pepper: bytes
+    admin_token: str

@@ -1,0 +1,1 @@
+"""Gateway domain logic: depends on ports only."""

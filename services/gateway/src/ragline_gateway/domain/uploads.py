@@ -1,0 +1,82 @@
+"""Accepting a document: record it durably, then queue it for indexing.
+
+The catalog row and the stored content come first, the broker publish second, and the job is
+marked published only after the broker confirmed. A crash between the two leaves an unpublished
+job, which :mod:`ragline_gateway.domain.recovery` publishes again; the worker's deterministic
+point ids make a double publish harmless.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import structlog
+
+from ragline_common.errors import UpstreamUnavailable
+from ragline_common.messages import DocumentIngestRequested, JobStatus
+from ragline_common.observability.tracing import inject_context
+from ragline_common.ports.broker import Broker
+from ragline_common.ports.catalog import Catalog, DocumentDraft, DocumentRecord, JobRecord, Submission
+from ragline_common.tenancy import TenantId
+from ragline_common.topology import ROUTING_INGEST
+
+_log = structlog.get_logger(__name__)
+
+
+def content_hash(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def ingest_message(document: DocumentRecord, job: JobRecord, content: bytes) -> DocumentIngestRequested:
+    return DocumentIngestRequested(
+        tenant_id=document.tenant_id,
+        document_id=document.id,
+        job_id=job.id,
+        version=job.version,
+        title=document.title,
+        source_name=document.source_name,
+        content_type=document.content_type,
+        content=content,
+        content_hash=document.content_hash,
+        metadata=document.metadata,
+    )
+
+
+async def publish_job(
+    broker: Broker, catalog: Catalog, document: DocumentRecord, job: JobRecord, content: bytes
+) -> None:
+    await broker.publish(
+        ingest_message(document, job, content),
+        routing_key=ROUTING_INGEST,
+        headers=inject_context(),
+    )
+    await catalog.mark_job_published(document.tenant_id, job.id)
+
+
+async def submit_upload(
+    catalog: Catalog, broker: Broker, tenant_id: TenantId, draft: DocumentDraft, content: bytes
+) -> Submission:
+    submission = await catalog.submit_document(tenant_id, draft, content)
+    if not submission.created:
+        _log.info("upload_duplicate", document_id=submission.document.id)
+        return submission
+    try:
+        await publish_job(broker, catalog, submission.document, submission.job, content)
+    except UpstreamUnavailable:
+        # Not durable in the queue: fail the job now rather than surprise the client later.
+        await catalog.apply_job_status(
+            tenant_id,
+            submission.job.id,
+            JobStatus.FAILED,
+            chunk_count=None,
+            reason="The job could not be queued (broker unavailable); upload again.",
+        )
+        raise
+    _log.info(
+        "upload_accepted",
+        document_id=submission.document.id,
+        job_id=submission.job.id,
+        version=submission.job.version,
+        size_bytes=draft.size_bytes,
+    )
+    return submission

@@ -1,0 +1,177 @@
+"""A real gateway (SQLite catalog, in-process broker) with fake retrieval, generation and worker."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import APIRouter
+from starlette.middleware import Middleware
+
+from ragline_common.contracts.answer import Answer, AnswerRequest, Citation, Usage
+from ragline_common.contracts.search import SearchHit, SearchQuery, SearchResult
+from ragline_common.hosting import Host
+from ragline_common.http.app import assemble_app
+from ragline_common.messages import (
+    DocumentIngestRequested,
+    JobStatus,
+    JobStatusChanged,
+    parse_message,
+)
+from ragline_common.ports.broker import Broker, Delivery
+from ragline_common.settings import (
+    BrokerSettings,
+    CatalogSettings,
+    CoreSettings,
+    EmbedderSettings,
+    InfrastructureSettings,
+    VectorStoreSettings,
+)
+from ragline_common.tenancy import TenantId
+from ragline_common.topology import ROUTING_JOB_STATUS, QueueName
+
+from ragline_gateway.component import GatewayComponent
+from ragline_gateway.settings import GatewaySettings
+
+ADMIN_TOKEN = "operator-token-for-tests-0123456789"
+
+
+class FakeSearch:
+    """Returns one hit per document the fake worker indexed for the asking tenant."""
+
+    def __init__(self) -> None:
+        self.indexed: dict[TenantId, list[SearchHit]] = {}
+
+    async def search(self, tenant_id: TenantId, query: SearchQuery) -> SearchResult:
+        return SearchResult(results=self.indexed.get(tenant_id, [])[: query.top_k], mode="dense")
+
+
+class FakeAnswers:
+    async def answer(self, tenant_id: TenantId, request: AnswerRequest) -> Answer:
+        citations = [
+            Citation(
+                index=i + 1,
+                document_id=c.document_id,
+                chunk_id=c.chunk_id,
+                title=c.title,
+                snippet=c.text,
+            )
+            for i, c in enumerate(request.chunks)
+        ]
+        text = " ".join(f"{c.text} [{i + 1}]" for i, c in enumerate(request.chunks)) or "No answer."
+        return Answer(
+            answer=text, citations=citations, mode="extractive", usage=Usage(model="fake")
+        )
+
+
+@dataclass
+class FakePeers:
+    """Plays retrieval, generation and the ingestion worker in-process."""
+
+    search: FakeSearch
+    answers: FakeAnswers
+    name: str = "fake-peers"
+
+    def routers(self, *, internal_api: bool) -> Sequence[APIRouter]:
+        return []
+
+    def middleware(self) -> Sequence[Middleware]:
+        return []
+
+    async def start(self, host: Host) -> None:
+        host.search_api = self.search
+        host.answer_api = self.answers
+        broker = await host.broker()
+
+        async def work(delivery: Delivery) -> None:
+            message = parse_message(delivery.body)
+            assert isinstance(message, DocumentIngestRequested)
+            self.search.indexed.setdefault(message.tenant_id, []).append(
+                SearchHit(
+                    document_id=message.document_id,
+                    chunk_id=f"chunk-{message.document_id}",
+                    text=message.content.decode(),
+                    score=0.9,
+                    metadata=message.metadata,
+                    title=message.title,
+                    source_name=message.source_name,
+                    version=message.version,
+                    chunk_index=0,
+                )
+            )
+            await _report(broker, message, JobStatus.INDEXED)
+
+        await broker.consume(QueueName.INGESTION, work, prefetch=4)
+
+
+async def _report(broker: Broker, message: DocumentIngestRequested, status: JobStatus) -> None:
+    await broker.publish(
+        JobStatusChanged(
+            tenant_id=message.tenant_id,
+            job_id=message.job_id,
+            document_id=message.document_id,
+            version=message.version,
+            status=status,
+            chunk_count=1,
+        ),
+        routing_key=ROUTING_JOB_STATUS,
+    )
+
+
+def infrastructure(data_dir: Path) -> InfrastructureSettings:
+    return InfrastructureSettings(
+        core=CoreSettings(data_dir=data_dir, admin_token=ADMIN_TOKEN),
+        broker=BrokerSettings(kind="memory"),
+        catalog=CatalogSettings(),
+        vector_store=VectorStoreSettings(),
+        embedder=EmbedderSettings(kind="hash"),
+    )
+
+
+@pytest.fixture
+def gateway_settings() -> GatewaySettings:
+    return GatewaySettings(
+        max_upload_bytes=64 * 1024, query_per_minute=1000, ingest_per_minute=1000
+    )
+
+
+@pytest.fixture
+async def client(
+    tmp_path: Path, gateway_settings: GatewaySettings
+) -> AsyncIterator[httpx.AsyncClient]:
+    peers = FakePeers(FakeSearch(), FakeAnswers())
+    app = assemble_app([peers, GatewayComponent(gateway_settings)], infrastructure(tmp_path))
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
+            yield http
+
+
+@dataclass(frozen=True)
+class Tenant:
+    id: str
+    key: str
+    query_key: str
+
+
+async def make_tenant(client: httpx.AsyncClient, name: str) -> Tenant:
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    created = await client.post("/v1/tenants", json={"name": name}, headers=admin)
+    assert created.status_code == 201, created.text
+    tenant_id = created.json()["id"]
+    keys = []
+    for scopes in (["ingest", "query"], ["query"]):
+        response = await client.post(
+            f"/v1/tenants/{tenant_id}/keys", json={"scopes": scopes}, headers=admin
+        )
+        assert response.status_code == 201, response.text
+        keys.append(response.json()["key"])
+    return Tenant(tenant_id, keys[0], keys[1])
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}

@@ -1,0 +1,191 @@
+"""Start Ragline processes for end-to-end tests and drive the public API like a client would."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+READY_TIMEOUT_S = 180.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class RaglineProcess:
+    """One ``ragline run --target ...`` process, its port and its log file."""
+
+    targets: str
+    env: Mapping[str, str]
+    log_path: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> RaglineProcess:
+        env = {
+            **os.environ,
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+            **self.env,
+            "RAGLINE_PORT": str(self.port),
+        }
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(  # noqa: S603 - our own CLI with fixed arguments
+            [sys.executable, "-m", "ragline_cli", "run", "--target", self.targets],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT,
+        )
+        self.wait_ready()
+        return self
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise AssertionError(
+                    f"{self.targets} exited with {self.process.returncode}:\n{self.log_tail()}"
+                )
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise AssertionError(f"{self.targets} not ready in time:\n{self.log_tail()}")
+
+    def stop(self, timeout_s: float = 30.0) -> int:
+        """SIGTERM and wait: a clean stop must exit 0 within the grace period."""
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else 0
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise AssertionError(f"{self.targets} ignored SIGTERM:\n{self.log_tail()}") from None
+
+    def log_tail(self, lines: int = 60) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no log)"
+
+
+@dataclass(frozen=True)
+class TenantKeys:
+    tenant_id: str
+    key: str
+    query_only_key: str
+
+
+class Client:
+    """A thin API client: every call returns the raw response so tests can check status codes."""
+
+    def __init__(self, base_url: str) -> None:
+        self.http = httpx.Client(base_url=base_url, timeout=60)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def call(self, method: str, path: str, key: str | None = None, **kwargs: Any) -> httpx.Response:
+        headers = dict(kwargs.pop("headers", {}))
+        if key is not None:
+            headers["Authorization"] = f"Bearer {key}"
+        return self.http.request(method, path, headers=headers, **kwargs)
+
+    def create_tenant(self, admin_token: str, name: str) -> TenantKeys:
+        response = self.call("POST", "/v1/tenants", admin_token, json={"name": name})
+        assert response.status_code == 201, response.text
+        tenant_id = response.json()["id"]
+        keys = []
+        for scopes in (["ingest", "query"], ["query"]):
+            created = self.call(
+                "POST",
+                f"/v1/tenants/{tenant_id}/keys",
+                admin_token,
+                json={"name": "-".join(scopes), "scopes": scopes},
+            )
+            assert created.status_code == 201, created.text
+            keys.append(created.json()["key"])
+        return TenantKeys(tenant_id=tenant_id, key=keys[0], query_only_key=keys[1])
+
+    def upload_text(self, key: str, title: str, text: str, **extra: Any) -> dict[str, Any]:
+        response = self.call(
+            "POST", "/v1/documents", key, json={"title": title, "text": text, **extra}
+        )
+        assert response.status_code == 202, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def upload_file(self, key: str, path: Path) -> dict[str, Any]:
+        response = self.call(
+            "POST", "/v1/documents", key, files={"file": (path.name, path.read_bytes())}
+        )
+        assert response.status_code == 202, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def wait_indexed(self, key: str, job_id: str, timeout_s: float = 180.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            response = self.call("GET", f"/v1/jobs/{job_id}", key)
+            assert response.status_code == 200, response.text
+            job: dict[str, Any] = response.json()
+            if job["status"] == "indexed":
+                return job
+            assert job["status"] != "failed", job
+            time.sleep(0.25)
+        raise AssertionError(f"job {job_id} not indexed in {timeout_s}s")
+
+    def search(self, key: str, query: str, top_k: int = 10) -> list[dict[str, Any]]:
+        response = self.call("POST", "/v1/search", key, json={"query": query, "top_k": top_k})
+        assert response.status_code == 200, response.text
+        results: list[dict[str, Any]] = response.json()["results"]
+        return results
+
+
+async def _admin_sql(statement: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(user="postgres", host="127.0.0.1", database="postgres")
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+def create_database(name: str) -> None:
+    import asyncio
+
+    asyncio.run(_admin_sql(f'CREATE DATABASE "{name}"'))
+
+
+def drop_database(name: str) -> None:
+    import asyncio
+
+    asyncio.run(_admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
