@@ -15,6 +15,13 @@ from ragline_common.settings import load_infrastructure_settings
 from ragline_cli.runner import UnknownTargetError, build_app, parse_targets
 
 
+def describe_errors(exc: ValidationError) -> str:
+    """Field and reason per error, never the offending value: it may be a secret."""
+    return "\n".join(
+        f"  {'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()
+    )
+
+
 @click.group()
 def cli() -> None:
     """Ragline: multi-tenant retrieval-augmented generation."""
@@ -36,7 +43,7 @@ def run(target: str) -> None:
     except UnknownTargetError as exc:
         raise click.BadParameter(str(exc), param_hint="--target") from None
     except ValidationError as exc:
-        click.echo(f"Invalid configuration:\n{exc}", err=True)
+        click.echo(f"Invalid configuration ({exc.title}):\n{describe_errors(exc)}", err=True)
         sys.exit(2)
     service_label = ",".join(sorted(targets))
     configure_logging(

@@ -151,8 +151,15 @@ class Catalog(Protocol):
 
     async def mark_job_published(self, tenant_id: TenantId, job_id: str) -> None: ...
 
-    async def unfinished_jobs(self, *, published: bool | None, limit: int) -> Sequence[JobRecord]:
+    async def unfinished_jobs(
+        self, *, published: bool | None, limit: int, offset: int = 0
+    ) -> Sequence[JobRecord]:
         """Jobs not yet indexed or failed, oldest first (recovery after a crash or restart)."""
+
+    async def list_jobs(self, tenant_id: TenantId, document_id: str) -> list[JobRecord]: ...
+
+    async def delete_tenant(self, tenant_id: TenantId) -> bool:
+        """Remove every catalog row of the tenant (keys, documents, contents, jobs)."""
 
     async def apply_job_status(
         self,

@@ -27,21 +27,29 @@ async def republish_unfinished(
 ) -> int:
     """Publish unfinished jobs again; returns how many were published."""
     cutoff = datetime.now(UTC) - timedelta(seconds=older_than_s)
-    jobs = await catalog.unfinished_jobs(published=False if only_unpublished else None, limit=_BATCH)
     published = 0
-    for job in jobs:
-        if job.created_at > cutoff:
-            continue
-        document = await catalog.get_document(job.tenant_id, job.document_id)
-        content = await catalog.get_document_content(job.tenant_id, job.document_id, job.version)
-        if document is None or content is None:
-            continue
-        try:
-            await publish_job(broker, catalog, document, job, content)
-        except UpstreamUnavailable:
-            _log.warning("republish_deferred", job_id=job.id)
+    offset = 0
+    while True:
+        jobs = await catalog.unfinished_jobs(
+            published=False if only_unpublished else None, limit=_BATCH, offset=offset
+        )
+        # Published jobs leave the "unpublished" set; otherwise the set is stable: page on.
+        offset += 0 if only_unpublished else len(jobs)
+        due = [job for job in jobs if job.created_at <= cutoff]
+        published_before = published
+        for job in due:
+            document = await catalog.get_document(job.tenant_id, job.document_id)
+            content = await catalog.get_document_content(job.tenant_id, job.document_id, job.version)
+            if document is None or content is None:
+                continue
+            try:
+                await publish_job(broker, catalog, document, job, content)
+            except UpstreamUnavailable:
+                _log.warning("republish_deferred", job_id=job.id)
+                return published
+            published += 1
+        if len(jobs) < _BATCH or (only_unpublished and published == published_before):
             break
-        published += 1
     if published:
         _log.info("jobs_republished", count=published)
     return published

@@ -1,0 +1,123 @@
+"""Engines for the two supported databases, and what counts as "the database is down".
+
+SQLite (monolithic mode) runs in WAL mode so readers never wait for the writer, with foreign keys
+on and a busy timeout. Its default deferred transactions fail with "database is locked" when two
+read-then-write transactions race, with no busy wait at all, so write transactions start with
+``BEGIN IMMEDIATE``: writers queue on the busy timeout instead, and a read-check-write sequence
+(such as a submit under an external id) can never interleave with another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import URL, event, make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from ragline_common.errors import UpstreamUnavailable
+
+WRITE_OPTION = "ragline_write"
+"""Execution option marking a connection that will write (SQLite: ``BEGIN IMMEDIATE``)."""
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+CONNECT_TIMEOUT_S = 5.0
+COMMAND_TIMEOUT_S = 30.0
+POOL_TIMEOUT_S = 10.0
+
+_OUTAGE_SQLSTATE_CLASSES = ("08", "53", "57P")
+"""PostgreSQL connection exceptions, insufficient resources, operator intervention (shutdown)."""
+
+
+def create_catalog_engine(url: str, pool_size: int) -> AsyncEngine:
+    """Engine for ``sqlite+aiosqlite`` (a file) or ``postgresql+asyncpg``; nothing connects yet."""
+    parsed = make_url(url)
+    match parsed.drivername:
+        case "sqlite+aiosqlite":
+            return _sqlite_engine(parsed, pool_size)
+        case "postgresql+asyncpg":
+            return create_async_engine(
+                parsed,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_timeout=POOL_TIMEOUT_S,
+                # A PostgreSQL restart must not surface as errors on stale pooled connections.
+                pool_pre_ping=True,
+                connect_args={"timeout": CONNECT_TIMEOUT_S, "command_timeout": COMMAND_TIMEOUT_S},
+            )
+        case other:
+            raise ValueError(
+                f"unsupported catalog database driver {other!r}: "
+                "use sqlite+aiosqlite:///<file> or postgresql+asyncpg://..."
+            )
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL (its directory may need creating), else ``None``."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database is None:
+        return None
+    return Path(parsed.database)
+
+
+def _sqlite_engine(url: URL, pool_size: int) -> AsyncEngine:
+    if url.database in (None, "", ":memory:") or (url.query.get("mode") == "memory"):
+        raise ValueError("the SQLite catalog needs a database file (WAL does not apply in memory)")
+    engine = create_async_engine(url, pool_size=pool_size, pool_timeout=POOL_TIMEOUT_S)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+        # Autocommit at the driver level: the "begin" hook below issues BEGIN itself, which is
+        # the only way to choose IMMEDIATE (SQLAlchemy's documented SQLite recipe).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            # First, so that switching a new file to WAL also waits out a concurrent opener.
+            f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA synchronous=NORMAL",
+            "PRAGMA foreign_keys=ON",
+        ):
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        writes = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+    return engine
+
+
+def is_outage(exc: BaseException) -> bool:
+    """True when ``exc`` means the database cannot serve now, rather than a bad statement."""
+    if isinstance(exc, OSError | TimeoutError | PoolTimeoutError | DisconnectionError):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        sqlstate = getattr(exc.orig, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(_OUTAGE_SQLSTATE_CLASSES):
+            return True
+        if isinstance(exc.orig, OSError | TimeoutError):
+            return True
+        # SQLite reports a write lock held past the busy timeout this way.
+        return "database is locked" in str(exc.orig)
+    return False
+
+
+@contextmanager
+def unavailable_on_outage() -> Iterator[None]:
+    """Turn a database outage into :class:`UpstreamUnavailable` (HTTP 503 with Retry-After)."""
+    try:
+        yield
+    except Exception as exc:
+        if is_outage(exc):
+            raise UpstreamUnavailable("The catalog database is unavailable.") from exc
+        raise

@@ -1,0 +1,558 @@
+"""The catalog on SQLite (monolithic mode) or PostgreSQL (microservices), one code path for both.
+
+Concurrency comes from the database, not from process memory, so any number of gateway replicas
+can share one PostgreSQL catalog: read-check-write sequences lock the rows they decide on
+(``SELECT ... FOR UPDATE``; SQLite serialises writers with ``BEGIN IMMEDIATE`` instead), and a
+race to create the same external id is settled by its unique constraint plus one retry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, insert, or_, select, text, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ragline_common.errors import Conflict, NotFound, UpstreamUnavailable
+from ragline_common.ids import new_id
+from ragline_common.messages import JobStatus
+from ragline_common.ports.catalog import (
+    ApiKeyRecord,
+    DocumentDraft,
+    DocumentRecord,
+    JobRecord,
+    Submission,
+    TenantRecord,
+)
+from ragline_common.tenancy import Scope, TenantId
+from ragline_gateway.adapters.catalog.engine import (
+    WRITE_OPTION,
+    create_catalog_engine,
+    sqlite_file,
+    unavailable_on_outage,
+)
+from ragline_gateway.adapters.catalog.migrate import upgrade_to_head
+from ragline_gateway.adapters.catalog.rows import (
+    api_key_record,
+    document_record,
+    job_record,
+    scopes_column,
+    tenant_record,
+    utc,
+)
+from ragline_gateway.adapters.catalog.tables import (
+    api_keys,
+    document_blobs,
+    documents,
+    jobs,
+    tenants,
+)
+
+_PROGRESS = {
+    JobStatus.QUEUED: 0,
+    JobStatus.PROCESSING: 1,
+    JobStatus.INDEXED: 2,
+    JobStatus.FAILED: 2,
+}
+"""A job only ever moves to a higher rank; redelivered or reordered events change nothing."""
+
+_UNFINISHED = (JobStatus.QUEUED.value, JobStatus.PROCESSING.value)
+
+_SUBMIT_ATTEMPTS = 3
+"""The unique-constraint race on a new external id is lost at most once: the retry sees the row."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SqlCatalog:
+    """:class:`~ragline_common.ports.catalog.Catalog` on SQLAlchemy's async engine.
+
+    Constructing it connects to nothing; :meth:`open` migrates the schema, :meth:`close` releases
+    the pool. Database outages surface as :class:`UpstreamUnavailable`.
+    """
+
+    def __init__(self, url: str, pool_size: int) -> None:
+        self._url = url
+        self._engine = create_catalog_engine(url, pool_size)
+        self._write_engine = self._engine.execution_options(**{WRITE_OPTION: True})
+
+    async def open(self) -> None:
+        database_file = sqlite_file(self._url)
+        if database_file is not None:
+            database_file.parent.mkdir(parents=True, exist_ok=True)
+        with unavailable_on_outage():
+            await upgrade_to_head(self._write_engine)
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    async def ping(self) -> None:
+        try:
+            async with self._engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except (SQLAlchemyError, OSError, TimeoutError) as exc:
+            raise UpstreamUnavailable("The catalog database is unavailable.") from exc
+
+    @asynccontextmanager
+    async def _reading(self) -> AsyncIterator[AsyncConnection]:
+        with unavailable_on_outage():
+            async with self._engine.connect() as connection:
+                yield connection
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncConnection]:
+        """One transaction, committed when the block ends without an exception."""
+        with unavailable_on_outage():
+            async with self._write_engine.begin() as connection:
+                yield connection
+
+    # tenants
+
+    async def create_tenant(self, name: str) -> TenantRecord:
+        async with self._writing() as connection:
+            row = (
+                (
+                    await connection.execute(
+                        insert(tenants)
+                        .values(id=new_id("ten"), name=name, created_at=_now())
+                        .returning(tenants)
+                    )
+                )
+                .mappings()
+                .one()
+            )
+        return tenant_record(row)
+
+    async def get_tenant(self, tenant_id: TenantId) -> TenantRecord | None:
+        async with self._reading() as connection:
+            row = (
+                (await connection.execute(select(tenants).where(tenants.c.id == tenant_id)))
+                .mappings()
+                .first()
+            )
+        return None if row is None else tenant_record(row)
+
+    async def list_tenants(self) -> list[TenantRecord]:
+        async with self._reading() as connection:
+            rows = (
+                await connection.execute(
+                    select(tenants).order_by(tenants.c.created_at, tenants.c.id)
+                )
+            ).mappings()
+            return [tenant_record(row) for row in rows]
+
+    async def delete_tenant(self, tenant_id: TenantId) -> bool:
+        """Erase the tenant and every row it owns; ``False`` when there was no such tenant.
+
+        The tenant row is locked first, so a concurrent submit or key creation for it waits and
+        then finds no tenant, instead of slipping a row in between the deletes.
+        """
+        async with self._writing() as connection:
+            found = (
+                await connection.execute(
+                    select(tenants.c.id).where(tenants.c.id == tenant_id).with_for_update()
+                )
+            ).first()
+            if found is None:
+                return False
+            for table in (jobs, document_blobs, documents, api_keys):
+                await connection.execute(delete(table).where(table.c.tenant_id == tenant_id))
+            await connection.execute(delete(tenants).where(tenants.c.id == tenant_id))
+        return True
+
+    async def _require_tenant(self, connection: AsyncConnection, tenant_id: TenantId) -> None:
+        """Fail with NotFound unless the tenant exists, and keep it so until commit."""
+        found = (
+            await connection.execute(
+                select(tenants.c.id)
+                .where(tenants.c.id == tenant_id)
+                .with_for_update(read=True, key_share=True)
+            )
+        ).first()
+        if found is None:
+            raise NotFound(f"Tenant {tenant_id} does not exist.")
+
+    # keys
+
+    async def create_api_key(
+        self,
+        tenant_id: TenantId,
+        *,
+        name: str,
+        prefix: str,
+        key_hash: str,
+        scopes: frozenset[Scope],
+        expires_at: datetime | None,
+    ) -> ApiKeyRecord:
+        async with self._writing() as connection:
+            await self._require_tenant(connection, tenant_id)
+            row = (
+                (
+                    await connection.execute(
+                        insert(api_keys)
+                        .values(
+                            id=new_id("key"),
+                            tenant_id=tenant_id,
+                            name=name,
+                            prefix=prefix,
+                            key_hash=key_hash,
+                            scopes=scopes_column(scopes),
+                            created_at=_now(),
+                            expires_at=None if expires_at is None else utc(expires_at),
+                        )
+                        .returning(api_keys)
+                    )
+                )
+                .mappings()
+                .one()
+            )
+        return api_key_record(row)
+
+    async def find_api_key(self, key_hash: str) -> ApiKeyRecord | None:
+        """Look a key up by its hash; revoked and expired keys too (the caller judges them)."""
+        async with self._reading() as connection:
+            row = (
+                (await connection.execute(select(api_keys).where(api_keys.c.key_hash == key_hash)))
+                .mappings()
+                .first()
+            )
+        return None if row is None else api_key_record(row)
+
+    async def list_api_keys(self, tenant_id: TenantId) -> list[ApiKeyRecord]:
+        async with self._reading() as connection:
+            rows = (
+                await connection.execute(
+                    select(api_keys)
+                    .where(api_keys.c.tenant_id == tenant_id)
+                    .order_by(api_keys.c.created_at, api_keys.c.id)
+                )
+            ).mappings()
+            return [api_key_record(row) for row in rows]
+
+    async def revoke_api_key(self, tenant_id: TenantId, key_id: str) -> bool:
+        """``True`` when the tenant has this key; revoking twice keeps the first revocation time."""
+        async with self._writing() as connection:
+            await connection.execute(
+                update(api_keys)
+                .where(
+                    api_keys.c.tenant_id == tenant_id,
+                    api_keys.c.id == key_id,
+                    api_keys.c.revoked_at.is_(None),
+                )
+                .values(revoked_at=_now())
+            )
+            found = (
+                await connection.execute(
+                    select(api_keys.c.id).where(
+                        api_keys.c.tenant_id == tenant_id, api_keys.c.id == key_id
+                    )
+                )
+            ).first()
+        return found is not None
+
+    async def touch_api_key(self, key_id: str, when: datetime) -> None:
+        """Record a use; concurrent requests may finish out of order, so it never moves back."""
+        moment = utc(when)
+        async with self._writing() as connection:
+            await connection.execute(
+                update(api_keys)
+                .where(
+                    api_keys.c.id == key_id,
+                    or_(api_keys.c.last_used_at.is_(None), api_keys.c.last_used_at < moment),
+                )
+                .values(last_used_at=moment)
+            )
+
+    # documents
+
+    async def submit_document(
+        self, tenant_id: TenantId, draft: DocumentDraft, content: bytes
+    ) -> Submission:
+        """Record a new document (or a new version under the same external id) and its job.
+
+        Identical content under the same external id is not re-indexed: the existing document
+        and its latest job come back with ``created=False``.
+        """
+        attempt = 0
+        while True:
+            try:
+                async with self._writing() as connection:
+                    return await self._submit(connection, tenant_id, draft, content)
+            except IntegrityError as exc:
+                if draft.external_id is None:
+                    raise
+                # Another submit created this external id between our lookup and our insert.
+                attempt += 1
+                if attempt >= _SUBMIT_ATTEMPTS:
+                    raise Conflict("The document changed concurrently; submit it again.") from exc
+
+    async def _submit(
+        self,
+        connection: AsyncConnection,
+        tenant_id: TenantId,
+        draft: DocumentDraft,
+        content: bytes,
+    ) -> Submission:
+        await self._require_tenant(connection, tenant_id)
+        now = _now()
+        fields = {
+            "title": draft.title,
+            "source_name": draft.source_name,
+            "content_type": draft.content_type,
+            "content_hash": draft.content_hash,
+            "size_bytes": draft.size_bytes,
+            "metadata": draft.metadata,
+            "status": JobStatus.QUEUED.value,
+            "chunk_count": None,
+            "updated_at": now,
+        }
+        existing = None
+        if draft.external_id is not None:
+            existing = (
+                (
+                    await connection.execute(
+                        select(documents)
+                        .where(
+                            documents.c.tenant_id == tenant_id,
+                            documents.c.external_id == draft.external_id,
+                        )
+                        .with_for_update()
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        if existing is None:
+            document = (
+                (
+                    await connection.execute(
+                        insert(documents)
+                        .values(
+                            id=new_id("doc"),
+                            tenant_id=tenant_id,
+                            external_id=draft.external_id,
+                            version=1,
+                            created_at=now,
+                            **fields,
+                        )
+                        .returning(documents)
+                    )
+                )
+                .mappings()
+                .one()
+            )
+        elif existing["content_hash"] == draft.content_hash:
+            latest_job = (
+                (
+                    await connection.execute(
+                        select(jobs)
+                        .where(jobs.c.document_id == existing["id"])
+                        .order_by(jobs.c.version.desc())
+                        .limit(1)
+                    )
+                )
+                .mappings()
+                .one()
+            )
+            return Submission(
+                document=document_record(existing), job=job_record(latest_job), created=False
+            )
+        else:
+            document = (
+                (
+                    await connection.execute(
+                        update(documents)
+                        .where(documents.c.id == existing["id"])
+                        .values(version=existing["version"] + 1, **fields)
+                        .returning(documents)
+                    )
+                )
+                .mappings()
+                .one()
+            )
+        await connection.execute(
+            insert(document_blobs).values(
+                document_id=document["id"],
+                version=document["version"],
+                tenant_id=tenant_id,
+                content=content,
+                created_at=now,
+            )
+        )
+        job = (
+            (
+                await connection.execute(
+                    insert(jobs)
+                    .values(
+                        id=new_id("job"),
+                        tenant_id=tenant_id,
+                        document_id=document["id"],
+                        version=document["version"],
+                        status=JobStatus.QUEUED.value,
+                        reason=None,
+                        chunk_count=None,
+                        published=False,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    .returning(jobs)
+                )
+            )
+            .mappings()
+            .one()
+        )
+        return Submission(document=document_record(document), job=job_record(job), created=True)
+
+    async def get_document(self, tenant_id: TenantId, document_id: str) -> DocumentRecord | None:
+        async with self._reading() as connection:
+            row = (
+                (
+                    await connection.execute(
+                        select(documents).where(
+                            documents.c.tenant_id == tenant_id, documents.c.id == document_id
+                        )
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        return None if row is None else document_record(row)
+
+    async def list_documents(
+        self, tenant_id: TenantId, *, limit: int, offset: int
+    ) -> list[DocumentRecord]:
+        """Newest first, so the first page shows what was just uploaded."""
+        async with self._reading() as connection:
+            rows = (
+                await connection.execute(
+                    select(documents)
+                    .where(documents.c.tenant_id == tenant_id)
+                    .order_by(documents.c.created_at.desc(), documents.c.id.desc())
+                    .limit(limit)
+                    .offset(offset)
+                )
+            ).mappings()
+            return [document_record(row) for row in rows]
+
+    async def get_document_content(
+        self, tenant_id: TenantId, document_id: str, version: int
+    ) -> bytes | None:
+        async with self._reading() as connection:
+            content: bytes | None = (
+                await connection.execute(
+                    select(document_blobs.c.content).where(
+                        document_blobs.c.tenant_id == tenant_id,
+                        document_blobs.c.document_id == document_id,
+                        document_blobs.c.version == version,
+                    )
+                )
+            ).scalar_one_or_none()
+        return content
+
+    # jobs
+
+    async def get_job(self, tenant_id: TenantId, job_id: str) -> JobRecord | None:
+        async with self._reading() as connection:
+            row = (
+                (
+                    await connection.execute(
+                        select(jobs).where(jobs.c.tenant_id == tenant_id, jobs.c.id == job_id)
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        return None if row is None else job_record(row)
+
+    async def list_jobs(self, tenant_id: TenantId, document_id: str) -> list[JobRecord]:
+        """Every job of one document, oldest version first."""
+        async with self._reading() as connection:
+            rows = (
+                await connection.execute(
+                    select(jobs)
+                    .where(jobs.c.tenant_id == tenant_id, jobs.c.document_id == document_id)
+                    .order_by(jobs.c.version)
+                )
+            ).mappings()
+            return [job_record(row) for row in rows]
+
+    async def mark_job_published(self, tenant_id: TenantId, job_id: str) -> None:
+        async with self._writing() as connection:
+            await connection.execute(
+                update(jobs)
+                .where(jobs.c.tenant_id == tenant_id, jobs.c.id == job_id)
+                .values(published=True)
+            )
+
+    async def unfinished_jobs(
+        self, *, published: bool | None, limit: int, offset: int = 0
+    ) -> Sequence[JobRecord]:
+        """Jobs not yet indexed or failed, oldest first, across tenants (crash recovery)."""
+        query = select(jobs).where(jobs.c.status.in_(_UNFINISHED))
+        if published is not None:
+            query = query.where(jobs.c.published.is_(published))
+        async with self._reading() as connection:
+            rows = (
+                await connection.execute(
+                    query.order_by(jobs.c.created_at, jobs.c.id).limit(limit).offset(offset)
+                )
+            ).mappings()
+            return [job_record(row) for row in rows]
+
+    async def apply_job_status(
+        self,
+        tenant_id: TenantId,
+        job_id: str,
+        status: JobStatus,
+        *,
+        chunk_count: int | None,
+        reason: str | None,
+    ) -> bool:
+        """Move a job forward; stale, repeated or backward transitions are ignored (``False``).
+
+        The document mirrors the job of its current version only: a late event for a version
+        that a newer upload replaced updates that job's history, not what the document shows.
+        """
+        async with self._writing() as connection:
+            job = (
+                (
+                    await connection.execute(
+                        select(jobs)
+                        .where(jobs.c.tenant_id == tenant_id, jobs.c.id == job_id)
+                        .with_for_update()
+                    )
+                )
+                .mappings()
+                .first()
+            )
+            if job is None or _PROGRESS[status] <= _PROGRESS[JobStatus(job["status"])]:
+                return False
+            now = _now()
+            new_chunk_count = job["chunk_count"] if chunk_count is None else chunk_count
+            await connection.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id)
+                .values(
+                    status=status.value,
+                    chunk_count=new_chunk_count,
+                    reason=job["reason"] if reason is None else reason,
+                    updated_at=now,
+                )
+            )
+            # The version test sits in the UPDATE itself: a concurrent submit that bumps the
+            # version holds the row lock, and PostgreSQL re-checks the condition after it.
+            await connection.execute(
+                update(documents)
+                .where(
+                    documents.c.tenant_id == tenant_id,
+                    documents.c.id == job["document_id"],
+                    documents.c.version == job["version"],
+                )
+                .values(status=status.value, chunk_count=new_chunk_count, updated_at=now)
+            )
+        return True

@@ -1,0 +1,161 @@
+"""Catalog schema as SQLAlchemy Core tables: the shape queries are written against.
+
+The migrations in ``migrations/versions`` create this very schema; a test compares the two, so a
+column added here without a migration (or the reverse) fails the build instead of a deployment.
+Core, not the ORM: the port speaks in frozen dataclasses, and mapping rows to them by hand keeps
+one representation of a record instead of two.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeDecorator
+
+from ragline_common.messages import JobStatus
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+"""Deterministic constraint names, so a later migration can drop or alter them by name."""
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes in and out, whatever the database keeps.
+
+    PostgreSQL stores ``timestamptz``; SQLite has no time zone type and would hand back naive
+    values, which compare wrongly against aware ones in the gateway (expiry checks). Values are
+    stored as UTC and always come back tagged UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("catalog datetimes must be timezone-aware")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(
+        self,
+        value: datetime | None,
+        dialect: Dialect,  # noqa: ARG002 - signature fixed by TypeDecorator
+    ) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSON_DOCUMENT = JSON().with_variant(JSONB(), "postgresql")
+"""JSONB on PostgreSQL (indexable, compact), JSON text on SQLite."""
+
+_STATUSES = ", ".join(f"'{status.value}'" for status in JobStatus)
+
+
+def _status_check() -> CheckConstraint:
+    return CheckConstraint(f"status IN ({_STATUSES})", name="status")
+
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("tenant_id", String(64), ForeignKey("tenants.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("prefix", String(32), nullable=False),
+    Column("key_hash", String(128), nullable=False, unique=True),
+    Column("scopes", JSON_DOCUMENT, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=True),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+    Column("last_used_at", UtcDateTime(), nullable=True),
+)
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("tenant_id", String(64), ForeignKey("tenants.id"), nullable=False),
+    Column("external_id", String(512), nullable=True),
+    Column("title", Text(), nullable=False),
+    Column("source_name", Text(), nullable=False),
+    Column("content_type", String(200), nullable=False),
+    Column("content_hash", String(128), nullable=False),
+    Column("size_bytes", BigInteger(), nullable=False),
+    Column("version", Integer(), nullable=False),
+    Column("metadata", JSON_DOCUMENT, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("chunk_count", Integer(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    # NULL external ids never collide (SQL NULL semantics on both engines).
+    UniqueConstraint("tenant_id", "external_id"),
+    _status_check(),
+    Index(None, "tenant_id", "created_at"),
+)
+
+document_blobs = Table(
+    "document_blobs",
+    metadata,
+    Column("document_id", String(64), ForeignKey("documents.id"), primary_key=True),
+    Column("version", Integer(), primary_key=True),
+    Column("tenant_id", String(64), ForeignKey("tenants.id"), nullable=False, index=True),
+    Column("content", LargeBinary(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("tenant_id", String(64), ForeignKey("tenants.id"), nullable=False, index=True),
+    Column("document_id", String(64), ForeignKey("documents.id"), nullable=False),
+    Column("version", Integer(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reason", Text(), nullable=True),
+    Column("chunk_count", Integer(), nullable=True),
+    Column("published", Boolean(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    # One job per document version; it also serves "latest job of a document".
+    UniqueConstraint("document_id", "version"),
+    _status_check(),
+    # Recovery scan: unfinished jobs, oldest first.
+    Index(None, "status", "created_at"),
+)
