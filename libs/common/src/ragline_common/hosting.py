@@ -50,10 +50,12 @@ class Host:
         self.answer_api: AnswerApi | None = None
         """Set by a hosted generation service, likewise."""
         self._shared: dict[str, Any] = {}
-        self._lock = asyncio.Lock()
+        # One lock per resource: building the vector store needs the embedder, so a single
+        # process-wide lock would deadlock.
+        self._locks: dict[str, asyncio.Lock] = {}
 
     async def _shared_resource(self, name: str, build: Callable[[], Awaitable[T]]) -> T:
-        async with self._lock:
+        async with self._locks.setdefault(name, asyncio.Lock()):
             if name not in self._shared:
                 self._shared[name] = await build()
             return cast("T", self._shared[name])

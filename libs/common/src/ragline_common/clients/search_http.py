@@ -1,0 +1,30 @@
+"""``SearchApi`` over HTTP: the gateway's view of a retrieval service in another process."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+
+from ragline_common.clients.internal_http import InternalHttpClient
+from ragline_common.contracts.search import InternalSearchRequest, SearchQuery, SearchResult
+from ragline_common.tenancy import TenantId
+
+SEARCH_PATH = "/internal/v1/search"
+
+
+class HttpSearchClient:
+    def __init__(
+        self, base_url: str, internal_token: SecretStr | str | None, timeout_s: float = 10.0
+    ) -> None:
+        self._client = InternalHttpClient(
+            peer="retrieval", base_url=base_url, internal_token=internal_token, timeout_s=timeout_s
+        )
+
+    async def search(self, tenant_id: TenantId, query: SearchQuery) -> SearchResult:
+        request = InternalSearchRequest(tenant_id=tenant_id, query=query)
+        return await self._client.post(SEARCH_PATH, request, SearchResult)
+
+    async def ping(self) -> None:
+        await self._client.ping()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

@@ -1,0 +1,1 @@
+"""Answer composition; depends on the contracts and ports only."""

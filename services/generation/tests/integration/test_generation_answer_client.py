@@ -1,0 +1,91 @@
+"""HttpAnswerClient against the real internal route served by uvicorn on 127.0.0.1."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+import pytest
+from fastapi import FastAPI
+from pydantic import SecretStr
+
+from ragline_common.clients import HttpAnswerClient
+from ragline_common.contracts.answer import AnswerRequest
+from ragline_common.contracts.search import MAX_TOP_K, SearchHit
+from ragline_common.errors import UpstreamUnavailable, ValidationFailed
+from ragline_common.problem import install_problem_handlers
+from ragline_common.tenancy import TenantId
+from ragline_generation.api.internal import internal_router
+from ragline_generation.domain.extractive import ExtractiveAnswerer
+from ragline_generation.domain.service import AnswerService
+
+TOKEN = "internal-token-0123456789abcdef"
+TENANT = TenantId("tenant_a")
+ServeApp = Callable[[FastAPI], Awaitable[str]]
+
+
+def hit(chunk_id: str, text: str) -> SearchHit:
+    return SearchHit(
+        document_id="doc_1",
+        chunk_id=chunk_id,
+        text=text,
+        score=0.8,
+        metadata={},
+        title="Handbook",
+        source_name="handbook.pdf",
+        version=1,
+        chunk_index=0,
+        heading_path=("Refunds",),
+        page=2,
+    )
+
+
+@pytest.fixture
+async def base_url(serve_app: ServeApp) -> str:
+    answers = AnswerService(extractive=ExtractiveAnswerer(max_sentences=4, snippet_chars=200))
+    secret = SecretStr(TOKEN)
+    app = FastAPI()
+    app.include_router(internal_router(service=lambda: answers, internal_token=lambda: secret))
+    install_problem_handlers(app)
+    return await serve_app(app)
+
+
+async def test_an_answer_round_trips_with_its_citations(base_url: str) -> None:
+    client = HttpAnswerClient(base_url, SecretStr(TOKEN), timeout_s=5)
+    request = AnswerRequest(
+        question="When are refunds paid?",
+        chunks=[hit("c1", "Refunds are paid within fourteen days. Parking is free.")],
+    )
+    try:
+        answer = await client.answer(TENANT, request)
+    finally:
+        await client.aclose()
+
+    assert answer.answer == "Refunds are paid within fourteen days. [1]"
+    (citation,) = answer.citations
+    assert (citation.chunk_id, citation.page, citation.heading_path) == ("c1", 2, ("Refunds",))
+    assert answer.usage.model == "extractive"
+
+
+async def test_a_refused_request_stays_a_validation_error(base_url: str) -> None:
+    client = HttpAnswerClient(base_url, SecretStr(TOKEN), timeout_s=5)
+    request = AnswerRequest(question="q", chunks=[hit(f"c{i}", "x") for i in range(MAX_TOP_K + 1)])
+    try:
+        with pytest.raises(ValidationFailed) as caught:
+            await client.answer(TENANT, request)
+    finally:
+        await client.aclose()
+
+    assert caught.value.code == "too_many_chunks"
+    assert str(MAX_TOP_K) in caught.value.detail
+
+
+async def test_a_generation_service_that_is_down_fails_fast(free_port: int) -> None:
+    client = HttpAnswerClient(f"http://127.0.0.1:{free_port}", SecretStr(TOKEN), timeout_s=30)
+    started = time.monotonic()
+    try:
+        with pytest.raises(UpstreamUnavailable, match="generation is unreachable"):
+            await client.answer(TENANT, AnswerRequest(question="q", chunks=[]))
+    finally:
+        await client.aclose()
+    assert time.monotonic() - started < 2.0

@@ -1,0 +1,1 @@
+"""Search logic; depends on the ports only."""

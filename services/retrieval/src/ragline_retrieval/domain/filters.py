@@ -1,0 +1,57 @@
+"""Translation of a query's metadata filters into vector-store conditions.
+
+Filters come from the client, so they are bounded and their keys restricted: a key names a field
+of the chunk's ``metadata`` and nothing else (the adapter scopes it under ``metadata``), and the
+number of conditions is capped so one query cannot make the store evaluate an unbounded filter.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from ragline_common.contracts.search import FilterValue, RangeFilter
+from ragline_common.errors import ValidationFailed
+from ragline_common.ports.vector_store import MatchAny, MatchRange, MatchValue, MetadataCondition
+
+MAX_FILTERS = 32
+MAX_ANY_VALUES = 256
+_KEY_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}")
+
+
+def _invalid(detail: str) -> ValidationFailed:
+    return ValidationFailed(detail, code="invalid_filter")
+
+
+def _condition(key: str, value: FilterValue | list[str | int] | RangeFilter) -> MetadataCondition:
+    if isinstance(value, RangeFilter):
+        if value.gt is None and value.gte is None and value.lt is None and value.lte is None:
+            raise _invalid(f"Filter {key!r}: a range needs at least one of gt, gte, lt, lte.")
+        return MatchRange(key=key, gt=value.gt, gte=value.gte, lt=value.lt, lte=value.lte)
+    if isinstance(value, list):
+        if not value:
+            raise _invalid(f"Filter {key!r}: an empty list would match nothing.")
+        if len(value) > MAX_ANY_VALUES:
+            raise _invalid(f"Filter {key!r}: at most {MAX_ANY_VALUES} values are allowed.")
+        return MatchAny(key=key, values=tuple(value))
+    if isinstance(value, float):
+        # Keyword matching has no float equality; a closed range is the same predicate.
+        return MatchRange(key=key, gte=value, lte=value)
+    return MatchValue(key=key, value=value)
+
+
+def to_conditions(
+    filters: Mapping[str, FilterValue | list[str | int] | RangeFilter],
+) -> list[MetadataCondition]:
+    """One condition per filter; all must hold (the store ANDs them with the tenant filter)."""
+    if len(filters) > MAX_FILTERS:
+        raise _invalid(f"At most {MAX_FILTERS} filters are allowed.")
+    conditions: list[MetadataCondition] = []
+    for key, value in filters.items():
+        if not _KEY_PATTERN.fullmatch(key):
+            raise _invalid(
+                f"Filter key {key!r} is not valid: use letters, digits, '_', '-' and '.' "
+                "(at most 128 characters)."
+            )
+        conditions.append(_condition(key, value))
+    return conditions
