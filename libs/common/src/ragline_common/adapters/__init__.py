@@ -1,0 +1,1 @@
+"""Adapters shared by more than one service, each importing its technology only when chosen."""
