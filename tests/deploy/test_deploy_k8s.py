@@ -1,0 +1,192 @@
+"""deploy/k8s: every overlay renders with kustomize and every rendered object validates against
+the Kubernetes OpenAPI-derived JSON schemas (``kubernetes-validate``, strict: unknown fields are
+errors), plus the operational properties the manifests promise.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+K8S = REPO / "deploy" / "k8s"
+SERVICES = ("gateway", "ingestion", "retrieval", "generation")
+AUTOSCALED = ("gateway", "retrieval", "generation")
+KUBERNETES_VERSION = "1.30"
+"""Oldest Kubernetes minor the manifests must be valid for."""
+
+
+def _objects(docs: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return {doc["metadata"]["name"]: doc for doc in docs if doc["kind"] == kind}
+
+
+def _kustomizations() -> list[Path]:
+    return sorted(K8S.rglob("kustomization.yaml"))
+
+
+@pytest.mark.parametrize(
+    "kustomization", _kustomizations(), ids=lambda path: str(path.parent.relative_to(K8S))
+)
+def test_every_referenced_file_exists(kustomization: Path) -> None:
+    """Runs without a renderer: each resource, patch and generator source is in the tree
+    (except the gitignored secrets.env, for which an example must exist)."""
+    spec = yaml.safe_load(kustomization.read_text())
+    directory = kustomization.parent
+    for resource in spec.get("resources", []):
+        assert (directory / resource).exists(), f"{kustomization}: missing {resource}"
+    for patch in spec.get("patches", []):
+        if "path" in patch:
+            assert (directory / patch["path"]).exists(), f"{kustomization}: missing {patch['path']}"
+    for generator in spec.get("configMapGenerator", []) + spec.get("secretGenerator", []):
+        for source in generator.get("envs", []) + generator.get("files", []):
+            if source == "secrets.env":
+                assert (directory / "secrets.env.example").exists()
+            else:
+                assert (directory / source).exists(), f"{kustomization}: missing {source}"
+
+
+def test_no_secret_values_are_committed() -> None:
+    for path in K8S.rglob("*.yaml"):
+        for doc in yaml.safe_load_all(path.read_text()):
+            assert not (doc and doc.get("kind") == "Secret"), f"{path} commits a Secret"
+    assert "secrets.env" in (K8S / ".gitignore").read_text().split()
+
+
+def test_overlays_render(rendered_overlays: dict[str, list[dict[str, Any]]]) -> None:
+    for overlay, docs in rendered_overlays.items():
+        deployments = _objects(docs, "Deployment")
+        assert set(SERVICES) <= set(deployments), f"{overlay}: {sorted(deployments)}"
+
+
+def test_rendered_objects_match_the_kubernetes_schemas(
+    rendered_overlays: dict[str, list[dict[str, Any]]],
+) -> None:
+    try:
+        validator = importlib.import_module("kubernetes_validate")
+    except ModuleNotFoundError as exc:
+        if exc.name != "kubernetes_validate":
+            raise
+        pytest.skip(
+            "kubernetes-validate is not installed; add 'kubernetes-validate>=1.37' to the "
+            "root pyproject's dev group"
+        )
+    failures = []
+    for overlay, docs in rendered_overlays.items():
+        for doc in docs:
+            try:
+                validator.validate(doc, KUBERNETES_VERSION, strict=True)
+            except (validator.ValidationError, validator.SchemaNotFoundError) as exc:
+                failures.append(f"{overlay} {doc['kind']}/{doc['metadata']['name']}: {exc.message}")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_deployments_are_probed_limited_and_locked_down(
+    rendered_overlays: dict[str, list[dict[str, Any]]], service: str
+) -> None:
+    for overlay, docs in rendered_overlays.items():
+        pod = _objects(docs, "Deployment")[service]["spec"]["template"]["spec"]
+        container = pod["containers"][0]
+        where = f"{overlay}/{service}"
+        assert container["livenessProbe"]["httpGet"]["path"] == "/healthz", where
+        assert container["readinessProbe"]["httpGet"]["path"] == "/readyz", where
+        assert container["args"] == ["ragline", "run", "--target", service], where
+        assert {"cpu", "memory"} <= set(container["resources"]["requests"]), where
+        assert "memory" in container["resources"]["limits"], where
+        assert pod["securityContext"]["runAsNonRoot"] is True, where
+        assert pod["automountServiceAccountToken"] is False, where
+        security = container["securityContext"]
+        assert security["readOnlyRootFilesystem"] is True, where
+        assert security["allowPrivilegeEscalation"] is False, where
+        assert security["capabilities"]["drop"] == ["ALL"], where
+        tmp_volumes = {m["name"] for m in container["volumeMounts"] if m["mountPath"] == "/tmp"}
+        assert tmp_volumes, f"{where}: /tmp is not writable"
+        assert all("emptyDir" in v for v in pod["volumes"] if v["name"] in tmp_volumes), where
+
+
+def test_services_expose_each_deployment(
+    rendered_overlays: dict[str, list[dict[str, Any]]],
+) -> None:
+    for overlay, docs in rendered_overlays.items():
+        services = _objects(docs, "Service")
+        for name in SERVICES:
+            selector = services[name]["spec"]["selector"]
+            labels = _objects(docs, "Deployment")[name]["spec"]["template"]["metadata"]["labels"]
+            assert selector.items() <= labels.items(), f"{overlay}: Service {name} selects nothing"
+
+
+def test_hpas_scale_the_stateless_http_services(
+    rendered_overlays: dict[str, list[dict[str, Any]]],
+) -> None:
+    for overlay, docs in rendered_overlays.items():
+        hpas = _objects(docs, "HorizontalPodAutoscaler")
+        deployments = _objects(docs, "Deployment")
+        assert set(hpas) == set(AUTOSCALED), overlay
+        for name, hpa in hpas.items():
+            target = hpa["spec"]["scaleTargetRef"]
+            assert (target["kind"], target["name"]) == ("Deployment", name)
+            assert hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"]
+            # An HPA-managed Deployment must not pin replicas (each apply would reset the scale).
+            assert "replicas" not in deployments[name]["spec"], f"{overlay}: {name} pins replicas"
+
+
+def test_prod_runs_more_replicas_with_disruption_budgets(
+    rendered_overlays: dict[str, list[dict[str, Any]]],
+) -> None:
+    prod, dev = rendered_overlays["prod"], rendered_overlays["dev"]
+    for name in AUTOSCALED:
+        prod_min = _objects(prod, "HorizontalPodAutoscaler")[name]["spec"]["minReplicas"]
+        assert prod_min >= 3
+        assert prod_min > _objects(dev, "HorizontalPodAutoscaler")[name]["spec"]["minReplicas"]
+    assert _objects(prod, "Deployment")["ingestion"]["spec"]["replicas"] >= 3
+    budgets = _objects(prod, "PodDisruptionBudget")
+    for name in SERVICES:
+        assert budgets[name]["spec"]["selector"]["matchLabels"] == {"app.kubernetes.io/name": name}
+
+
+def test_prod_peers_accept_traffic_only_from_the_gateway(
+    rendered_overlays: dict[str, list[dict[str, Any]]],
+) -> None:
+    policies = list(_objects(rendered_overlays["prod"], "NetworkPolicy").values())
+    covered: set[str] = set()
+    for policy in policies:
+        spec = policy["spec"]
+        if "Ingress" not in spec["policyTypes"]:
+            continue
+        for expression in spec["podSelector"].get("matchExpressions", []):
+            if expression["key"] == "app.kubernetes.io/name" and expression["operator"] == "In":
+                covered.update(expression["values"])
+        for rule in spec["ingress"]:
+            assert rule["from"] == [
+                {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "gateway"}}}
+            ]
+    assert {"retrieval", "generation"} <= covered
+
+
+def test_secret_references_match_the_example_keys(
+    rendered_overlays: dict[str, list[dict[str, Any]]],
+) -> None:
+    """Every key a pod reads from ragline-secrets is documented in that overlay's example."""
+    for overlay, docs in rendered_overlays.items():
+        example = (K8S / "overlays" / overlay / "secrets.env.example").read_text()
+        documented = {
+            line.split("=", 1)[0]
+            for line in example.splitlines()
+            if "=" in line and not line.startswith("#")
+        }
+        secret = next(doc for doc in docs if doc["kind"] == "Secret")
+        assert set(secret["data"]) == documented, overlay
+        for workload in [
+            *_objects(docs, "Deployment").values(),
+            *_objects(docs, "StatefulSet").values(),
+        ]:
+            for container in workload["spec"]["template"]["spec"]["containers"]:
+                for entry in container.get("env", []):
+                    ref = entry.get("valueFrom", {}).get("secretKeyRef")
+                    if ref:
+                        assert ref["name"] == secret["metadata"]["name"], entry["name"]
+                        assert ref["key"] in documented, f"{overlay}: {ref['key']} undocumented"
