@@ -1,0 +1,56 @@
+"""The ingestion worker as a hostable component (see :mod:`ragline_common.hosting`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import structlog
+from fastapi import APIRouter
+from starlette.middleware import Middleware
+
+from ragline_common.hosting import Host
+from ragline_common.topology import QueueName
+from ragline_ingestion.consumers.ingestion_queue import IngestionQueueConsumer
+from ragline_ingestion.domain.parsing import default_parsers
+from ragline_ingestion.domain.pipeline import IngestionPipeline
+from ragline_ingestion.settings import IngestionSettings
+
+_log = structlog.get_logger(__name__)
+
+
+class IngestionComponent:
+    def __init__(self, settings: IngestionSettings | None = None) -> None:
+        """``settings`` defaults to the environment, read when the component starts."""
+        self._settings = settings
+
+    @property
+    def name(self) -> str:
+        return "ingestion"
+
+    def routers(self, *, internal_api: bool) -> Sequence[APIRouter]:  # noqa: ARG002 - protocol
+        """None: the worker has no API. The runner mounts ``/healthz``, ``/readyz`` and
+        ``/metrics`` for every service."""
+        return []
+
+    def middleware(self) -> Sequence[Middleware]:
+        return ()
+
+    async def start(self, host: Host) -> None:
+        settings = self._settings if self._settings is not None else IngestionSettings()
+        # Load the model before consuming: the first message must not wait for it.
+        embedder = await host.embedder()
+        await embedder.warm_up()
+        vector_store = await host.vector_store()
+        broker = await host.broker()
+        host.checks.setdefault("vector_store", vector_store.ping)
+        host.checks.setdefault("broker", broker.ping)
+        pipeline = IngestionPipeline(
+            settings=settings,
+            parsers=default_parsers(),
+            embedder=embedder,
+            vector_store=vector_store,
+            broker=broker,
+        )
+        consumer = IngestionQueueConsumer(pipeline)
+        await broker.consume(QueueName.INGESTION, consumer.handle, prefetch=settings.concurrency)
+        _log.info("ingestion_started", concurrency=settings.concurrency, model=embedder.model_id)

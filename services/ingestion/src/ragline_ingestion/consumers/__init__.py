@@ -1,0 +1,1 @@
+"""Broker consumers of the ingestion worker (the worker's counterpart of an ``api/`` package)."""

@@ -1,0 +1,261 @@
+"""Index one document version: parse -> chunk -> embed -> upsert -> retire older versions.
+
+Failure policy, decided by exception type (the broker settles the message accordingly):
+
+- the document itself is at fault (undecodable, empty, too many chunks, unsupported type,
+  parser timeout): the job is reported ``failed`` with a human reason and
+  ``PermanentProcessingError`` propagates, so the message is dead-lettered, not retried;
+- a dependency is down (embedder, vector store, broker): ``TransientProcessingError``, so the
+  message comes back after a delay without using up its redelivery budget.
+
+Re-running a job is harmless: point ids derive from (tenant, document, version, chunk index)
+and the same bytes give the same chunks, so a redelivery overwrites the very same points.
+Older versions are deleted only after the new one is fully written, so a document never
+disappears from search while it is being replaced.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import partial
+
+import anyio
+import anyio.to_thread
+import structlog
+from opentelemetry import trace
+
+from ragline_common.errors import (
+    PermanentProcessingError,
+    TransientProcessingError,
+    UpstreamUnavailable,
+)
+from ragline_common.ids import chunk_point_id
+from ragline_common.messages import (
+    DocumentDeleteRequested,
+    DocumentIngestRequested,
+    JobStatus,
+    JobStatusChanged,
+)
+from ragline_common.observability.tracing import inject_context
+from ragline_common.ports.broker import Broker
+from ragline_common.ports.embedder import Embedder
+from ragline_common.ports.vector_store import ChunkPayload, ChunkPoint, VectorStore
+from ragline_common.tenancy import TenantId
+from ragline_common.topology import ROUTING_JOB_STATUS
+from ragline_ingestion.domain.chunking import Chunk, ChunkingLimits, chunk_document
+from ragline_ingestion.domain.parsing import ParsedDocument, ParserRegistry
+from ragline_ingestion.metrics import CHUNKS_INDEXED, DOCUMENTS, EMBED_BATCH_SIZE, STAGE_SECONDS
+from ragline_ingestion.settings import IngestionSettings
+
+_log = structlog.get_logger(__name__)
+_tracer = trace.get_tracer("ragline.ingestion")
+
+_UNAVAILABLE = (UpstreamUnavailable, ConnectionError, TimeoutError)
+
+
+@contextmanager
+def _upstream(dependency: str) -> Iterator[None]:
+    """Turn "the dependency is down" into a delayed retry of the whole message."""
+    try:
+        yield
+    except _UNAVAILABLE as exc:
+        detail = exc.detail if isinstance(exc, UpstreamUnavailable) else type(exc).__name__
+        raise TransientProcessingError(f"{dependency} unavailable: {detail}") from exc
+
+
+@contextmanager
+def _stage(name: str, **attributes: str | int) -> Iterator[None]:
+    started = time.perf_counter()
+    with _tracer.start_as_current_span(f"ingest.{name}", attributes=attributes):
+        try:
+            yield
+        finally:
+            STAGE_SECONDS.labels(name).observe(time.perf_counter() - started)
+
+
+class IngestionPipeline:
+    def __init__(
+        self,
+        *,
+        settings: IngestionSettings,
+        parsers: ParserRegistry,
+        embedder: Embedder,
+        vector_store: VectorStore,
+        broker: Broker,
+    ) -> None:
+        self._settings = settings
+        self._parsers = parsers
+        self._embedder = embedder
+        self._store = vector_store
+        self._broker = broker
+        # Parsing and chunking are CPU-bound and run in threads; at most one per document slot.
+        self._cpu = anyio.CapacityLimiter(settings.concurrency)
+        self._limits = ChunkingLimits(
+            max_tokens=settings.max_chunk_tokens,
+            overlap_tokens=settings.chunk_overlap_tokens,
+            max_chunks=settings.max_chunks_per_document,
+        )
+
+    async def ingest(self, request: DocumentIngestRequested) -> None:
+        started = time.perf_counter()
+        newest = await self._newest_version(request.tenant_id, request.document_id)
+        if newest is not None and newest > request.version:
+            # A late retry of an old version must not replace the newer one.
+            await self._report_superseded(request, newest)
+            return
+        await self._publish_status(request, JobStatus.PROCESSING)
+        try:
+            parsed = await self._parse(request)
+            chunks = await self._chunk(parsed)
+        except PermanentProcessingError as exc:
+            DOCUMENTS.labels("failed").inc()
+            _log.warning("document_ingest_failed", reason=exc.detail, code=exc.code)
+            await self._publish_status(request, JobStatus.FAILED, reason=exc.detail)
+            raise
+        for start in range(0, len(chunks), self._settings.upsert_batch_size):
+            await self._index(request, chunks[start : start + self._settings.upsert_batch_size])
+        newest = await self._retire_other_versions(request)
+        if newest > request.version:
+            await self._report_superseded(request, newest)
+            return
+        DOCUMENTS.labels("indexed").inc()
+        await self._publish_status(request, JobStatus.INDEXED, chunk_count=len(chunks))
+        _log.info(
+            "document_indexed",
+            chunk_count=len(chunks),
+            text_chars=len(parsed.text),
+            duration_ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+
+    async def delete(self, request: DocumentDeleteRequested) -> None:
+        with _stage("delete"), _upstream("vector store"):
+            await self._store.delete_document(request.tenant_id, request.document_id)
+        _log.info("document_deleted")
+
+    async def _parse(self, request: DocumentIngestRequested) -> ParsedDocument:
+        parser = self._parsers.parser_for(request.content_type)
+        timeout_s = self._settings.parse_timeout_s
+        with _stage("parse", content_type=request.content_type, size_bytes=len(request.content)):
+            # The timeout starts once a CPU slot is ours: waiting for one is not parsing.
+            async with self._cpu:
+                try:
+                    with anyio.fail_after(timeout_s):
+                        # A thread cannot be stopped: on timeout it finishes in the background
+                        # and its result is dropped. Formats whose parsers can truly hang
+                        # belong in a subprocess.
+                        return await anyio.to_thread.run_sync(
+                            parser.parse, request.content, abandon_on_cancel=True
+                        )
+                except TimeoutError:
+                    raise PermanentProcessingError(
+                        f"parsing took longer than {timeout_s:g} s", code="parse_timeout"
+                    ) from None
+                except PermanentProcessingError:
+                    raise
+                except Exception as exc:
+                    # Same bytes, same parser, same crash: retrying cannot help.
+                    _log.warning(
+                        "document_parser_crashed", error_type=type(exc).__name__, exc_info=True
+                    )
+                    raise PermanentProcessingError(
+                        "the document could not be parsed", code="parse_failed"
+                    ) from exc
+
+    async def _chunk(self, parsed: ParsedDocument) -> list[Chunk]:
+        with _stage("chunk"):
+            async with self._cpu:
+                chunks = await anyio.to_thread.run_sync(
+                    partial(
+                        chunk_document,
+                        parsed,
+                        count_tokens=self._embedder.count_tokens,
+                        limits=self._limits,
+                    )
+                )
+            trace.get_current_span().set_attribute("ragline.chunk_count", len(chunks))
+            return chunks
+
+    async def _index(self, request: DocumentIngestRequested, chunks: Sequence[Chunk]) -> None:
+        EMBED_BATCH_SIZE.observe(len(chunks))
+        with _stage("embed", batch_size=len(chunks)), _upstream("embedder"):
+            vectors = await self._embedder.embed_documents([chunk.text for chunk in chunks])
+        points = [
+            ChunkPoint(
+                id=chunk_point_id(
+                    request.tenant_id, request.document_id, request.version, chunk.index
+                ),
+                payload=ChunkPayload(
+                    tenant_id=request.tenant_id,
+                    document_id=request.document_id,
+                    version=request.version,
+                    chunk_index=chunk.index,
+                    text=chunk.text,
+                    title=request.title,
+                    source_name=request.source_name,
+                    content_type=request.content_type,
+                    heading_path=chunk.heading_path,
+                    page=chunk.page,
+                    char_start=chunk.char_start,
+                    char_end=chunk.char_end,
+                    metadata=request.metadata,
+                ),
+                dense=vector,
+            )
+            for chunk, vector in zip(chunks, vectors, strict=True)
+        ]
+        with _stage("upsert", points=len(points)), _upstream("vector store"):
+            await self._store.upsert(request.tenant_id, points)
+        CHUNKS_INDEXED.inc(len(points))
+
+    async def _retire_other_versions(self, request: DocumentIngestRequested) -> int:
+        """Delete every version but the newest present, and return the newest.
+
+        Normally that is this request's version. If a newer version got written meanwhile
+        (two versions in flight at once), the newer one is kept and this one goes.
+        """
+        newest = await self._newest_version(request.tenant_id, request.document_id)
+        keep = max(request.version, newest or 0)
+        with _stage("retire"), _upstream("vector store"):
+            await self._store.delete_document(
+                request.tenant_id, request.document_id, keep_version=keep
+            )
+        return keep
+
+    async def _newest_version(self, tenant_id: TenantId, document_id: str) -> int | None:
+        # list_chunks is ordered by (version, chunk_index): the last chunk has the newest version.
+        with _upstream("vector store"):
+            stored = await self._store.count(tenant_id, document_id)
+            if stored == 0:
+                return None
+            last = await self._store.list_chunks(tenant_id, document_id, limit=1, offset=stored - 1)
+        return last[0].version if last else None
+
+    async def _report_superseded(self, request: DocumentIngestRequested, newest: int) -> None:
+        DOCUMENTS.labels("superseded").inc()
+        reason = f"superseded by version {newest} of the document"
+        _log.info("document_version_superseded", newest_version=newest)
+        await self._publish_status(request, JobStatus.FAILED, reason=reason)
+
+    async def _publish_status(
+        self,
+        request: DocumentIngestRequested,
+        status: JobStatus,
+        *,
+        chunk_count: int | None = None,
+        reason: str | None = None,
+    ) -> None:
+        event = JobStatusChanged(
+            tenant_id=request.tenant_id,
+            job_id=request.job_id,
+            document_id=request.document_id,
+            version=request.version,
+            status=status,
+            chunk_count=chunk_count,
+            reason=reason,
+        )
+        with _upstream("broker"):
+            await self._broker.publish(
+                event, routing_key=ROUTING_JOB_STATUS, headers=inject_context()
+            )
