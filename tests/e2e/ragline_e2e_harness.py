@@ -51,7 +51,7 @@ class RaglineProcess:
         }
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
-        self.process = subprocess.Popen(  # noqa: S603 - our own CLI with fixed arguments
+        self.process = subprocess.Popen(
             [sys.executable, "-m", "ragline_cli", "run", "--target", self.targets],
             env=env,
             stdout=log,

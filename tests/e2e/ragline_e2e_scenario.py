@@ -81,7 +81,10 @@ def check_isolation_and_answers(client: Client, state: ScenarioState) -> None:
 
     # The owner's answer cites the uploaded chunks.
     response = client.call(
-        "POST", "/v1/query", state.alpha.key, json={"query": "How much power does the Zorblax reactor produce?"}
+        "POST",
+        "/v1/query",
+        state.alpha.key,
+        json={"query": "How much power does the Zorblax reactor produce?"},
     )
     assert response.status_code == 200, response.text
     answer = response.json()

@@ -15,7 +15,9 @@ KEY_PATTERN = re.compile(r"rl_[0-9A-Za-z]{38}")
 
 
 @pytest.fixture(scope="module")
-def microservices(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, list[RaglineProcess]]]:
+def microservices(
+    postgres_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str, list[RaglineProcess]]]:
     work = tmp_path_factory.mktemp("micro")
     admin_token = secrets.token_urlsafe(24)
     common = {
@@ -31,7 +33,9 @@ def microservices(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -
         work / "retrieval-ingestion.log",
     )
     generation = RaglineProcess(
-        "generation", {**common, "RAGLINE_DATA_DIR": str(work / "generation")}, work / "generation.log"
+        "generation",
+        {**common, "RAGLINE_DATA_DIR": str(work / "generation")},
+        work / "generation.log",
     )
     processes = [vectors.start(), generation.start()]
     gateway = RaglineProcess(

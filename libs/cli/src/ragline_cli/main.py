@@ -8,17 +8,17 @@ import click
 import uvicorn
 from pydantic import ValidationError
 
+from ragline_cli.runner import UnknownTargetError, build_app, parse_targets
 from ragline_common.observability.logs import configure_logging
 from ragline_common.observability.tracing import configure_tracing
 from ragline_common.settings import load_infrastructure_settings
-
-from ragline_cli.runner import UnknownTargetError, build_app, parse_targets
 
 
 def describe_errors(exc: ValidationError) -> str:
     """Field and reason per error, never the offending value: it may be a secret."""
     return "\n".join(
-        f"  {'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()
+        f"  {'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+        for error in exc.errors()
     )
 
 

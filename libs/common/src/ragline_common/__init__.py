@@ -1,1 +1,4 @@
-"""Shared foundation of every Ragline service: settings, messages, tenancy, errors, observability, ports."""
+"""Shared foundation of every Ragline service.
+
+Settings, messages, tenancy, errors, observability and the ports (with their shared adapters).
+"""

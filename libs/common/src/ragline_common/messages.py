@@ -93,7 +93,9 @@ class _MessageAdapter(BaseModel):
     message: AnyMessage
 
 
-def parse_message(body: bytes | str) -> DocumentIngestRequested | JobStatusChanged | DocumentDeleteRequested:
+def parse_message(
+    body: bytes | str,
+) -> DocumentIngestRequested | JobStatusChanged | DocumentDeleteRequested:
     """Decode a broker body into its typed envelope (raises ``pydantic.ValidationError``)."""
     import json
 

@@ -25,7 +25,9 @@ def test_json_logs_redact_secrets_and_carry_trace_ids(capsys: pytest.CaptureFixt
     configure_logging(level="info", fmt="json", service="test")
     tracer = TracerProvider().get_tracer("t")
     with tracer.start_as_current_span("work") as span:
-        structlog.get_logger().info("key_created", api_key="rl_secret", authorization="Bearer x", tenant_id="t1")
+        structlog.get_logger().info(
+            "key_created", api_key="rl_secret", authorization="Bearer x", tenant_id="t1"
+        )
         expected_trace = format(span.get_span_context().trace_id, "032x")
     line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
     assert line["event"] == "key_created"

@@ -37,7 +37,9 @@ def test_bytes_round_trip_through_json_as_base64() -> None:
     decoded = parse_message(wire)
     assert isinstance(decoded, DocumentIngestRequested)
     assert decoded.content == raw
-    assert decoded == _ingest(raw).model_copy(update={"event_id": decoded.event_id, "occurred_at": decoded.occurred_at})
+    assert decoded == _ingest(raw).model_copy(
+        update={"event_id": decoded.event_id, "occurred_at": decoded.occurred_at}
+    )
 
 
 def test_readers_tolerate_added_fields_but_not_unknown_types() -> None:

@@ -14,7 +14,9 @@ from ragline_common.settings import CatalogSettings, CoreSettings, load_infrastr
 from ragline_common.tenancy import TenantId
 
 
-def test_every_setting_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_every_setting_comes_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("RAGLINE_PORT", "9123")
     monkeypatch.setenv("RAGLINE_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("RAGLINE_BROKER_KIND", "rabbitmq")
@@ -27,7 +29,10 @@ def test_every_setting_comes_from_the_environment(monkeypatch: pytest.MonkeyPatc
     assert settings.vector_store.kind == "qdrant"
     assert settings.embedder.batch_size == 16
     assert settings.catalog.resolved_url(tmp_path).startswith("sqlite+aiosqlite:///")
-    assert CatalogSettings(url="postgresql+asyncpg://u@h/db").resolved_url(tmp_path) == "postgresql+asyncpg://u@h/db"
+    assert (
+        CatalogSettings(url="postgresql+asyncpg://u@h/db").resolved_url(tmp_path)
+        == "postgresql+asyncpg://u@h/db"
+    )
 
 
 @pytest.mark.parametrize("token", ["changeme", "secret", "short"])

@@ -15,7 +15,6 @@ from ragline_common.contracts.search import SearchApi
 from ragline_common.hosting import Host
 from ragline_common.ports.rate_limiter import RateLimiter
 from ragline_common.topology import QueueName
-
 from ragline_gateway.adapters.catalog import SqlCatalog
 from ragline_gateway.adapters.rate_limit_memory import MemoryRateLimiter
 from ragline_gateway.adapters.rate_limit_redis import RedisRateLimiter
@@ -91,7 +90,9 @@ class GatewayComponent:
         host.checks["catalog"] = catalog.ping
         host.checks["broker"] = broker.ping
         host.checks["rate_limiter"] = limiter.ping
-        await broker.consume(QueueName.JOB_EVENTS, JobEventHandler(catalog), prefetch=_JOB_EVENT_PREFETCH)
+        await broker.consume(
+            QueueName.JOB_EVENTS, JobEventHandler(catalog), prefetch=_JOB_EVENT_PREFETCH
+        )
         volatile_broker = infra.broker.kind == "memory"
         if volatile_broker:
             # Nothing queued survived the last stop: every unfinished job goes out again.
@@ -133,7 +134,7 @@ class GatewayComponent:
                     only_unpublished=True,
                     older_than_s=self.settings.republish_after_s,
                 )
-            except Exception:  # noqa: BLE001 - the sweeper must outlive a failed round
+            except Exception:
                 _log.exception("republish_sweep_failed")
 
 

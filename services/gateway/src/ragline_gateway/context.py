@@ -9,7 +9,6 @@ from ragline_common.contracts.search import SearchApi
 from ragline_common.ports.broker import Broker
 from ragline_common.ports.catalog import Catalog
 from ragline_common.ports.rate_limiter import RateLimiter
-
 from ragline_gateway.settings import GatewaySettings
 
 

@@ -16,11 +16,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from ragline_common.errors import Forbidden, NotFound, RateLimited, Unauthorized
 from ragline_common.ports.rate_limiter import RateLimitDecision
 from ragline_common.tenancy import Principal, Scope, TenantId
-
 from ragline_gateway.context import GatewayContext
 from ragline_gateway.domain import api_keys
 
-_bearer = HTTPBearer(auto_error=False, description="A tenant API key (rl_...) or the operator token")
+_bearer = HTTPBearer(
+    auto_error=False, description="A tenant API key (rl_...) or the operator token"
+)
 
 
 def get_context(request: Request) -> GatewayContext:
@@ -37,7 +38,9 @@ async def get_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
-        raise Unauthorized("Send an API key as 'Authorization: Bearer <key>'.", code="missing_api_key")
+        raise Unauthorized(
+            "Send an API key as 'Authorization: Bearer <key>'.", code="missing_api_key"
+        )
     token = credentials.credentials
     if api_keys.tokens_equal(token, context.admin_token):
         return Principal(tenant_id=None, key_id=None, scopes=frozenset(Scope), is_operator=True)
@@ -110,9 +113,7 @@ def _tenant_with_scope(
     return dependency
 
 
-IngestTenant = Annotated[
-    TenantId, Depends(_tenant_with_scope(frozenset({Scope.INGEST}), "ingest"))
-]
+IngestTenant = Annotated[TenantId, Depends(_tenant_with_scope(frozenset({Scope.INGEST}), "ingest"))]
 QueryTenant = Annotated[TenantId, Depends(_tenant_with_scope(frozenset({Scope.QUERY}), "query"))]
 ReaderTenant = Annotated[
     TenantId, Depends(_tenant_with_scope(frozenset({Scope.INGEST, Scope.QUERY}), "query"))

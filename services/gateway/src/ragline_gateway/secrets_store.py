@@ -63,7 +63,9 @@ def load_gateway_secrets(
         )
         # Printed once on the console (never logged) so the operator can bootstrap tenants.
         if created:
-            print(f"Operator token (store it; also in {token_path}): {admin_token}", file=sys.stderr)
+            print(
+                f"Operator token (store it; also in {token_path}): {admin_token}", file=sys.stderr
+            )
         else:
             print(f"Operator token: see {token_path}", file=sys.stderr)
     return GatewaySecrets(key_pepper=pepper_value.encode(), admin_token=admin_token)

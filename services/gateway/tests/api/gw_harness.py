@@ -33,7 +33,6 @@ from ragline_common.settings import (
 )
 from ragline_common.tenancy import TenantId
 from ragline_common.topology import ROUTING_JOB_STATUS, QueueName
-
 from ragline_gateway.component import GatewayComponent
 from ragline_gateway.settings import GatewaySettings
 

@@ -9,7 +9,6 @@ import pytest
 
 from ragline_common.errors import UpstreamUnavailable
 from ragline_common.testing import require_service
-
 from ragline_gateway.adapters.rate_limit_redis import RedisRateLimiter
 
 pytestmark = pytest.mark.integration

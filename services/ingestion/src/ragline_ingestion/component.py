@@ -27,7 +27,7 @@ class IngestionComponent:
     def name(self) -> str:
         return "ingestion"
 
-    def routers(self, *, internal_api: bool) -> Sequence[APIRouter]:  # noqa: ARG002 - protocol
+    def routers(self, *, internal_api: bool) -> Sequence[APIRouter]:
         """None: the worker has no API. The runner mounts ``/healthz``, ``/readyz`` and
         ``/metrics`` for every service."""
         return []

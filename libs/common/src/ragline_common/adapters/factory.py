@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 def model_slug(model_id: str) -> str:
-    """Filesystem- and collection-safe form of a model id (``all-MiniLM-L6-v2`` -> ``all-minilm-l6-v2``)."""
+    """Filesystem- and collection-safe model id: ``all-MiniLM-L6-v2`` -> ``all-minilm-l6-v2``."""
     return re.sub(r"[^a-z0-9]+", "-", model_id.lower()).strip("-")
 
 

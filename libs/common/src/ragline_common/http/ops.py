@@ -25,7 +25,7 @@ async def _run_check(check: ReadinessCheck) -> str:
         await asyncio.wait_for(check(), timeout=_CHECK_TIMEOUT_S)
     except TimeoutError:
         return "timeout"
-    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"; the type is the detail
+    except Exception as exc:
         return f"failed: {type(exc).__name__}"
     return "ok"
 

@@ -137,7 +137,9 @@ class Catalog(Protocol):
         and its latest job come back with ``created=False``.
         """
 
-    async def get_document(self, tenant_id: TenantId, document_id: str) -> DocumentRecord | None: ...
+    async def get_document(
+        self, tenant_id: TenantId, document_id: str
+    ) -> DocumentRecord | None: ...
 
     async def list_documents(
         self, tenant_id: TenantId, *, limit: int, offset: int

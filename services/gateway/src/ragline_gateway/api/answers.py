@@ -6,7 +6,6 @@ from fastapi import APIRouter
 
 from ragline_common.contracts.answer import AnswerRequest
 from ragline_common.contracts.search import SearchQuery
-
 from ragline_gateway.api.schemas import QueryOut, SearchOut
 from ragline_gateway.deps import ContextDep, QueryTenant
 

@@ -13,7 +13,6 @@ from starlette.datastructures import UploadFile
 
 from ragline_common.errors import NotFound, UnsupportedMediaType, ValidationFailed
 from ragline_common.ports.catalog import DocumentDraft
-
 from ragline_gateway.api.schemas import (
     MAX_TITLE_CHARS,
     DocumentList,
@@ -27,7 +26,12 @@ from ragline_gateway.domain.uploads import content_hash, submit_upload
 
 router = APIRouter(prefix="/v1", tags=["documents"])
 
-_EXTENSION_TYPES = {".txt": "text/plain", ".text": "text/plain", ".md": "text/markdown", ".markdown": "text/markdown"}
+_EXTENSION_TYPES = {
+    ".txt": "text/plain",
+    ".text": "text/plain",
+    ".md": "text/markdown",
+    ".markdown": "text/markdown",
+}
 _UNSAFE_NAME_CHARS = re.compile(r"[\x00-\x1f\x7f/\\]")
 
 _UPLOAD_BODY: dict[str, Any] = {
@@ -144,7 +148,9 @@ async def _from_multipart(request: Request) -> tuple[DocumentDraft, bytes]:
     response_model=UploadAccepted,
     openapi_extra=_UPLOAD_BODY,
     summary="Upload a document (JSON text or a multipart file)",
-    responses={200: {"model": UploadAccepted, "description": "Identical content already submitted"}},
+    responses={
+        200: {"model": UploadAccepted, "description": "Identical content already submitted"}
+    },
 )
 async def create_document(
     request: Request, response: Response, context: ContextDep, tenant_id: IngestTenant
@@ -186,7 +192,9 @@ async def list_documents(
 
 
 @router.get("/documents/{document_id}", response_model=DocumentOut, summary="One document")
-async def get_document(document_id: str, context: ContextDep, tenant_id: ReaderTenant) -> DocumentOut:
+async def get_document(
+    document_id: str, context: ContextDep, tenant_id: ReaderTenant
+) -> DocumentOut:
     document = await context.catalog.get_document(tenant_id, document_id)
     if document is None:
         raise NotFound("No such document.", code="document_not_found")
@@ -199,4 +207,3 @@ async def get_job(job_id: str, context: ContextDep, tenant_id: ReaderTenant) -> 
     if job is None:
         raise NotFound("No such job.", code="job_not_found")
     return JobOut.of(job)
-

@@ -6,7 +6,6 @@ from fastapi import APIRouter, Response
 
 from ragline_common.errors import NotFound
 from ragline_common.tenancy import TenantId
-
 from ragline_gateway.api.schemas import KeyCreate, KeyCreated, KeyOut, TenantCreate, TenantOut
 from ragline_gateway.deps import ContextDep, OperatorDep, TenantAdminDep
 from ragline_gateway.domain import api_keys

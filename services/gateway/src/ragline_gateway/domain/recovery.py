@@ -15,7 +15,6 @@ import structlog
 from ragline_common.errors import UpstreamUnavailable
 from ragline_common.ports.broker import Broker
 from ragline_common.ports.catalog import Catalog
-
 from ragline_gateway.domain.uploads import publish_job
 
 _log = structlog.get_logger(__name__)
@@ -39,7 +38,9 @@ async def republish_unfinished(
         published_before = published
         for job in due:
             document = await catalog.get_document(job.tenant_id, job.document_id)
-            content = await catalog.get_document_content(job.tenant_id, job.document_id, job.version)
+            content = await catalog.get_document_content(
+                job.tenant_id, job.document_id, job.version
+            )
             if document is None or content is None:
                 continue
             try:

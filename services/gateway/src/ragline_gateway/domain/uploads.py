@@ -16,7 +16,13 @@ from ragline_common.errors import UpstreamUnavailable
 from ragline_common.messages import DocumentIngestRequested, JobStatus
 from ragline_common.observability.tracing import inject_context
 from ragline_common.ports.broker import Broker
-from ragline_common.ports.catalog import Catalog, DocumentDraft, DocumentRecord, JobRecord, Submission
+from ragline_common.ports.catalog import (
+    Catalog,
+    DocumentDraft,
+    DocumentRecord,
+    JobRecord,
+    Submission,
+)
 from ragline_common.tenancy import TenantId
 from ragline_common.topology import ROUTING_INGEST
 
@@ -27,7 +33,9 @@ def content_hash(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
-def ingest_message(document: DocumentRecord, job: JobRecord, content: bytes) -> DocumentIngestRequested:
+def ingest_message(
+    document: DocumentRecord, job: JobRecord, content: bytes
+) -> DocumentIngestRequested:
     return DocumentIngestRequested(
         tenant_id=document.tenant_id,
         document_id=document.id,

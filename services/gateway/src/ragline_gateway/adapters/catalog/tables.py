@@ -67,7 +67,7 @@ class UtcDateTime(TypeDecorator[datetime]):
     def process_result_value(
         self,
         value: datetime | None,
-        dialect: Dialect,  # noqa: ARG002 - signature fixed by TypeDecorator
+        dialect: Dialect,
     ) -> datetime | None:
         if value is None:
             return None

@@ -31,7 +31,7 @@ class _TextCollector(HTMLParser):
     def handle_starttag(
         self,
         tag: str,
-        attrs: list[tuple[str, str | None]],  # noqa: ARG002 - HTMLParser's signature
+        attrs: list[tuple[str, str | None]],
     ) -> None:
         if tag in _HIDDEN_TAGS:
             self._hidden_depth += 1
