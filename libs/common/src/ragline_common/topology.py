@@ -19,7 +19,8 @@ ROUTING_JOB_STATUS = "job.status.v1"
 
 # Growing delays for transient retries; past the last tier the last delay repeats.
 RETRY_DELAYS_S: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0)
-# Deliveries (crash redeliveries and unexpected errors) before a message is dead-lettered.
+# Redeliveries allowed (after crashes or unexpected errors) before a message is dead-lettered:
+# RabbitMQ parks it on delivery DELIVERY_LIMIT + 1, and the in-process broker does the same.
 DELIVERY_LIMIT = 5
 
 
@@ -51,8 +52,3 @@ def exchange_for(routing_key: str) -> str:
 def retry_queue_name(queue: QueueName, delay_s: float) -> str:
     """Name of the delay queue that returns messages to ``queue`` after ``delay_s``."""
     return f"{queue.value}.retry.{int(delay_s)}s"
-
-
-def retry_delay_for(attempt: int) -> float:
-    """Delay tier for transient retry number ``attempt`` (1-based)."""
-    return RETRY_DELAYS_S[min(attempt, len(RETRY_DELAYS_S)) - 1]

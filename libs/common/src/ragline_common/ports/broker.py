@@ -68,3 +68,12 @@ class Broker(Protocol):
 
     async def queue_depth(self, queue: QueueName) -> int:
         """Messages ready in ``queue`` (for backpressure and metrics)."""
+
+    async def list_dead_letters(self, tenant_id: TenantId | None, limit: int) -> list[DeadLetter]:
+        """Parked messages, oldest first; ``None`` lists every tenant's (operator view)."""
+
+    async def replay_dead_letter(self, dead_letter_id: str) -> None:
+        """Send a parked message back to its original queue with a fresh attempt count."""
+
+    async def purge_dead_letters(self, tenant_id: TenantId | None) -> int:
+        """Drop parked messages (of one tenant, or all); returns how many."""

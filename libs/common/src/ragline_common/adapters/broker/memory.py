@@ -1,0 +1,345 @@
+"""In-process broker for the monolithic mode and for fast tests.
+
+It mirrors the RabbitMQ topology (topic routing per :data:`~ragline_common.topology.BINDINGS`,
+dead-letter queue, delivery limit, delayed transient retries) so that code tested against it
+behaves the same on RabbitMQ. It is deliberately not durable: whatever is queued when the process
+stops is gone, and the gateway re-publishes unfinished jobs from its catalog at start-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+import structlog
+
+from ragline_common.adapters.broker.headers import (
+    REASON_DELIVERY_LIMIT,
+    application_headers,
+    attempt_of,
+    dead_letter_headers,
+    dead_letter_record,
+    oldest_first,
+    original_routing_key,
+    publish_headers,
+    replay_headers,
+)
+from ragline_common.adapters.broker.inflight import InFlight
+from ragline_common.adapters.broker.settlement import settle
+from ragline_common.errors import NotFound, UpstreamUnavailable
+from ragline_common.messages import Envelope, encode_message
+from ragline_common.ports.broker import DeadLetter, Delivery, Handler
+from ragline_common.tenancy import TenantId
+from ragline_common.topology import (
+    BINDINGS,
+    DEAD_LETTER_EXCHANGE,
+    DELIVERY_LIMIT,
+    RETRY_DELAYS_S,
+    QueueName,
+    exchange_for,
+)
+
+_log = structlog.get_logger(__name__)
+
+
+@dataclass
+class _Stored:
+    body: bytes
+    routing_key: str
+    message_id: str
+    headers: dict[str, str] = field(default_factory=dict)
+    redeliveries: int = 0
+    """Mirrors RabbitMQ's ``x-delivery-count``: returns to the queue so far."""
+
+
+class _MemoryQueue:
+    """FIFO of ready messages that consumers can wait on and operators can inspect."""
+
+    def __init__(self) -> None:
+        self._ready: deque[_Stored] = deque()
+        self._changed = asyncio.Event()
+
+    def __len__(self) -> int:
+        return len(self._ready)
+
+    def put(self, message: _Stored) -> None:
+        self._ready.append(message)
+        self._changed.set()
+
+    async def get(self) -> _Stored:
+        while not self._ready:
+            self._changed.clear()
+            await self._changed.wait()
+        return self._ready.popleft()
+
+    def snapshot(self) -> list[_Stored]:
+        return list(self._ready)
+
+    def take(
+        self, matches: Callable[[_Stored], bool], *, limit: int | None = None
+    ) -> list[_Stored]:
+        """Remove and return the (first ``limit``) messages ``matches`` selects, in order."""
+        taken: list[_Stored] = []
+        kept: deque[_Stored] = deque()
+        for message in self._ready:
+            if (limit is None or len(taken) < limit) and matches(message):
+                taken.append(message)
+            else:
+                kept.append(message)
+        self._ready = kept
+        return taken
+
+
+def topic_matches(pattern: str, routing_key: str) -> bool:
+    """AMQP topic matching: ``*`` is exactly one word, ``#`` zero or more."""
+    return _match_words(pattern.split("."), routing_key.split("."))
+
+
+def _match_words(pattern: list[str], words: list[str]) -> bool:
+    if not pattern:
+        return not words
+    head, rest = pattern[0], pattern[1:]
+    if head == "#":
+        return any(_match_words(rest, words[i:]) for i in range(len(words) + 1))
+    return bool(words) and head in ("*", words[0]) and _match_words(rest, words[1:])
+
+
+class MemoryBroker:
+    """The :class:`~ragline_common.ports.broker.Broker` of a single process, on asyncio.
+
+    ``delay_scale`` multiplies the retry delay tiers (tests use a small factor instead of
+    waiting for real back-off); ``delivery_limit`` mirrors the quorum queues' ``x-delivery-limit``.
+    """
+
+    def __init__(
+        self,
+        *,
+        delay_scale: float = 1.0,
+        delivery_limit: int = DELIVERY_LIMIT,
+        close_timeout_s: float = 10.0,
+    ) -> None:
+        if delay_scale < 0:
+            raise ValueError("delay_scale must not be negative")
+        self._retry_delays_s = tuple(delay * delay_scale for delay in RETRY_DELAYS_S)
+        self._delivery_limit = delivery_limit
+        self._close_timeout_s = close_timeout_s
+        self._queues: dict[QueueName, _MemoryQueue] = {}
+        self._consumers: list[asyncio.Task[None]] = []
+        self._timers: set[asyncio.TimerHandle] = set()
+        self._inflight = InFlight()
+        self._running = False
+
+    async def start(self) -> None:
+        if not self._queues:
+            self._queues = {queue: _MemoryQueue() for queue in BINDINGS}
+        self._running = True
+        _log.info("broker_started", kind="memory")
+
+    async def close(self) -> None:
+        self._running = False
+        for consumer in self._consumers:
+            consumer.cancel()
+        if self._consumers:
+            await asyncio.wait(self._consumers)
+        self._consumers.clear()
+        await self._inflight.drain(self._close_timeout_s)
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
+        _log.info("broker_closed", kind="memory")
+
+    async def ping(self) -> None:
+        self._ensure_running()
+
+    async def publish(
+        self, message: Envelope, *, routing_key: str, headers: Mapping[str, str] | None = None
+    ) -> None:
+        self._ensure_running()
+        stored = _Stored(
+            body=encode_message(message),
+            routing_key=routing_key,
+            message_id=message.event_id,
+            headers=publish_headers(message, headers),
+        )
+        self._route(exchange_for(routing_key), stored)
+
+    async def consume(self, queue: QueueName, handler: Handler, *, prefetch: int) -> None:
+        self._ensure_running()
+        if prefetch < 1:
+            raise ValueError("prefetch must be at least 1")
+        self._consumers.append(asyncio.create_task(self._consume_loop(queue, handler, prefetch)))
+        _log.info("broker_consuming", queue=queue.value, prefetch=prefetch)
+
+    async def queue_depth(self, queue: QueueName) -> int:
+        self._ensure_running()
+        return len(self._queues[queue])
+
+    async def list_dead_letters(self, tenant_id: TenantId | None, limit: int) -> list[DeadLetter]:
+        """The ``limit`` oldest parked messages, optionally of one tenant only."""
+        self._ensure_running()
+        records = (self._record(message) for message in self._dead_letters.snapshot())
+        return oldest_first(
+            [r for r in records if tenant_id is None or r.tenant_id == tenant_id], limit
+        )
+
+    async def replay_dead_letter(self, dead_letter_id: str) -> None:
+        """Send a parked message back to the queue it failed in, with a fresh retry budget."""
+        self._ensure_running()
+        taken = self._dead_letters.take(
+            lambda message: message.message_id == dead_letter_id, limit=1
+        )
+        if not taken:
+            raise NotFound(f"No dead letter with id {dead_letter_id}.")
+        record = self._record(taken[0])
+        self._queues[record.queue].put(
+            _Stored(
+                body=record.body,
+                routing_key=record.routing_key,
+                message_id=record.id,
+                headers=replay_headers(record.headers),
+            )
+        )
+        _log.info(
+            "broker_dead_letter_replayed", queue=record.queue.value, tenant_id=record.tenant_id
+        )
+
+    async def purge_dead_letters(self, tenant_id: TenantId | None) -> int:
+        """Drop parked messages (of one tenant, or all); returns how many were dropped."""
+        self._ensure_running()
+        purged = self._dead_letters.take(
+            lambda message: tenant_id is None or self._record(message).tenant_id == tenant_id
+        )
+        _log.info("broker_dead_letters_purged", count=len(purged), tenant_id=tenant_id)
+        return len(purged)
+
+    @property
+    def _dead_letters(self) -> _MemoryQueue:
+        return self._queues[QueueName.DEAD_LETTERS]
+
+    def _ensure_running(self) -> None:
+        if not self._running:
+            raise UpstreamUnavailable("The in-process broker is not running.")
+
+    def _route(self, exchange: str, message: _Stored) -> None:
+        """Deliver a copy to every queue bound to ``exchange`` by a matching pattern."""
+        targets = [
+            queue
+            for queue, (bound_exchange, patterns) in BINDINGS.items()
+            if bound_exchange == exchange
+            and any(topic_matches(pattern, message.routing_key) for pattern in patterns)
+        ]
+        if not targets:
+            raise UpstreamUnavailable(
+                f"No queue is bound for routing key {message.routing_key!r} on {exchange}."
+            )
+        for queue in targets:
+            self._queues[queue].put(replace(message, headers=dict(message.headers)))
+
+    async def _consume_loop(self, queue: QueueName, handler: Handler, prefetch: int) -> None:
+        slots = asyncio.Semaphore(prefetch)
+        source = self._queues[queue]
+        while True:
+            await slots.acquire()
+            try:
+                message = await source.get()
+            except asyncio.CancelledError:
+                slots.release()
+                raise
+            task = self._inflight.spawn(self._handle(queue, message, handler))
+            task.add_done_callback(lambda _: slots.release())
+
+    async def _handle(self, queue: QueueName, message: _Stored, handler: Handler) -> None:
+        delivery = Delivery(
+            body=message.body,
+            routing_key=original_routing_key(message.headers, message.routing_key),
+            headers=application_headers(message.headers),
+            attempt=attempt_of(message.headers),
+            redelivered=message.redeliveries > 0,
+        )
+        settlement = _MemorySettlement(self, queue, message)
+        try:
+            await settle(
+                handler, delivery, settlement, queue=queue, retry_delays_s=self._retry_delays_s
+            )
+        except asyncio.CancelledError:
+            # Like a consumer that died before acking: the message goes back, as redelivered.
+            if not settlement.settled:
+                self._requeue(queue, message)
+            raise
+
+    def _requeue(self, queue: QueueName, message: _Stored) -> None:
+        """Return a message, or park it once it exceeds the delivery limit (as RabbitMQ does)."""
+        message.redeliveries += 1
+        if message.redeliveries <= self._delivery_limit:
+            self._queues[queue].put(message)
+            return
+        routing_key = original_routing_key(message.headers, message.routing_key)
+        headers = dead_letter_headers(
+            message.headers, reason=REASON_DELIVERY_LIMIT, queue=queue, routing_key=routing_key
+        )
+        self._route(
+            DEAD_LETTER_EXCHANGE,
+            _Stored(
+                body=message.body,
+                routing_key=routing_key,
+                message_id=message.message_id,
+                headers=headers,
+            ),
+        )
+        _log.warning("broker_delivery_limit_exceeded", queue=queue.value, routing_key=routing_key)
+
+    def _schedule(self, queue: QueueName, message: _Stored, delay_s: float) -> None:
+        def deliver() -> None:
+            self._timers.discard(timer)
+            self._queues[queue].put(message)
+
+        timer = asyncio.get_running_loop().call_later(delay_s, deliver)
+        self._timers.add(timer)
+
+    def _record(self, message: _Stored) -> DeadLetter:
+        return dead_letter_record(
+            id=message.message_id,
+            routing_key=message.routing_key,
+            body=message.body,
+            headers=message.headers,
+            fallback_queue=QueueName.DEAD_LETTERS,
+            fallback_reason="unknown",
+            fallback_at=datetime.now(UTC),
+        )
+
+
+class _MemorySettlement:
+    def __init__(self, broker: MemoryBroker, queue: QueueName, message: _Stored) -> None:
+        self._broker = broker
+        self._queue = queue
+        self._message = message
+        self.settled = False
+
+    async def ack(self) -> None:
+        """The message already left the queue when it was handed out; only remember that."""
+        self.settled = True
+
+    async def requeue(self) -> None:
+        self.settled = True
+        self._broker._requeue(self._queue, self._message)
+
+    async def dead_letter(self, routing_key: str, headers: Mapping[str, str]) -> None:
+        copy = _Stored(
+            body=self._message.body,
+            routing_key=routing_key,
+            message_id=self._message.message_id,
+            headers=dict(headers),
+        )
+        self._broker._route(DEAD_LETTER_EXCHANGE, copy)
+
+    async def retry_later(self, delay_s: float, headers: Mapping[str, str]) -> None:
+        copy = _Stored(
+            body=self._message.body,
+            routing_key=self._message.routing_key,
+            message_id=self._message.message_id,
+            headers=dict(headers),
+        )
+        self._broker._schedule(self._queue, copy, delay_s)
