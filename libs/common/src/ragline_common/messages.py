@@ -77,10 +77,15 @@ class JobStatusChanged(Envelope):
 
 
 class DocumentDeleteRequested(Envelope):
-    """Remove every chunk of a document (all versions) from the vector store."""
+    """Remove a document's chunks from the vector store: every version, or all but one.
+
+    The gateway sends the second form (``keep_version``) once the catalog shows a new version,
+    so older chunks go only after searches stopped showing them (ADR 0007).
+    """
 
     type: Literal["document.delete.v1"] = "document.delete.v1"
     document_id: str
+    keep_version: int | None = None
 
 
 AnyMessage = Annotated[

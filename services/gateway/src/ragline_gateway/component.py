@@ -21,6 +21,7 @@ from ragline_gateway.adapters.rate_limit_redis import RedisRateLimiter
 from ragline_gateway.api import answers, documents, tenants
 from ragline_gateway.api.body_limit import BodySizeLimitMiddleware
 from ragline_gateway.context import GatewayContext
+from ragline_gateway.domain.intake import IntakeHandler
 from ragline_gateway.domain.job_events import JobEventHandler
 from ragline_gateway.domain.recovery import republish_unfinished
 from ragline_gateway.secrets_store import load_gateway_secrets
@@ -28,6 +29,7 @@ from ragline_gateway.settings import GatewaySettings
 
 _log = structlog.get_logger(__name__)
 _JOB_EVENT_PREFETCH = 32
+_INTAKE_PREFETCH = 8
 
 
 class GatewayComponent:
@@ -91,8 +93,16 @@ class GatewayComponent:
         host.checks["broker"] = broker.ping
         host.checks["rate_limiter"] = limiter.ping
         await broker.consume(
-            QueueName.JOB_EVENTS, JobEventHandler(catalog), prefetch=_JOB_EVENT_PREFETCH
+            QueueName.JOB_EVENTS, JobEventHandler(catalog, broker), prefetch=_JOB_EVENT_PREFETCH
         )
+        intake = IntakeHandler(
+            catalog=catalog,
+            broker=broker,
+            key_pepper=gateway_secrets.key_pepper,
+            admin_token=gateway_secrets.admin_token,
+            max_upload_bytes=self.settings.max_upload_bytes,
+        )
+        await broker.consume(QueueName.INTAKE, intake, prefetch=_INTAKE_PREFETCH)
         volatile_broker = infra.broker.kind == "memory"
         if volatile_broker:
             # Nothing queued survived the last stop: every unfinished job goes out again.

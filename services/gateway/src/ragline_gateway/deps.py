@@ -7,7 +7,6 @@ Handlers never read a tenant from the path, query or body for data access.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import Depends, Request, Response
@@ -17,7 +16,7 @@ from ragline_common.errors import Forbidden, NotFound, RateLimited, Unauthorized
 from ragline_common.ports.rate_limiter import RateLimitDecision
 from ragline_common.tenancy import Principal, Scope, TenantId
 from ragline_gateway.context import GatewayContext
-from ragline_gateway.domain import api_keys
+from ragline_gateway.domain.authentication import authenticate, require_scope
 
 _bearer = HTTPBearer(
     auto_error=False, description="A tenant API key (rl_...) or the operator token"
@@ -41,19 +40,15 @@ async def get_principal(
         raise Unauthorized(
             "Send an API key as 'Authorization: Bearer <key>'.", code="missing_api_key"
         )
-    token = credentials.credentials
-    if api_keys.tokens_equal(token, context.admin_token):
-        return Principal(tenant_id=None, key_id=None, scopes=frozenset(Scope), is_operator=True)
-    if not api_keys.looks_valid(token):
-        raise Unauthorized("The API key is not valid.", code="invalid_api_key")
-    record = await context.catalog.find_api_key(api_keys.hash_key(token, context.key_pepper))
-    now = datetime.now(UTC)
-    if record is None or record.revoked_at is not None:
-        raise Unauthorized("The API key is not valid.", code="invalid_api_key")
-    if record.expires_at is not None and record.expires_at <= now:
-        raise Unauthorized("The API key has expired.", code="expired_api_key")
-    request.scope.setdefault("state", {})["tenant_id"] = record.tenant_id
-    return Principal(tenant_id=record.tenant_id, key_id=record.id, scopes=record.scopes)
+    principal = await authenticate(
+        credentials.credentials,
+        catalog=context.catalog,
+        key_pepper=context.key_pepper,
+        admin_token=context.admin_token,
+    )
+    if principal.tenant_id is not None:
+        request.scope.setdefault("state", {})["tenant_id"] = principal.tenant_id
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
@@ -84,10 +79,7 @@ def _tenant_with_scope(
     async def dependency(
         response: Response, context: ContextDep, principal: PrincipalDep
     ) -> TenantId:
-        tenant_id = principal.require_tenant()
-        if not scopes & principal.scopes:
-            wanted = "' or '".join(sorted(scopes))
-            raise Forbidden(f"This API key lacks the '{wanted}' scope.", code="missing_scope")
+        tenant_id = require_scope(principal, scopes)
         limit = (
             context.settings.ingest_per_minute
             if bucket == "ingest"

@@ -17,6 +17,7 @@ from ragline_common.contracts.search import SearchHit, SearchQuery, SearchResult
 from ragline_common.hosting import Host
 from ragline_common.http.app import assemble_app
 from ragline_common.messages import (
+    DocumentDeleteRequested,
     DocumentIngestRequested,
     JobStatus,
     JobStatusChanged,
@@ -44,6 +45,13 @@ class FakeSearch:
 
     def __init__(self) -> None:
         self.indexed: dict[TenantId, list[SearchHit]] = {}
+
+    def forget(self, tenant_id: TenantId, document_id: str, keep_version: int | None) -> None:
+        self.indexed[tenant_id] = [
+            hit
+            for hit in self.indexed.get(tenant_id, [])
+            if hit.document_id != document_id or hit.version == keep_version
+        ]
 
     async def search(self, tenant_id: TenantId, query: SearchQuery) -> SearchResult:
         return SearchResult(results=self.indexed.get(tenant_id, [])[: query.top_k], mode="dense")
@@ -88,6 +96,9 @@ class FakePeers:
 
         async def work(delivery: Delivery) -> None:
             message = parse_message(delivery.body)
+            if isinstance(message, DocumentDeleteRequested):
+                self.search.forget(message.tenant_id, message.document_id, message.keep_version)
+                return
             assert isinstance(message, DocumentIngestRequested)
             self.search.indexed.setdefault(message.tenant_id, []).append(
                 SearchHit(
@@ -139,10 +150,14 @@ def gateway_settings() -> GatewaySettings:
 
 
 @pytest.fixture
+def peers() -> FakePeers:
+    return FakePeers(FakeSearch(), FakeAnswers())
+
+
+@pytest.fixture
 async def client(
-    tmp_path: Path, gateway_settings: GatewaySettings
+    tmp_path: Path, gateway_settings: GatewaySettings, peers: FakePeers
 ) -> AsyncIterator[httpx.AsyncClient]:
-    peers = FakePeers(FakeSearch(), FakeAnswers())
     app = assemble_app([peers, GatewayComponent(gateway_settings)], infrastructure(tmp_path))
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)

@@ -312,11 +312,15 @@ async def test_an_unsupported_content_type_fails_the_job(
     assert "'image/png' is not supported" in reason
 
 
-async def test_a_new_version_replaces_the_old_one(
+async def test_a_new_version_is_added_and_the_old_one_goes_on_the_prune_command(
     consumer: IngestionQueueConsumer, store: MemoryVectorStore
 ) -> None:
     await consumer.handle(delivery(ingest_request(MARKDOWN, version=1)))
     await consumer.handle(delivery(ingest_request(b"# Geese\n\nGeese honk loudly.", version=2)))
+    # Both versions until the gateway has switched readers over and asks for the prune.
+    assert {point.payload.version for point in store.of(TENANT, "doc_1")} == {1, 2}
+    prune = DocumentDeleteRequested(tenant_id=TENANT, document_id="doc_1", keep_version=2)
+    await consumer.handle(delivery(prune))
     points = store.of(TENANT, "doc_1")
     assert {point.payload.version for point in points} == {2}
     assert [point.payload.text for point in points] == ["Geese\n\nGeese honk loudly."]

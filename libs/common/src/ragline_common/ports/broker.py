@@ -17,7 +17,9 @@ class Delivery:
     """One message handed to a consumer.
 
     ``attempt`` counts transient retries (0 on first delivery); ``redelivered`` is the broker's
-    own flag, set when a previous consumer died before acknowledging.
+    own flag, set when a previous consumer died before acknowledging. ``reply_to`` and
+    ``correlation_id`` are the producer's request for an answer (AMQP properties), for handlers
+    that offer one (see :meth:`Broker.publish_reply`).
     """
 
     body: bytes
@@ -25,6 +27,8 @@ class Delivery:
     headers: Mapping[str, str]
     attempt: int = 0
     redelivered: bool = False
+    reply_to: str | None = None
+    correlation_id: str | None = None
 
 
 Handler = Callable[[Delivery], Awaitable[None]]
@@ -62,6 +66,14 @@ class Broker(Protocol):
         self, message: Envelope, *, routing_key: str, headers: Mapping[str, str] | None = None
     ) -> None:
         """Publish persistently; return only once the broker has confirmed the message."""
+
+    async def publish_reply(self, reply_to: str, correlation_id: str, body: bytes) -> None:
+        """Answer a producer on the queue it named, and return once the broker confirmed it.
+
+        Raises ``UpstreamUnavailable`` when the reply cannot be delivered (no such queue, broker
+        down) and ``ValueError`` for an address inside Ragline's own topology, which a producer
+        must not be able to write into.
+        """
 
     async def consume(self, queue: QueueName, handler: Handler, *, prefetch: int) -> None:
         """Start consuming ``queue`` in the background; returns once subscribed."""

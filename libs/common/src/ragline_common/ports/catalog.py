@@ -66,6 +66,8 @@ class DocumentRecord:
     chunk_count: int | None
     created_at: datetime
     updated_at: datetime
+    indexed_version: int | None
+    """The version searches may show (the newest indexed); None until one is indexed."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,15 @@ class Catalog(Protocol):
     async def list_documents(
         self, tenant_id: TenantId, *, limit: int, offset: int
     ) -> list[DocumentRecord]: ...
+
+    async def delete_document(self, tenant_id: TenantId, document_id: str) -> bool:
+        """Tombstone the document: it disappears from reads, its stored contents are dropped,
+        its unfinished jobs fail, and its external id is free again. False if not found."""
+
+    async def active_versions(
+        self, tenant_id: TenantId, document_ids: Sequence[str]
+    ) -> dict[str, int]:
+        """The version searches may show, for each of ``document_ids`` that has one."""
 
     async def get_document_content(
         self, tenant_id: TenantId, document_id: str, version: int

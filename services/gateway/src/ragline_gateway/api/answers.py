@@ -5,24 +5,35 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from ragline_common.contracts.answer import AnswerRequest
-from ragline_common.contracts.search import SearchQuery
+from ragline_common.contracts.search import SearchHit, SearchQuery
+from ragline_common.tenancy import TenantId
 from ragline_gateway.api.schemas import QueryOut, SearchOut
+from ragline_gateway.context import GatewayContext
 from ragline_gateway.deps import ContextDep, QueryTenant
+from ragline_gateway.domain.visibility import visible_hits, widened
 
 router = APIRouter(prefix="/v1", tags=["search"])
 
 
+async def _search(
+    context: GatewayContext, tenant_id: TenantId, body: SearchQuery
+) -> tuple[list[SearchHit], str]:
+    result = await context.search.search(tenant_id, widened(body))
+    hits = await visible_hits(context.catalog, tenant_id, result.results, body.top_k)
+    return hits, result.mode
+
+
 @router.post("/search", response_model=SearchOut, summary="Ranked chunks for a query")
 async def search(body: SearchQuery, context: ContextDep, tenant_id: QueryTenant) -> SearchOut:
-    result = await context.search.search(tenant_id, body)
-    return SearchOut(results=result.results, mode=result.mode)
+    hits, mode = await _search(context, tenant_id, body)
+    return SearchOut(results=hits, mode=mode)
 
 
 @router.post("/query", response_model=QueryOut, summary="A grounded answer with citations")
 async def query(body: SearchQuery, context: ContextDep, tenant_id: QueryTenant) -> QueryOut:
-    found = await context.search.search(tenant_id, body)
+    hits, _ = await _search(context, tenant_id, body)
     answer = await context.answers.answer(
-        tenant_id, AnswerRequest(question=body.query, chunks=found.results)
+        tenant_id, AnswerRequest(question=body.query, chunks=hits)
     )
     return QueryOut(
         answer=answer.answer,

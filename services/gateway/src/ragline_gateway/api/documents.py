@@ -22,7 +22,7 @@ from ragline_gateway.api.schemas import (
     UploadAccepted,
 )
 from ragline_gateway.deps import ContextDep, IngestTenant, ReaderTenant
-from ragline_gateway.domain.uploads import content_hash, submit_upload
+from ragline_gateway.domain.uploads import content_hash, request_chunk_deletion, submit_upload
 
 router = APIRouter(prefix="/v1", tags=["documents"])
 
@@ -207,3 +207,19 @@ async def get_job(job_id: str, context: ContextDep, tenant_id: ReaderTenant) -> 
     if job is None:
         raise NotFound("No such job.", code="job_not_found")
     return JobOut.of(job)
+
+
+@router.delete(
+    "/documents/{document_id}",
+    status_code=204,
+    summary="Delete a document and every chunk of it",
+    responses={404: {"description": "No such document"}},
+)
+async def delete_document(
+    document_id: str, context: ContextDep, tenant_id: IngestTenant
+) -> Response:
+    if not await context.catalog.delete_document(tenant_id, document_id):
+        raise NotFound("No such document.", code="document_not_found")
+    # Readers stop seeing it now (the catalog filters hits); the chunks go asynchronously.
+    await request_chunk_deletion(context.broker, tenant_id, document_id)
+    return Response(status_code=204)

@@ -1,19 +1,32 @@
-"""Applying the worker's job status events to the catalog the gateway owns."""
+"""Applying the worker's job status events to the catalog the gateway owns.
+
+When a version becomes the indexed one, searches switch to it in the catalog first; only then
+does the gateway ask the worker to prune the other versions' chunks. A document deleted while
+it was being indexed gets its chunks deleted again, so a late write cannot resurrect it.
+"""
 
 from __future__ import annotations
 
 import structlog
 
-from ragline_common.messages import JobStatusChanged, parse_message
-from ragline_common.ports.broker import Delivery
+from ragline_common.messages import (
+    DocumentDeleteRequested,
+    JobStatus,
+    JobStatusChanged,
+    parse_message,
+)
+from ragline_common.observability.tracing import inject_context
+from ragline_common.ports.broker import Broker, Delivery
 from ragline_common.ports.catalog import Catalog
+from ragline_common.topology import ROUTING_DELETE
 
 _log = structlog.get_logger(__name__)
 
 
 class JobEventHandler:
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, broker: Broker) -> None:
         self._catalog = catalog
+        self._broker = broker
 
     async def __call__(self, delivery: Delivery) -> None:
         message = parse_message(delivery.body)
@@ -33,4 +46,22 @@ class JobEventHandler:
             job_id=message.job_id,
             status=message.status,
             changed=changed,
+        )
+        if message.status is JobStatus.INDEXED:
+            await self._prune(message)
+
+    async def _prune(self, message: JobStatusChanged) -> None:
+        """Ask for the chunks searches no longer show to be deleted (idempotent)."""
+        document = await self._catalog.get_document(message.tenant_id, message.document_id)
+        keep_version = document.indexed_version if document is not None else None
+        if document is not None and keep_version is None:
+            return
+        await self._broker.publish(
+            DocumentDeleteRequested(
+                tenant_id=message.tenant_id,
+                document_id=message.document_id,
+                keep_version=keep_version,
+            ),
+            routing_key=ROUTING_DELETE,
+            headers=inject_context(),
         )

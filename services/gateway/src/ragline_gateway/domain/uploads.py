@@ -13,7 +13,7 @@ import hashlib
 import structlog
 
 from ragline_common.errors import UpstreamUnavailable
-from ragline_common.messages import DocumentIngestRequested, JobStatus
+from ragline_common.messages import DocumentDeleteRequested, DocumentIngestRequested, JobStatus
 from ragline_common.observability.tracing import inject_context
 from ragline_common.ports.broker import Broker
 from ragline_common.ports.catalog import (
@@ -24,7 +24,7 @@ from ragline_common.ports.catalog import (
     Submission,
 )
 from ragline_common.tenancy import TenantId
-from ragline_common.topology import ROUTING_INGEST
+from ragline_common.topology import ROUTING_DELETE, ROUTING_INGEST
 
 _log = structlog.get_logger(__name__)
 
@@ -88,3 +88,19 @@ async def submit_upload(
         size_bytes=draft.size_bytes,
     )
     return submission
+
+
+async def request_chunk_deletion(broker: Broker, tenant_id: TenantId, document_id: str) -> None:
+    """Ask the worker to delete every chunk of a document the catalog already tombstoned.
+
+    If the broker is down the chunks stay, invisible to every search (hits are filtered by the
+    catalog); a later status event for the document sends the request again.
+    """
+    try:
+        await broker.publish(
+            DocumentDeleteRequested(tenant_id=tenant_id, document_id=document_id),
+            routing_key=ROUTING_DELETE,
+            headers=inject_context(),
+        )
+    except UpstreamUnavailable:
+        _log.warning("document_delete_deferred", document_id=document_id)

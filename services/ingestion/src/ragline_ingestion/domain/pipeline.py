@@ -1,4 +1,4 @@
-"""Index one document version: parse -> chunk -> embed -> upsert -> retire older versions.
+"""Index one document version: parse -> chunk -> embed -> upsert -> report.
 
 Failure policy, decided by exception type (the broker settles the message accordingly):
 
@@ -10,8 +10,9 @@ Failure policy, decided by exception type (the broker settles the message accord
 
 Re-running a job is harmless: point ids derive from (tenant, document, version, chunk index)
 and the same bytes give the same chunks, so a redelivery overwrites the very same points.
-Older versions are deleted only after the new one is fully written, so a document never
-disappears from search while it is being replaced.
+Older versions are not deleted here: the gateway first switches searches to the new version in
+the catalog, then asks for the prune (``document.delete.v1`` with ``keep_version``), so no reader
+ever sees both versions or neither.
 """
 
 from __future__ import annotations
@@ -116,10 +117,8 @@ class IngestionPipeline:
             raise
         for start in range(0, len(chunks), self._settings.upsert_batch_size):
             await self._index(request, chunks[start : start + self._settings.upsert_batch_size])
-        newest = await self._retire_other_versions(request)
-        if newest > request.version:
-            await self._report_superseded(request, newest)
-            return
+        # Older versions stay: searches keep showing the catalog's current version until the
+        # gateway flips it on this event, and the gateway then asks for the prune.
         DOCUMENTS.labels("indexed").inc()
         await self._publish_status(request, JobStatus.INDEXED, chunk_count=len(chunks))
         _log.info(
@@ -131,8 +130,10 @@ class IngestionPipeline:
 
     async def delete(self, request: DocumentDeleteRequested) -> None:
         with _stage("delete"), _upstream("vector store"):
-            await self._store.delete_document(request.tenant_id, request.document_id)
-        _log.info("document_deleted")
+            await self._store.delete_document(
+                request.tenant_id, request.document_id, keep_version=request.keep_version
+            )
+        _log.info("document_chunks_deleted", keep_version=request.keep_version)
 
     async def _parse(self, request: DocumentIngestRequested) -> ParsedDocument:
         parser = self._parsers.parser_for(request.content_type)
@@ -208,20 +209,6 @@ class IngestionPipeline:
         with _stage("upsert", points=len(points)), _upstream("vector store"):
             await self._store.upsert(request.tenant_id, points)
         CHUNKS_INDEXED.inc(len(points))
-
-    async def _retire_other_versions(self, request: DocumentIngestRequested) -> int:
-        """Delete every version but the newest present, and return the newest.
-
-        Normally that is this request's version. If a newer version got written meanwhile
-        (two versions in flight at once), the newer one is kept and this one goes.
-        """
-        newest = await self._newest_version(request.tenant_id, request.document_id)
-        keep = max(request.version, newest or 0)
-        with _stage("retire"), _upstream("vector store"):
-            await self._store.delete_document(
-                request.tenant_id, request.document_id, keep_version=keep
-            )
-        return keep
 
     async def _newest_version(self, tenant_id: TenantId, document_id: str) -> int | None:
         # list_chunks is ordered by (version, chunk_index): the last chunk has the newest version.

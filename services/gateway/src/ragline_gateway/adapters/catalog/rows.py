@@ -60,6 +60,7 @@ def document_record(row: RowMapping) -> DocumentRecord:
         chunk_count=row["chunk_count"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        indexed_version=row["indexed_version"],
     )
 
 

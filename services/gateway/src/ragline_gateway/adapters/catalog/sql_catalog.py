@@ -414,7 +414,9 @@ class SqlCatalog:
                 (
                     await connection.execute(
                         select(documents).where(
-                            documents.c.tenant_id == tenant_id, documents.c.id == document_id
+                            documents.c.tenant_id == tenant_id,
+                            documents.c.id == document_id,
+                            documents.c.deleted_at.is_(None),
                         )
                     )
                 )
@@ -431,7 +433,7 @@ class SqlCatalog:
             rows = (
                 await connection.execute(
                     select(documents)
-                    .where(documents.c.tenant_id == tenant_id)
+                    .where(documents.c.tenant_id == tenant_id, documents.c.deleted_at.is_(None))
                     .order_by(documents.c.created_at.desc(), documents.c.id.desc())
                     .limit(limit)
                     .offset(offset)
@@ -555,4 +557,76 @@ class SqlCatalog:
                 )
                 .values(status=status.value, chunk_count=new_chunk_count, updated_at=now)
             )
+            if status is JobStatus.INDEXED:
+                # Searches switch to this version in one step; the worker prunes older ones
+                # only after this flip (ADR 0007), so no reader sees both or neither.
+                await connection.execute(
+                    update(documents)
+                    .where(
+                        documents.c.tenant_id == tenant_id,
+                        documents.c.id == job["document_id"],
+                        documents.c.deleted_at.is_(None),
+                        or_(
+                            documents.c.indexed_version.is_(None),
+                            documents.c.indexed_version < job["version"],
+                        ),
+                    )
+                    .values(indexed_version=job["version"])
+                )
         return True
+
+    async def delete_document(self, tenant_id: TenantId, document_id: str) -> bool:
+        async with self._writing() as connection:
+            found = (
+                await connection.execute(
+                    select(documents.c.id)
+                    .where(
+                        documents.c.tenant_id == tenant_id,
+                        documents.c.id == document_id,
+                        documents.c.deleted_at.is_(None),
+                    )
+                    .with_for_update()
+                )
+            ).first()
+            if found is None:
+                return False
+            now = _now()
+            await connection.execute(
+                update(documents)
+                .where(documents.c.id == document_id)
+                .values(deleted_at=now, external_id=None, indexed_version=None, updated_at=now)
+            )
+            await connection.execute(
+                delete(document_blobs).where(
+                    document_blobs.c.tenant_id == tenant_id,
+                    document_blobs.c.document_id == document_id,
+                )
+            )
+            await connection.execute(
+                update(jobs)
+                .where(
+                    jobs.c.tenant_id == tenant_id,
+                    jobs.c.document_id == document_id,
+                    jobs.c.status.in_(_UNFINISHED),
+                )
+                .values(
+                    status=JobStatus.FAILED.value, reason="the document was deleted", updated_at=now
+                )
+            )
+        return True
+
+    async def active_versions(
+        self, tenant_id: TenantId, document_ids: Sequence[str]
+    ) -> dict[str, int]:
+        if not document_ids:
+            return {}
+        async with self._reading() as connection:
+            rows = await connection.execute(
+                select(documents.c.id, documents.c.indexed_version).where(
+                    documents.c.tenant_id == tenant_id,
+                    documents.c.id.in_(set(document_ids)),
+                    documents.c.deleted_at.is_(None),
+                    documents.c.indexed_version.is_not(None),
+                )
+            )
+            return {row.id: row.indexed_version for row in rows}

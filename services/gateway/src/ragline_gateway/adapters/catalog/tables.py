@@ -124,6 +124,10 @@ documents = Table(
     Column("chunk_count", Integer(), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    # The version searches may show: the newest indexed one (NULL until the first is indexed).
+    Column("indexed_version", Integer(), nullable=True),
+    # Tombstone of a deleted document: late worker events for it are recognised, not revived.
+    Column("deleted_at", UtcDateTime(), nullable=True),
     # NULL external ids never collide (SQL NULL semantics on both engines).
     UniqueConstraint("tenant_id", "external_id"),
     _status_check(),
