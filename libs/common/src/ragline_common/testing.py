@@ -2,14 +2,28 @@
 
 Under ``CI=true`` a missing service is a failure, never a skip: CI must prove the integration
 paths, while a developer without RabbitMQ still gets a clean run of everything else.
+
+Like ``pytest``, ``uvicorn`` is imported here although ``ragline-common`` does not depend on it:
+only test suites import this module, and they run in the workspace environment, which has both.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
+import uvicorn
+from fastapi import APIRouter, FastAPI
+from starlette.types import ASGIApp
+
+from ragline_common.problem import install_problem_handlers
+
+LOOPBACK = "127.0.0.1"
+SERVER_START_TIMEOUT_S = 10.0
 
 
 def service_reachable(host: str, port: int, timeout_s: float = 1.0) -> bool:
@@ -28,3 +42,51 @@ def require_service(host: str, port: int, name: str) -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{message} (CI=true: integration services are mandatory)")
     pytest.skip(message)
+
+
+def problem_app(*routers: APIRouter) -> FastAPI:
+    """A bare app serving ``routers`` with errors rendered as the host renders them (problem+json).
+
+    For route tests that need no middleware or lifespan, only the routes and the error contract.
+    """
+    app = FastAPI()
+    for router in routers:
+        app.include_router(router)
+    install_problem_handlers(app)
+    return app
+
+
+def unused_port() -> int:
+    """A loopback port nothing listens on: bound once to let the OS pick it, then released.
+
+    For "the peer is down" tests; a server of our own should use :func:`serve_asgi`, which keeps
+    the socket it binds and so cannot race another process for the port.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+@asynccontextmanager
+async def serve_asgi(app: ASGIApp) -> AsyncIterator[str]:
+    """Serve ``app`` with a real uvicorn server on a free loopback port; yields its base URL.
+
+    API tests go through ``httpx.ASGITransport``; this is for the HTTP clients, whose timeouts,
+    connection handling and error mapping only show against a real socket. The app's lifespan
+    is not run: tests hand in apps whose dependencies they built themselves.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        try:
+            async with asyncio.timeout(SERVER_START_TIMEOUT_S):
+                while not server.started:
+                    if task.done():
+                        task.result()  # re-raises why the server could not start
+                    await asyncio.sleep(0.01)
+            yield f"http://{LOOPBACK}:{sock.getsockname()[1]}"
+        finally:
+            server.should_exit = True
+            await task

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from fastapi import APIRouter
-from pydantic import SecretStr
 from starlette.middleware import Middleware
 
 from ragline_common.contracts.answer import AnswerApi
-from ragline_common.errors import UpstreamUnavailable
 from ragline_common.hosting import Host
+from ragline_common.http.internal_api import StartedApi
 from ragline_generation.api.internal import internal_router
 from ragline_generation.domain.extractive import ExtractiveAnswerer
 from ragline_generation.domain.service import AnswerService
@@ -21,8 +20,7 @@ class GenerationComponent:
     def __init__(self, settings: GenerationSettings | None = None) -> None:
         """``settings`` defaults to the environment, read when the component starts."""
         self._settings = settings
-        self._service: AnswerService | None = None
-        self._internal_token: SecretStr | None = None
+        self._internal: StartedApi[AnswerApi] = StartedApi("generation")
 
     @property
     def name(self) -> str:
@@ -31,7 +29,7 @@ class GenerationComponent:
     def routers(self, *, internal_api: bool) -> Sequence[APIRouter]:
         if not internal_api:
             return []
-        return [internal_router(service=self._started_service, internal_token=self._token)]
+        return [internal_router(service=self._internal.api, internal_token=self._internal.token)]
 
     def middleware(self) -> Sequence[Middleware]:
         """None of its own: the shared request middleware is all an internal route needs."""
@@ -39,26 +37,11 @@ class GenerationComponent:
 
     async def start(self, host: Host) -> None:
         settings = self._settings if self._settings is not None else GenerationSettings()
-        self._internal_token = host.settings.core.internal_token
-        self._service = AnswerService(
+        service = AnswerService(
             extractive=ExtractiveAnswerer(
                 max_sentences=settings.max_answer_sentences,
                 snippet_chars=settings.snippet_chars,
             )
         )
-        host.answer_api = self._service
-
-    def _started_service(self) -> AnswerApi:
-        if self._service is None:
-            raise _starting()
-        return self._service
-
-    def _token(self) -> SecretStr | None:
-        # Fail closed: before start() the configured token is unknown, so nothing gets through.
-        if self._service is None:
-            raise _starting()
-        return self._internal_token
-
-
-def _starting() -> UpstreamUnavailable:
-    return UpstreamUnavailable("The generation service is still starting.", retry_after_s=1)
+        self._internal.bind(service, host.settings.core.internal_token)
+        host.answer_api = service

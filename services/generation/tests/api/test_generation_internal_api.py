@@ -14,7 +14,7 @@ from ragline_common.contracts.answer import Answer, AnswerApi, AnswerRequest
 from ragline_common.contracts.search import MAX_TOP_K
 from ragline_common.hosting import Host
 from ragline_common.http.internal_auth import INTERNAL_TOKEN_HEADER
-from ragline_common.problem import PROBLEM_MEDIA_TYPE, install_problem_handlers
+from ragline_common.problem import PROBLEM_MEDIA_TYPE
 from ragline_common.settings import (
     BrokerSettings,
     CatalogSettings,
@@ -24,6 +24,7 @@ from ragline_common.settings import (
     VectorStoreSettings,
 )
 from ragline_common.tenancy import TenantId
+from ragline_common.testing import problem_app
 from ragline_generation.api.internal import internal_router
 from ragline_generation.component import GenerationComponent
 from ragline_generation.domain.extractive import ExtractiveAnswerer
@@ -61,11 +62,8 @@ def service() -> AnswerService:
 
 
 def app_with(answers: AnswerApi, token: str | None) -> FastAPI:
-    app = FastAPI()
     secret = SecretStr(token) if token is not None else None
-    app.include_router(internal_router(service=lambda: answers, internal_token=lambda: secret))
-    install_problem_handlers(app)
-    return app
+    return problem_app(internal_router(service=lambda: answers, internal_token=lambda: secret))
 
 
 async def post(app: FastAPI, body: Any, headers: dict[str, str] | None = None) -> httpx.Response:
@@ -146,20 +144,14 @@ async def test_the_component_provides_answers_and_serves_with_the_hosts_token() 
     direct = await answers.answer(TenantId("t"), AnswerRequest.model_validate(BODY["request"]))
     assert direct.answer == "Refunds are paid within fourteen days. [1]"
 
-    app = FastAPI()
-    for router in component.routers(internal_api=True):
-        app.include_router(router)
-    install_problem_handlers(app)
+    app = problem_app(*component.routers(internal_api=True))
     assert (await post(app, BODY)).status_code == 401
     assert (await post(app, BODY, {INTERNAL_TOKEN_HEADER: TOKEN})).status_code == 200
 
 
 async def test_routes_are_mounted_only_for_a_remote_gateway() -> None:
     assert GenerationComponent().routers(internal_api=False) == []
-    app = FastAPI()
-    for router in GenerationComponent().routers(internal_api=True):
-        app.include_router(router)
-    install_problem_handlers(app)
+    app = problem_app(*GenerationComponent().routers(internal_api=True))
 
     response = await post(app, BODY, {INTERNAL_TOKEN_HEADER: TOKEN})
 

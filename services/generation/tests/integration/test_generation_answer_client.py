@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import pytest
-from fastapi import FastAPI
 from pydantic import SecretStr
 
 from ragline_common.clients import HttpAnswerClient
 from ragline_common.contracts.answer import AnswerRequest
 from ragline_common.contracts.search import MAX_TOP_K, SearchHit
 from ragline_common.errors import UpstreamUnavailable, ValidationFailed
-from ragline_common.problem import install_problem_handlers
 from ragline_common.tenancy import TenantId
+from ragline_common.testing import problem_app, serve_asgi, unused_port
 from ragline_generation.api.internal import internal_router
 from ragline_generation.domain.extractive import ExtractiveAnswerer
 from ragline_generation.domain.service import AnswerService
 
 TOKEN = "internal-token-0123456789abcdef"
 TENANT = TenantId("tenant_a")
-ServeApp = Callable[[FastAPI], Awaitable[str]]
 
 
 def hit(chunk_id: str, text: str) -> SearchHit:
@@ -41,13 +39,12 @@ def hit(chunk_id: str, text: str) -> SearchHit:
 
 
 @pytest.fixture
-async def base_url(serve_app: ServeApp) -> str:
+async def base_url() -> AsyncIterator[str]:
     answers = AnswerService(extractive=ExtractiveAnswerer(max_sentences=4, snippet_chars=200))
     secret = SecretStr(TOKEN)
-    app = FastAPI()
-    app.include_router(internal_router(service=lambda: answers, internal_token=lambda: secret))
-    install_problem_handlers(app)
-    return await serve_app(app)
+    app = problem_app(internal_router(service=lambda: answers, internal_token=lambda: secret))
+    async with serve_asgi(app) as url:
+        yield url
 
 
 async def test_an_answer_round_trips_with_its_citations(base_url: str) -> None:
@@ -80,8 +77,8 @@ async def test_a_refused_request_stays_a_validation_error(base_url: str) -> None
     assert str(MAX_TOP_K) in caught.value.detail
 
 
-async def test_a_generation_service_that_is_down_fails_fast(free_port: int) -> None:
-    client = HttpAnswerClient(f"http://127.0.0.1:{free_port}", SecretStr(TOKEN), timeout_s=30)
+async def test_a_generation_service_that_is_down_fails_fast() -> None:
+    client = HttpAnswerClient(f"http://127.0.0.1:{unused_port()}", SecretStr(TOKEN), timeout_s=30)
     started = time.monotonic()
     try:
         with pytest.raises(UpstreamUnavailable, match="generation is unreachable"):

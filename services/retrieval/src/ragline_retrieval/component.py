@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from fastapi import APIRouter
-from pydantic import SecretStr
 from starlette.middleware import Middleware
 
 from ragline_common.contracts.search import SearchApi
-from ragline_common.errors import UpstreamUnavailable
 from ragline_common.hosting import Host
+from ragline_common.http.internal_api import StartedApi
 from ragline_retrieval.api.internal import internal_router
 from ragline_retrieval.domain.query_cache import QueryEmbeddingCache
 from ragline_retrieval.domain.search import SearchService
@@ -21,8 +20,7 @@ class RetrievalComponent:
     def __init__(self, settings: RetrievalSettings | None = None) -> None:
         """``settings`` defaults to the environment, read when the component starts."""
         self._settings = settings
-        self._service: SearchService | None = None
-        self._internal_token: SecretStr | None = None
+        self._internal: StartedApi[SearchApi] = StartedApi("retrieval")
 
     @property
     def name(self) -> str:
@@ -31,7 +29,7 @@ class RetrievalComponent:
     def routers(self, *, internal_api: bool) -> Sequence[APIRouter]:
         if not internal_api:
             return []
-        return [internal_router(service=self._started_service, internal_token=self._token)]
+        return [internal_router(service=self._internal.api, internal_token=self._internal.token)]
 
     def middleware(self) -> Sequence[Middleware]:
         """None of its own: the shared request middleware is all an internal route needs."""
@@ -43,26 +41,11 @@ class RetrievalComponent:
         await embedder.warm_up()
         store = await host.vector_store()
         host.checks.setdefault("vector_store", store.ping)
-        self._internal_token = host.settings.core.internal_token
-        self._service = SearchService(
+        service = SearchService(
             embedder=embedder,
             store=store,
             default_mode=settings.default_mode,
             cache=QueryEmbeddingCache(settings.query_cache_size),
         )
-        host.search_api = self._service
-
-    def _started_service(self) -> SearchApi:
-        if self._service is None:
-            raise _starting()
-        return self._service
-
-    def _token(self) -> SecretStr | None:
-        # Fail closed: before start() the configured token is unknown, so nothing gets through.
-        if self._service is None:
-            raise _starting()
-        return self._internal_token
-
-
-def _starting() -> UpstreamUnavailable:
-    return UpstreamUnavailable("The retrieval service is still starting.", retry_after_s=1)
+        self._internal.bind(service, host.settings.core.internal_token)
+        host.search_api = service

@@ -17,7 +17,7 @@ from ragline_common.hosting import Host
 from ragline_common.http.internal_auth import INTERNAL_TOKEN_HEADER
 from ragline_common.ports.embedder import Embedder
 from ragline_common.ports.vector_store import MetadataCondition, ScoredChunk, VectorStore
-from ragline_common.problem import PROBLEM_MEDIA_TYPE, install_problem_handlers
+from ragline_common.problem import PROBLEM_MEDIA_TYPE
 from ragline_common.settings import (
     BrokerSettings,
     CatalogSettings,
@@ -27,6 +27,7 @@ from ragline_common.settings import (
     VectorStoreSettings,
 )
 from ragline_common.tenancy import TenantId
+from ragline_common.testing import problem_app
 from ragline_retrieval.api.internal import internal_router
 from ragline_retrieval.component import RetrievalComponent
 from ragline_retrieval.settings import RetrievalSettings
@@ -58,11 +59,8 @@ class EchoSearch:
 
 
 def app_with(service: SearchApi, token: str | None) -> FastAPI:
-    app = FastAPI()
     secret = SecretStr(token) if token is not None else None
-    app.include_router(internal_router(service=lambda: service, internal_token=lambda: secret))
-    install_problem_handlers(app)
-    return app
+    return problem_app(internal_router(service=lambda: service, internal_token=lambda: secret))
 
 
 async def post(app: FastAPI, body: Any, headers: dict[str, str] | None = None) -> httpx.Response:
@@ -185,10 +183,7 @@ async def test_the_started_component_serves_with_the_hosts_token(
     started: tuple[RetrievalComponent, StubHost],
 ) -> None:
     component, _host = started
-    app = FastAPI()
-    for router in component.routers(internal_api=True):
-        app.include_router(router)
-    install_problem_handlers(app)
+    app = problem_app(*component.routers(internal_api=True))
 
     assert (await post(app, BODY)).status_code == 401
     response = await post(app, BODY, {INTERNAL_TOKEN_HEADER: TOKEN})
@@ -197,10 +192,7 @@ async def test_the_started_component_serves_with_the_hosts_token(
 
 
 async def test_before_start_the_route_fails_closed_with_503() -> None:
-    app = FastAPI()
-    for router in RetrievalComponent(RetrievalSettings()).routers(internal_api=True):
-        app.include_router(router)
-    install_problem_handlers(app)
+    app = problem_app(*RetrievalComponent(RetrievalSettings()).routers(internal_api=True))
 
     response = await post(app, BODY, {INTERNAL_TOKEN_HEADER: TOKEN})
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
-from fastapi import FastAPI, Request, Response
+from fastapi import Request, Response
 from opentelemetry.sdk.trace import TracerProvider
 from pydantic import SecretStr
 
@@ -25,13 +25,12 @@ from ragline_common.errors import (
     ValidationFailed,
 )
 from ragline_common.http.ops import ops_router
-from ragline_common.problem import install_problem_handlers
 from ragline_common.tenancy import TenantId
+from ragline_common.testing import problem_app, serve_asgi, unused_port
 from ragline_retrieval.api.internal import internal_router
 
 TOKEN = "internal-token-0123456789abcdef"
 TENANT = TenantId("tenant_a")
-ServeApp = Callable[[FastAPI], Awaitable[str]]
 
 
 class ScriptedSearch:
@@ -69,10 +68,13 @@ class Peer:
 
 
 @pytest.fixture
-async def peer(serve_app: ServeApp) -> Peer:
+async def peer() -> AsyncIterator[Peer]:
     service = ScriptedSearch()
     seen: list[dict[str, str]] = []
-    app = FastAPI()
+    secret = SecretStr(TOKEN)
+    app = problem_app(
+        internal_router(service=lambda: service, internal_token=lambda: secret), ops_router({})
+    )
 
     @app.middleware("http")
     async def record_headers(
@@ -81,11 +83,8 @@ async def peer(serve_app: ServeApp) -> Peer:
         seen.append(dict(request.headers))
         return await call_next(request)
 
-    secret = SecretStr(TOKEN)
-    app.include_router(internal_router(service=lambda: service, internal_token=lambda: secret))
-    app.include_router(ops_router({}))
-    install_problem_handlers(app)
-    return Peer(await serve_app(app), service, seen)
+    async with serve_asgi(app) as base_url:
+        yield Peer(base_url, service, seen)
 
 
 async def call(peer: Peer, query: SearchQuery, *, token: str = TOKEN) -> SearchResult:
@@ -184,8 +183,8 @@ async def test_a_slow_peer_times_out_as_upstream_unavailable(peer: Peer) -> None
     assert time.monotonic() - started < 1.5
 
 
-async def test_a_peer_that_is_down_fails_fast(free_port: int) -> None:
-    client = HttpSearchClient(f"http://127.0.0.1:{free_port}", SecretStr(TOKEN), timeout_s=30)
+async def test_a_peer_that_is_down_fails_fast() -> None:
+    client = HttpSearchClient(f"http://127.0.0.1:{unused_port()}", SecretStr(TOKEN), timeout_s=30)
     started = time.monotonic()
     try:
         with pytest.raises(UpstreamUnavailable, match="unreachable"):

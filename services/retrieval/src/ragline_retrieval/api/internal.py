@@ -1,7 +1,7 @@
 """Internal search endpoint: the gateway's route to a retrieval service in another process.
 
 The tenant travels in the body because the gateway resolved it from the caller's credentials;
-the shared internal token (see :mod:`ragline_common.http.internal_auth`) keeps anyone else from
+the shared internal token (see :mod:`ragline_common.http.internal_api`) keeps anyone else from
 choosing it.
 """
 
@@ -9,24 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 
 from ragline_common.clients.search_http import SEARCH_PATH
 from ragline_common.contracts.search import InternalSearchRequest, SearchApi, SearchResult
-from ragline_common.http.internal_auth import TokenSource, require_internal_token
+from ragline_common.http.internal_api import internal_api_router
+from ragline_common.http.internal_auth import TokenSource
 
 
 def internal_router(*, service: Callable[[], SearchApi], internal_token: TokenSource) -> APIRouter:
     """``service`` is resolved per request: routers exist before the component has started."""
-    router = APIRouter(
-        tags=["internal"], dependencies=[Depends(require_internal_token(internal_token))]
-    )
+    router = internal_api_router(internal_token)
 
     @router.post(
         SEARCH_PATH,
         summary="Search one tenant's chunks (service-to-service)",
         responses={
-            401: {"description": "Missing or wrong internal token"},
             422: {"description": "Invalid query, filter, or unavailable search mode"},
             503: {"description": "The embedder or vector store is unavailable"},
         },
