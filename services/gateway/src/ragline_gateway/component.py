@@ -21,9 +21,9 @@ from ragline_gateway.adapters.rate_limit_redis import RedisRateLimiter
 from ragline_gateway.api import answers, documents, tenants
 from ragline_gateway.api.body_limit import BodySizeLimitMiddleware
 from ragline_gateway.context import GatewayContext
+from ragline_gateway.domain.dispatch import JobDispatcher
 from ragline_gateway.domain.intake import IntakeHandler
 from ragline_gateway.domain.job_events import JobEventHandler
-from ragline_gateway.domain.recovery import republish_unfinished
 from ragline_gateway.secrets_store import load_gateway_secrets
 from ragline_gateway.settings import GatewaySettings
 
@@ -79,10 +79,12 @@ class GatewayComponent:
         limiter = self._rate_limiter()
         host.stack.push_async_callback(limiter.close)
         search, answers_api = await self._peers(host)
+        dispatcher = JobDispatcher(catalog, broker, window=self.settings.tenant_jobs_in_flight)
         self._context = GatewayContext(
             settings=self.settings,
             catalog=catalog,
             broker=broker,
+            dispatcher=dispatcher,
             rate_limiter=limiter,
             search=search,
             answers=answers_api,
@@ -93,21 +95,24 @@ class GatewayComponent:
         host.checks["broker"] = broker.ping
         host.checks["rate_limiter"] = limiter.ping
         await broker.consume(
-            QueueName.JOB_EVENTS, JobEventHandler(catalog, broker), prefetch=_JOB_EVENT_PREFETCH
+            QueueName.JOB_EVENTS,
+            JobEventHandler(catalog, broker, dispatcher),
+            prefetch=_JOB_EVENT_PREFETCH,
         )
         intake = IntakeHandler(
             catalog=catalog,
             broker=broker,
+            dispatcher=dispatcher,
             key_pepper=gateway_secrets.key_pepper,
             admin_token=gateway_secrets.admin_token,
             max_upload_bytes=self.settings.max_upload_bytes,
         )
         await broker.consume(QueueName.INTAKE, intake, prefetch=_INTAKE_PREFETCH)
-        volatile_broker = infra.broker.kind == "memory"
-        if volatile_broker:
+        if infra.broker.kind == "memory":
             # Nothing queued survived the last stop: every unfinished job goes out again.
-            await republish_unfinished(catalog, broker, only_unpublished=False, older_than_s=0)
-        sweeper = asyncio.create_task(self._sweep_forever(), name="gateway-republish-sweeper")
+            await catalog.reset_publication()
+        await dispatcher.dispatch_all()
+        sweeper = asyncio.create_task(self._sweep_forever(), name="gateway-dispatch-sweeper")
         host.stack.push_async_callback(_cancel, sweeper)
 
     async def _peers(self, host: Host) -> tuple[SearchApi, AnswerApi]:
@@ -138,14 +143,9 @@ class GatewayComponent:
         while True:
             await asyncio.sleep(self.settings.sweep_interval_s)
             try:
-                await republish_unfinished(
-                    self.context.catalog,
-                    self.context.broker,
-                    only_unpublished=True,
-                    older_than_s=self.settings.republish_after_s,
-                )
+                await self.context.dispatcher.dispatch_all()
             except Exception:
-                _log.exception("republish_sweep_failed")
+                _log.exception("dispatch_sweep_failed")
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

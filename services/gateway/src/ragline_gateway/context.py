@@ -9,6 +9,7 @@ from ragline_common.contracts.search import SearchApi
 from ragline_common.ports.broker import Broker
 from ragline_common.ports.catalog import Catalog
 from ragline_common.ports.rate_limiter import RateLimiter
+from ragline_gateway.domain.dispatch import JobDispatcher
 from ragline_gateway.settings import GatewaySettings
 
 
@@ -17,6 +18,7 @@ class GatewayContext:
     settings: GatewaySettings
     catalog: Catalog
     broker: Broker
+    dispatcher: JobDispatcher
     rate_limiter: RateLimiter
     search: SearchApi
     answers: AnswerApi

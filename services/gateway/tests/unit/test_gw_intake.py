@@ -16,7 +16,6 @@ import pytest
 from ragline_common.adapters.broker.memory import MemoryBroker
 from ragline_common.errors import (
     PermanentProcessingError,
-    TransientProcessingError,
     UpstreamUnavailable,
 )
 from ragline_common.messages import DocumentIngestRequested, JobStatus, parse_message
@@ -25,6 +24,7 @@ from ragline_common.tenancy import Scope, TenantId
 from ragline_common.topology import QueueName
 from ragline_gateway.adapters.catalog import SqlCatalog
 from ragline_gateway.domain import api_keys
+from ragline_gateway.domain.dispatch import JobDispatcher
 from ragline_gateway.domain.intake import IntakeHandler
 from ragline_gateway.domain.intake_message import HEADER_API_KEY, SCHEMA_V1
 
@@ -82,6 +82,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     handler = IntakeHandler(
         catalog=catalog,
         broker=broker,
+        dispatcher=JobDispatcher(catalog, broker, window=100),
         key_pepper=PEPPER,
         admin_token=ADMIN_TOKEN,
         max_upload_bytes=MAX_UPLOAD_BYTES,
@@ -301,13 +302,15 @@ async def test_rest_size_and_type_rules_apply(
     assert await world.documents() == 0
 
 
-async def test_a_broker_outage_is_retried_later_not_dead_lettered(world: World) -> None:
+async def test_a_broker_outage_keeps_the_document_for_later_dispatch(world: World) -> None:
     await world.broker.close()  # publishing the ingest job now fails
 
-    with pytest.raises(TransientProcessingError):
-        await world.handler(delivery(text_message(), world.keys["ingest"]))
+    # The catalog holds the document and its content: the message is done with, nothing lost.
+    await world.handler(delivery(text_message(), world.keys["ingest"]))
 
-    assert world.broker.replies == []  # no answer until there is one to give
+    assert await world.documents() == 1
+    waiting = await world.catalog.next_unpublished(world.tenant_id, limit=10)
+    assert len(waiting) == 1  # the dispatcher's sweep publishes it once the broker is back
 
 
 async def test_an_undeliverable_reply_does_not_fail_the_message(tmp_path: Path) -> None:
@@ -329,6 +332,7 @@ async def test_an_undeliverable_reply_does_not_fail_the_message(tmp_path: Path) 
         handler = IntakeHandler(
             catalog=catalog,
             broker=broker,
+            dispatcher=JobDispatcher(catalog, broker, window=100),
             key_pepper=PEPPER,
             admin_token=ADMIN_TOKEN,
             max_upload_bytes=MAX_UPLOAD_BYTES,

@@ -171,6 +171,18 @@ class Catalog(Protocol):
 
     async def list_jobs(self, tenant_id: TenantId, document_id: str) -> list[JobRecord]: ...
 
+    async def count_in_flight(self, tenant_id: TenantId) -> int:
+        """Jobs of the tenant published to the broker and not yet indexed or failed."""
+
+    async def next_unpublished(self, tenant_id: TenantId, *, limit: int) -> list[JobRecord]:
+        """The tenant's unfinished, unpublished jobs, oldest first (what to dispatch next)."""
+
+    async def tenants_with_unpublished(self, *, limit: int) -> list[TenantId]:
+        """Tenants that have jobs waiting to be dispatched."""
+
+    async def reset_publication(self) -> int:
+        """Mark every unfinished job unpublished (after the in-process broker lost them)."""
+
     async def delete_tenant(self, tenant_id: TenantId) -> bool:
         """Remove every catalog row of the tenant (keys, documents, contents, jobs)."""
 

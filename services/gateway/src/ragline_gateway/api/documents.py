@@ -164,7 +164,7 @@ async def create_document(
         raise UnsupportedMediaType(
             "Send application/json or multipart/form-data.", code="unsupported_media_type"
         )
-    submission = await submit_upload(context.catalog, context.broker, tenant_id, draft, content)
+    submission = await submit_upload(context.catalog, context.dispatcher, tenant_id, draft, content)
     if not submission.created:
         response.status_code = 200
     return UploadAccepted(

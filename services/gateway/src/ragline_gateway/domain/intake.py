@@ -31,6 +31,7 @@ from ragline_common.ports.catalog import Catalog, Submission
 from ragline_common.tenancy import Scope
 from ragline_gateway.domain import api_keys
 from ragline_gateway.domain.authentication import authenticate, require_scope
+from ragline_gateway.domain.dispatch import JobDispatcher
 from ragline_gateway.domain.intake_message import (
     HEADER_API_KEY,
     IntakeDocumentV1,
@@ -54,12 +55,14 @@ class IntakeHandler:
         *,
         catalog: Catalog,
         broker: Broker,
+        dispatcher: JobDispatcher,
         key_pepper: bytes,
         admin_token: str,
         max_upload_bytes: int,
     ) -> None:
         self._catalog = catalog
         self._broker = broker
+        self._dispatcher = dispatcher
         self._key_pepper = key_pepper
         self._admin_token = admin_token
         self._max_upload_bytes = max_upload_bytes
@@ -116,7 +119,7 @@ class IntakeHandler:
             draft, content = upload_of(message, max_upload_bytes=self._max_upload_bytes)
             try:
                 submission = await submit_upload(
-                    self._catalog, self._broker, tenant_id, draft, content
+                    self._catalog, self._dispatcher, tenant_id, draft, content
                 )
             except (UpstreamUnavailable, Conflict) as exc:
                 # The catalog or broker is down, or a concurrent upload won a race: try later.

@@ -19,14 +19,16 @@ from ragline_common.observability.tracing import inject_context
 from ragline_common.ports.broker import Broker, Delivery
 from ragline_common.ports.catalog import Catalog
 from ragline_common.topology import ROUTING_DELETE
+from ragline_gateway.domain.dispatch import JobDispatcher
 
 _log = structlog.get_logger(__name__)
 
 
 class JobEventHandler:
-    def __init__(self, catalog: Catalog, broker: Broker) -> None:
+    def __init__(self, catalog: Catalog, broker: Broker, dispatcher: JobDispatcher) -> None:
         self._catalog = catalog
         self._broker = broker
+        self._dispatcher = dispatcher
 
     async def __call__(self, delivery: Delivery) -> None:
         message = parse_message(delivery.body)
@@ -49,6 +51,9 @@ class JobEventHandler:
         )
         if message.status is JobStatus.INDEXED:
             await self._prune(message)
+        if message.status.is_terminal:
+            # A slot in the tenant's window is free: send its next waiting job.
+            await self._dispatcher.dispatch(message.tenant_id)
 
     async def _prune(self, message: JobStatusChanged) -> None:
         """Ask for the chunks searches no longer show to be deleted (idempotent)."""

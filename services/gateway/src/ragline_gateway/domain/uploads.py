@@ -1,19 +1,19 @@
-"""Accepting a document: record it durably, then queue it for indexing.
+"""Accepting a document: record it durably in the catalog, then hand it to the dispatcher.
 
-The catalog row and the stored content come first, the broker publish second, and the job is
-marked published only after the broker confirmed. A crash between the two leaves an unpublished
-job, which :mod:`ragline_gateway.domain.recovery` publishes again; the worker's deterministic
-point ids make a double publish harmless.
+The catalog row and the stored content are the durable record; ``202`` means they are
+committed. The dispatcher publishes the job now if the tenant's window has room, otherwise as
+soon as it has (see :mod:`ragline_gateway.domain.dispatch`).
 """
 
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
 import structlog
 
 from ragline_common.errors import UpstreamUnavailable
-from ragline_common.messages import DocumentDeleteRequested, DocumentIngestRequested, JobStatus
+from ragline_common.messages import DocumentDeleteRequested, DocumentIngestRequested
 from ragline_common.observability.tracing import inject_context
 from ragline_common.ports.broker import Broker
 from ragline_common.ports.catalog import (
@@ -24,7 +24,10 @@ from ragline_common.ports.catalog import (
     Submission,
 )
 from ragline_common.tenancy import TenantId
-from ragline_common.topology import ROUTING_DELETE, ROUTING_INGEST
+from ragline_common.topology import ROUTING_DELETE
+
+if TYPE_CHECKING:
+    from ragline_gateway.domain.dispatch import JobDispatcher
 
 _log = structlog.get_logger(__name__)
 
@@ -50,36 +53,18 @@ def ingest_message(
     )
 
 
-async def publish_job(
-    broker: Broker, catalog: Catalog, document: DocumentRecord, job: JobRecord, content: bytes
-) -> None:
-    await broker.publish(
-        ingest_message(document, job, content),
-        routing_key=ROUTING_INGEST,
-        headers=inject_context(),
-    )
-    await catalog.mark_job_published(document.tenant_id, job.id)
-
-
 async def submit_upload(
-    catalog: Catalog, broker: Broker, tenant_id: TenantId, draft: DocumentDraft, content: bytes
+    catalog: Catalog,
+    dispatcher: JobDispatcher,
+    tenant_id: TenantId,
+    draft: DocumentDraft,
+    content: bytes,
 ) -> Submission:
     submission = await catalog.submit_document(tenant_id, draft, content)
     if not submission.created:
         _log.info("upload_duplicate", document_id=submission.document.id)
         return submission
-    try:
-        await publish_job(broker, catalog, submission.document, submission.job, content)
-    except UpstreamUnavailable:
-        # Not durable in the queue: fail the job now rather than surprise the client later.
-        await catalog.apply_job_status(
-            tenant_id,
-            submission.job.id,
-            JobStatus.FAILED,
-            chunk_count=None,
-            reason="The job could not be queued (broker unavailable); upload again.",
-        )
-        raise
+    await dispatcher.dispatch(tenant_id)
     _log.info(
         "upload_accepted",
         document_id=submission.document.id,

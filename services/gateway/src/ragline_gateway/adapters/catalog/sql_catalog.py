@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, insert, or_, select, text, update
+from sqlalchemy import delete, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -482,6 +482,57 @@ class SqlCatalog:
                 )
             ).mappings()
             return [job_record(row) for row in rows]
+
+    async def count_in_flight(self, tenant_id: TenantId) -> int:
+        async with self._reading() as connection:
+            count: int = (
+                await connection.execute(
+                    select(func.count())
+                    .select_from(jobs)
+                    .where(
+                        jobs.c.tenant_id == tenant_id,
+                        jobs.c.status.in_(_UNFINISHED),
+                        jobs.c.published.is_(True),
+                    )
+                )
+            ).scalar_one()
+        return count
+
+    async def next_unpublished(self, tenant_id: TenantId, *, limit: int) -> list[JobRecord]:
+        async with self._reading() as connection:
+            rows = (
+                await connection.execute(
+                    select(jobs)
+                    .where(
+                        jobs.c.tenant_id == tenant_id,
+                        jobs.c.status.in_(_UNFINISHED),
+                        jobs.c.published.is_(False),
+                    )
+                    .order_by(jobs.c.created_at, jobs.c.id)
+                    .limit(limit)
+                )
+            ).mappings()
+            return [job_record(row) for row in rows]
+
+    async def tenants_with_unpublished(self, *, limit: int) -> list[TenantId]:
+        async with self._reading() as connection:
+            rows = await connection.execute(
+                select(jobs.c.tenant_id)
+                .where(jobs.c.status.in_(_UNFINISHED), jobs.c.published.is_(False))
+                .group_by(jobs.c.tenant_id)
+                .order_by(func.min(jobs.c.created_at))
+                .limit(limit)
+            )
+            return [TenantId(row.tenant_id) for row in rows]
+
+    async def reset_publication(self) -> int:
+        async with self._writing() as connection:
+            result = await connection.execute(
+                update(jobs)
+                .where(jobs.c.status.in_(_UNFINISHED), jobs.c.published.is_(True))
+                .values(published=False)
+            )
+        return int(result.rowcount or 0)
 
     async def mark_job_published(self, tenant_id: TenantId, job_id: str) -> None:
         async with self._writing() as connection:
