@@ -452,6 +452,13 @@ class TestListChunks:
         listed = [(p.version, p.chunk_index) for page in pages for p in page]
         assert listed == [(v, i) for v in (1, 2) for i in range(160)]
 
+    async def test_one_version_can_be_listed_alone(self, store: VectorStore) -> None:
+        await store.upsert(A, [chunk(A, "doc", i, version=v) for v in (1, 2) for i in range(3)])
+        only_two = await store.list_chunks(A, "doc", limit=2, offset=1, version=2)
+        assert [(p.version, p.chunk_index) for p in only_two] == [(2, 1), (2, 2)]
+        assert await store.list_chunks(A, "doc", limit=10, offset=0, version=3) == []
+        assert await store.list_chunks(B, "doc", limit=10, offset=0, version=1) == []
+
     async def test_empty_page_past_the_end(self, store: VectorStore) -> None:
         await store.upsert(A, [chunk(A, "doc")])
         assert await store.list_chunks(A, "doc", limit=10, offset=1) == []

@@ -18,7 +18,7 @@ from ragline_common.topology import QueueName
 from ragline_gateway.adapters.catalog import SqlCatalog
 from ragline_gateway.adapters.rate_limit_memory import MemoryRateLimiter
 from ragline_gateway.adapters.rate_limit_redis import RedisRateLimiter
-from ragline_gateway.api import answers, documents, tenants
+from ragline_gateway.api import admin, answers, documents, tenants
 from ragline_gateway.api.body_limit import BodySizeLimitMiddleware
 from ragline_gateway.context import GatewayContext
 from ragline_gateway.domain.dispatch import JobDispatcher
@@ -50,7 +50,7 @@ class GatewayComponent:
 
     def routers(self, *, internal_api: bool) -> Sequence[APIRouter]:
         public = APIRouter(dependencies=[Depends(self._attach)])
-        for module_router in (tenants.router, documents.router, answers.router):
+        for module_router in (tenants.router, documents.router, answers.router, admin.router):
             public.include_router(module_router)
         return [public]
 

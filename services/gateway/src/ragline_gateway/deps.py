@@ -127,3 +127,13 @@ async def _admin_of_tenant(principal: PrincipalDep, tenant_id: str) -> Principal
 
 
 TenantAdminDep = Annotated[Principal, Depends(_admin_of_tenant)]
+
+
+def _operator_or_tenant_admin(principal: PrincipalDep) -> Principal:
+    """The operator (every tenant) or a tenant's ``admin`` key (that tenant only)."""
+    if principal.is_operator or Scope.ADMIN in principal.scopes:
+        return principal
+    raise Forbidden("This API key lacks the 'admin' scope.", code="missing_scope")
+
+
+AdminDep = Annotated[Principal, Depends(_operator_or_tenant_admin)]

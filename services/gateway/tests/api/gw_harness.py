@@ -13,7 +13,15 @@ from fastapi import APIRouter
 from starlette.middleware import Middleware
 
 from ragline_common.contracts.answer import Answer, AnswerRequest, Citation, Usage
-from ragline_common.contracts.search import SearchHit, SearchQuery, SearchResult
+from ragline_common.contracts.search import (
+    ChunkPage,
+    ChunkPageRequest,
+    SearchHit,
+    SearchQuery,
+    SearchResult,
+    StoredChunk,
+)
+from ragline_common.errors import PermanentProcessingError
 from ragline_common.hosting import Host
 from ragline_common.http.app import assemble_app
 from ragline_common.messages import (
@@ -38,6 +46,8 @@ from ragline_gateway.component import GatewayComponent
 from ragline_gateway.settings import GatewaySettings
 
 ADMIN_TOKEN = "operator-token-for-tests-0123456789"
+POISON = b"POISON"
+"""Content the fake worker refuses permanently, so tests can make dead letters."""
 
 
 class FakeSearch:
@@ -52,6 +62,30 @@ class FakeSearch:
             for hit in self.indexed.get(tenant_id, [])
             if hit.document_id != document_id or hit.version == keep_version
         ]
+
+    async def list_chunks(self, tenant_id: TenantId, request: ChunkPageRequest) -> ChunkPage:
+        hits = [
+            hit
+            for hit in self.indexed.get(tenant_id, [])
+            if hit.document_id == request.document_id and hit.version == request.version
+        ]
+        chunks = [
+            StoredChunk(
+                chunk_id=hit.chunk_id,
+                document_id=hit.document_id,
+                version=hit.version,
+                chunk_index=hit.chunk_index,
+                text=hit.text,
+                title=hit.title,
+                source_name=hit.source_name,
+                content_type="text/plain",
+                char_start=0,
+                char_end=len(hit.text),
+                metadata=hit.metadata,
+            )
+            for hit in hits
+        ]
+        return ChunkPage(chunks=chunks[request.offset : request.offset + request.limit])
 
     async def search(self, tenant_id: TenantId, query: SearchQuery) -> SearchResult:
         return SearchResult(results=self.indexed.get(tenant_id, [])[: query.top_k], mode="dense")
@@ -100,6 +134,8 @@ class FakePeers:
                 self.search.forget(message.tenant_id, message.document_id, message.keep_version)
                 return
             assert isinstance(message, DocumentIngestRequested)
+            if message.content == POISON:
+                raise PermanentProcessingError("the document is poisoned", code="poisoned")
             self.search.indexed.setdefault(message.tenant_id, []).append(
                 SearchHit(
                     document_id=message.document_id,

@@ -73,3 +73,28 @@ async def test_delete_removes_the_document_for_readers_and_its_chunks(
             break
         await asyncio.sleep(0.01)
     assert peers.search.indexed[TenantId(owner.id)] == []
+
+
+async def test_chunks_of_the_current_version_are_listed_for_the_owner_only(
+    client: httpx.AsyncClient,
+) -> None:
+    owner, stranger = await make_tenant(client, "owner"), await make_tenant(client, "stranger")
+    upload = await client.post(
+        "/v1/documents", json={"text": "Chunk me."}, headers=bearer(owner.key)
+    )
+    document_id = upload.json()["document_id"]
+    await wait_status(client, owner.key, upload.json()["job_id"], "indexed")
+    listing = await client.get(
+        f"/v1/documents/{document_id}/chunks", headers=bearer(owner.query_key)
+    )
+    assert listing.status_code == 200, listing.text
+    body = listing.json()
+    assert body["version"] == 1
+    assert body["next_offset"] is None
+    assert [chunk["text"] for chunk in body["chunks"]] == ["Chunk me."]
+    foreign = await client.get(f"/v1/documents/{document_id}/chunks", headers=bearer(stranger.key))
+    assert_problem(foreign, 404, "document_not_found")
+    too_big = await client.get(
+        f"/v1/documents/{document_id}/chunks", params={"limit": 1000}, headers=bearer(owner.key)
+    )
+    assert_problem(too_big, 422, "validation_failed")

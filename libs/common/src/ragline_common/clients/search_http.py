@@ -5,10 +5,18 @@ from __future__ import annotations
 from pydantic import SecretStr
 
 from ragline_common.clients.internal_http import InternalHttpClient
-from ragline_common.contracts.search import InternalSearchRequest, SearchQuery, SearchResult
+from ragline_common.contracts.search import (
+    ChunkPage,
+    ChunkPageRequest,
+    InternalChunkPageRequest,
+    InternalSearchRequest,
+    SearchQuery,
+    SearchResult,
+)
 from ragline_common.tenancy import TenantId
 
 SEARCH_PATH = "/internal/v1/search"
+CHUNKS_PATH = "/internal/v1/chunks"
 
 
 class HttpSearchClient:
@@ -22,6 +30,10 @@ class HttpSearchClient:
     async def search(self, tenant_id: TenantId, query: SearchQuery) -> SearchResult:
         request = InternalSearchRequest(tenant_id=tenant_id, query=query)
         return await self._client.post(SEARCH_PATH, request, SearchResult)
+
+    async def list_chunks(self, tenant_id: TenantId, request: ChunkPageRequest) -> ChunkPage:
+        body = InternalChunkPageRequest(tenant_id=tenant_id, page=request)
+        return await self._client.post(CHUNKS_PATH, body, ChunkPage)
 
     async def ping(self) -> None:
         await self._client.ping()

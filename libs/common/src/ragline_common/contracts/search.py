@@ -58,10 +58,58 @@ class SearchResult(BaseModel):
     mode: SearchMode
 
 
+class StoredChunk(BaseModel):
+    """One chunk as stored, for listing a document's chunks."""
+
+    model_config = ConfigDict(frozen=True)
+
+    chunk_id: str
+    document_id: str
+    version: int
+    chunk_index: int
+    text: str
+    title: str
+    source_name: str
+    content_type: str
+    heading_path: tuple[str, ...] = ()
+    page: int | None = None
+    char_start: int
+    char_end: int
+    metadata: dict[str, JsonValue]
+
+
+MAX_CHUNK_PAGE = 200
+
+
+class ChunkPageRequest(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    document_id: str = Field(min_length=1, max_length=200)
+    version: int = Field(ge=1)
+    limit: int = Field(ge=1, le=MAX_CHUNK_PAGE)
+    offset: int = Field(ge=0, le=1_000_000)
+
+
+class ChunkPage(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    chunks: list[StoredChunk]
+
+
 class SearchApi(Protocol):
     """What the gateway needs of retrieval; in-process or over HTTP."""
 
     async def search(self, tenant_id: TenantId, query: SearchQuery) -> SearchResult: ...
+
+    async def list_chunks(self, tenant_id: TenantId, request: ChunkPageRequest) -> ChunkPage:
+        """One version's chunks of one document, in chunk order."""
+
+
+class InternalChunkPageRequest(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tenant_id: TenantId
+    page: ChunkPageRequest
 
 
 class InternalSearchRequest(BaseModel):

@@ -116,8 +116,14 @@ class VectorStore(Protocol):
         """Best chunks of ``tenant_id`` only; hybrid fuses dense and sparse with RRF."""
 
     async def list_chunks(
-        self, tenant_id: TenantId, document_id: str, *, limit: int, offset: int
+        self,
+        tenant_id: TenantId,
+        document_id: str,
+        *,
+        limit: int,
+        offset: int,
+        version: int | None = None,
     ) -> list[ChunkPayload]:
-        """The document's chunks ordered by (version, chunk_index)."""
+        """The document's chunks ordered by (version, chunk_index), optionally one version's."""
 
     async def count(self, tenant_id: TenantId, document_id: str | None = None) -> int: ...

@@ -11,10 +11,12 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import JsonValue, ValidationError
 from starlette.datastructures import UploadFile
 
+from ragline_common.contracts.search import MAX_CHUNK_PAGE, ChunkPageRequest
 from ragline_common.errors import NotFound, UnsupportedMediaType, ValidationFailed
 from ragline_common.ports.catalog import DocumentDraft
 from ragline_gateway.api.schemas import (
     MAX_TITLE_CHARS,
+    ChunkList,
     DocumentList,
     DocumentOut,
     JobOut,
@@ -223,3 +225,34 @@ async def delete_document(
     # Readers stop seeing it now (the catalog filters hits); the chunks go asynchronously.
     await request_chunk_deletion(context.broker, tenant_id, document_id)
     return Response(status_code=204)
+
+
+@router.get(
+    "/documents/{document_id}/chunks",
+    response_model=ChunkList,
+    summary="The chunks of a document's current version, in order",
+)
+async def list_chunks(
+    document_id: str,
+    context: ContextDep,
+    tenant_id: ReaderTenant,
+    limit: Annotated[int, Query(ge=1, le=MAX_CHUNK_PAGE - 1)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> ChunkList:
+    document = await context.catalog.get_document(tenant_id, document_id)
+    if document is None:
+        raise NotFound("No such document.", code="document_not_found")
+    version = document.indexed_version
+    if version is None:
+        return ChunkList(document_id=document_id, version=None, chunks=[], next_offset=None)
+    page = await context.search.list_chunks(
+        tenant_id,
+        ChunkPageRequest(document_id=document_id, version=version, limit=limit + 1, offset=offset),
+    )
+    has_more = len(page.chunks) > limit
+    return ChunkList(
+        document_id=document_id,
+        version=version,
+        chunks=page.chunks[:limit],
+        next_offset=offset + limit if has_more else None,
+    )

@@ -10,7 +10,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from ragline_common.contracts.answer import Citation, Usage
-from ragline_common.contracts.search import SearchHit
+from ragline_common.contracts.search import SearchHit, StoredChunk
 from ragline_common.messages import JobStatus
 from ragline_common.ports.catalog import ApiKeyRecord, DocumentRecord, JobRecord, TenantRecord
 from ragline_common.tenancy import Scope
@@ -185,3 +185,12 @@ class QueryOut(BaseModel):
     degraded: bool
     degraded_reason: str | None
     usage: Usage
+
+
+class ChunkList(BaseModel):
+    """One page of the chunks searches currently show for a document."""
+
+    document_id: str
+    version: int | None = Field(description="The indexed version listed; null before indexing")
+    chunks: list[StoredChunk]
+    next_offset: int | None

@@ -11,8 +11,14 @@ from collections.abc import Callable
 
 from fastapi import APIRouter, Request
 
-from ragline_common.clients.search_http import SEARCH_PATH
-from ragline_common.contracts.search import InternalSearchRequest, SearchApi, SearchResult
+from ragline_common.clients.search_http import CHUNKS_PATH, SEARCH_PATH
+from ragline_common.contracts.search import (
+    ChunkPage,
+    InternalChunkPageRequest,
+    InternalSearchRequest,
+    SearchApi,
+    SearchResult,
+)
 from ragline_common.http.internal_api import internal_api_router
 from ragline_common.http.internal_auth import TokenSource
 
@@ -32,5 +38,14 @@ def internal_router(*, service: Callable[[], SearchApi], internal_token: TokenSo
     async def search(body: InternalSearchRequest, request: Request) -> SearchResult:
         request.state.tenant_id = body.tenant_id
         return await service().search(body.tenant_id, body.query)
+
+    @router.post(
+        CHUNKS_PATH,
+        summary="One page of a document version's chunks (service-to-service)",
+        responses={503: {"description": "The vector store is unavailable"}},
+    )
+    async def chunks(body: InternalChunkPageRequest, request: Request) -> ChunkPage:
+        request.state.tenant_id = body.tenant_id
+        return await service().list_chunks(body.tenant_id, body.page)
 
     return router

@@ -9,8 +9,16 @@ from __future__ import annotations
 
 from opentelemetry import trace
 
-from ragline_common.contracts.search import SearchHit, SearchQuery, SearchResult
+from ragline_common.contracts.search import (
+    ChunkPage,
+    ChunkPageRequest,
+    SearchHit,
+    SearchQuery,
+    SearchResult,
+    StoredChunk,
+)
 from ragline_common.errors import ValidationFailed
+from ragline_common.ids import chunk_point_id
 from ragline_common.ports.embedder import Embedder
 from ragline_common.ports.vector_store import ScoredChunk, SearchMode, VectorStore
 from ragline_common.tenancy import TenantId
@@ -86,6 +94,37 @@ class SearchService:
         if query.min_score is not None:
             chunks = [chunk for chunk in chunks if chunk.score >= query.min_score]
         return SearchResult(results=[to_hit(chunk) for chunk in chunks], mode=mode)
+
+    async def list_chunks(self, tenant_id: TenantId, request: ChunkPageRequest) -> ChunkPage:
+        payloads = await self._store.list_chunks(
+            tenant_id,
+            request.document_id,
+            limit=request.limit,
+            offset=request.offset,
+            version=request.version,
+        )
+        return ChunkPage(
+            chunks=[
+                StoredChunk(
+                    chunk_id=chunk_point_id(
+                        tenant_id, payload.document_id, payload.version, payload.chunk_index
+                    ),
+                    document_id=payload.document_id,
+                    version=payload.version,
+                    chunk_index=payload.chunk_index,
+                    text=payload.text,
+                    title=payload.title,
+                    source_name=payload.source_name,
+                    content_type=payload.content_type,
+                    heading_path=payload.heading_path,
+                    page=payload.page,
+                    char_start=payload.char_start,
+                    char_end=payload.char_end,
+                    metadata=payload.metadata,
+                )
+                for payload in payloads
+            ]
+        )
 
     async def _embed(self, tenant_id: TenantId, text: str) -> tuple[float, ...]:
         key = (tenant_id, self._embedder.model_id, text)

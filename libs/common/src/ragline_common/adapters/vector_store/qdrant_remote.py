@@ -36,6 +36,7 @@ from ragline_common.adapters.vector_store.schema import (
     check_query,
     collection_name,
     missing_vector_message,
+    only_version,
     page_order,
     payload_from_store,
     payload_to_store,
@@ -195,7 +196,13 @@ class QdrantRemoteVectorStore:
         ]
 
     async def list_chunks(
-        self, tenant_id: TenantId, document_id: str, *, limit: int, offset: int
+        self,
+        tenant_id: TenantId,
+        document_id: str,
+        *,
+        limit: int,
+        offset: int,
+        version: int | None = None,
     ) -> list[ChunkPayload]:
         check_page(limit, offset)
         client = self._require_client()
@@ -213,7 +220,7 @@ class QdrantRemoteVectorStore:
                 keys.extend(page_order(record.payload, str(record.id)) for record in records)
                 if cursor is None:
                     break
-            ids = select_page(keys, limit, offset)
+            ids = select_page(only_version(keys, version), limit, offset)
             if not ids:
                 return []
             records, _ = await client.scroll(

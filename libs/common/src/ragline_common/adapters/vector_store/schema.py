@@ -148,6 +148,13 @@ def select_page(keys: Sequence[tuple[int, int, str]], limit: int, offset: int) -
     return [key[2] for key in sorted(keys)[offset : offset + limit]]
 
 
+def only_version(
+    keys: Sequence[tuple[int, int, str]], version: int | None
+) -> Sequence[tuple[int, int, str]]:
+    """Keep one version's keys (all versions when ``version`` is None)."""
+    return keys if version is None else [key for key in keys if key[0] == version]
+
+
 def collection_name(prefix: str, model_id: str, dimension: int) -> str:
     """One collection per embedding model: vectors of two models are never comparable."""
     slug = _MODEL_SLUG.sub("_", model_id.lower()).strip("_")
