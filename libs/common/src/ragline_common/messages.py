@@ -80,7 +80,7 @@ class DocumentDeleteRequested(Envelope):
     """Remove a document's chunks from the vector store: every version, or all but one.
 
     The gateway sends the second form (``keep_version``) once the catalog shows a new version,
-    so older chunks go only after searches stopped showing them (ADR 0007).
+    so older chunks go only after searches stopped showing them (ADR 0008).
     """
 
     type: Literal["document.delete.v1"] = "document.delete.v1"

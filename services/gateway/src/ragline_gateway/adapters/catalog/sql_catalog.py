@@ -610,7 +610,7 @@ class SqlCatalog:
             )
             if status is JobStatus.INDEXED:
                 # Searches switch to this version in one step; the worker prunes older ones
-                # only after this flip (ADR 0007), so no reader sees both or neither.
+                # only after this flip (ADR 0008), so no reader sees both or neither.
                 await connection.execute(
                     update(documents)
                     .where(
