@@ -52,6 +52,17 @@ lint: install ## ruff and mypy --strict
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy libs/common/src libs/cli/src services/gateway/src services/ingestion/src services/retrieval/src services/generation/src
 
+.PHONY: bench-parse
+bench-parse: install ## Extraction quality per groundtruth file -> bench-results/parse.json
+	$(BIN)/python services/ingestion/benchmarks/bench_parse.py
+
+.PHONY: bench-ingest
+bench-ingest: install services ## SciFact through the real queue and worker vs bare encode -> bench-results/ingest.json
+	$(BIN)/python services/ingestion/benchmarks/bench_ingest.py $(BENCH_ARGS)
+
+.PHONY: bench
+bench: bench-parse bench-ingest ## Every benchmark
+
 .PHONY: lock
 lock: | $(UV) ## Re-resolve uv.lock after changing dependencies
 	$(UV) lock

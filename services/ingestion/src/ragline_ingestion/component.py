@@ -8,6 +8,7 @@ import structlog
 from fastapi import APIRouter
 from starlette.middleware import Middleware
 
+from ragline_common.adapters.embedder.batching import BatchingEmbedder
 from ragline_common.hosting import Host
 from ragline_common.topology import QueueName
 from ragline_ingestion.consumers.ingestion_queue import IngestionQueueConsumer
@@ -44,10 +45,19 @@ class IngestionComponent:
         broker = await host.broker()
         host.checks.setdefault("vector_store", vector_store.ping)
         host.checks.setdefault("broker", broker.ping)
+        # Most documents are a chunk or two: embedded one document at a time, the model
+        # would run at batch size 1-2. The batcher pools the chunks of the documents in flight
+        # (``concurrency`` of them) into full batches. Only this pipeline's calls go through
+        # it; the shared embedder stays unbatched, so a co-hosted search never waits for a batch.
+        batching = BatchingEmbedder(
+            embedder,
+            batch_size=host.settings.embedder.batch_size,
+            max_wait_s=settings.embed_batch_wait_ms / 1000,
+        )
         pipeline = IngestionPipeline(
             settings=settings,
-            parsers=default_parsers(),
-            embedder=embedder,
+            parsers=default_parsers(settings.parse_limits),
+            embedder=batching,
             vector_store=vector_store,
             broker=broker,
         )

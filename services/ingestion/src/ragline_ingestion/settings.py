@@ -7,6 +7,8 @@ from typing import Self
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ragline_ingestion.domain.parsing.limits import ParseLimits
+
 
 class IngestionSettings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -20,10 +22,34 @@ class IngestionSettings(BaseSettings):
     max_chunks_per_document: int = Field(default=5000, ge=1)
     """A document that needs more chunks fails: it would crowd everyone else out of the queue."""
     parse_timeout_s: float = Field(default=120.0, gt=0)
-    concurrency: int = Field(default=2, ge=1, le=64)
-    """Documents processed at once (the consumer's prefetch and the CPU-work limit)."""
+    """Wall-clock time one document may take to parse; then its parser process is killed."""
+    parse_memory_mb: int = Field(default=1024, ge=128)
+    """Address-space cap of a parser process (about 60 MB of it is the loaded libraries)."""
+    max_pages: int = Field(default=ParseLimits.max_pages, ge=1)
+    """PDFs with more pages fail before any page is read."""
+    max_decompressed_bytes: int = Field(default=ParseLimits.max_decompressed_bytes, ge=2**20)
+    """What a DOCX may inflate to: the zip-bomb guard."""
+    max_line_chars: int = Field(default=100_000, ge=1_000)
+    """Longest line a plain-text, Markdown or code document may have (minified data fails)."""
+    concurrency: int = Field(default=32, ge=1, le=256)
+    """Documents processed at once (the consumer's prefetch and the CPU-work limit).
+
+    High, because embedding batches are pooled across the documents in flight: most documents
+    are a chunk or two, and a full batch of 64 chunks needs several dozen of them. Messages
+    hold their content, so this times the largest upload bounds the worker's queued bytes."""
+    embed_batch_wait_ms: float = Field(default=5.0, ge=0, le=1000)
+    """How long a partly filled embedding batch waits for chunks of other documents. Under
+    load batches fill while the previous one is encoded; this only delays a lone upload."""
     upsert_batch_size: int = Field(default=128, ge=1, le=4096)
     """Chunks embedded and written per step: bounds memory for a document of any size."""
+
+    @property
+    def parse_limits(self) -> ParseLimits:
+        return ParseLimits(
+            max_pages=self.max_pages,
+            max_decompressed_bytes=self.max_decompressed_bytes,
+            max_line_chars=self.max_line_chars,
+        )
 
     @model_validator(mode="after")
     def _overlap_below_chunk_size(self) -> Self:

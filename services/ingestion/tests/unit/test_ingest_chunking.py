@@ -46,6 +46,21 @@ def _check_invariants(
             assert covered[position] or document.text[position].isspace()
 
 
+def test_cutting_a_huge_run_counts_each_character_a_bounded_number_of_times() -> None:
+    """Cost check without a clock: what the tokenizer is asked to count grows linearly."""
+    counted = 0
+
+    def counting(text: str) -> int:
+        nonlocal counted
+        counted += len(text)
+        return math.ceil(len(text) / 3)
+
+    blob = "y" * 300_000
+    chunks = chunk_document(_plain(blob), count_tokens=counting, limits=LIMITS)
+    assert "".join(chunk.text for chunk in chunks) == blob
+    assert counted <= 12 * len(blob), counted
+
+
 def test_a_long_novel_is_cut_within_bounds_and_covers_everything(shared_docs: Path) -> None:
     raw = (shared_docs / "txt" / "war-and-peace.txt").read_bytes()[:400_000]
     document = default_parsers().parser_for("text/plain").parse(raw)

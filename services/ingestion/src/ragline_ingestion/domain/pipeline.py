@@ -47,6 +47,7 @@ from ragline_common.tenancy import TenantId
 from ragline_common.topology import ROUTING_JOB_STATUS
 from ragline_ingestion.domain.chunking import Chunk, ChunkingLimits, chunk_document
 from ragline_ingestion.domain.parsing import ParsedDocument, ParserRegistry
+from ragline_ingestion.domain.parsing.sandbox import ParseSandbox
 from ragline_ingestion.metrics import CHUNKS_INDEXED, DOCUMENTS, EMBED_BATCH_SIZE, STAGE_SECONDS
 from ragline_ingestion.settings import IngestionSettings
 
@@ -137,32 +138,17 @@ class IngestionPipeline:
 
     async def _parse(self, request: DocumentIngestRequested) -> ParsedDocument:
         parser = self._parsers.parser_for(request.content_type)
-        timeout_s = self._settings.parse_timeout_s
+        # A child process per document, capped in memory and killed on timeout: a hostile
+        # file costs one failed job, never the worker (see the sandbox module).
+        sandbox = ParseSandbox(
+            memory_mb=self._settings.parse_memory_mb, timeout_s=self._settings.parse_timeout_s
+        )
         with _stage("parse", content_type=request.content_type, size_bytes=len(request.content)):
             # The timeout starts once a CPU slot is ours: waiting for one is not parsing.
             async with self._cpu:
-                try:
-                    with anyio.fail_after(timeout_s):
-                        # A thread cannot be stopped: on timeout it finishes in the background
-                        # and its result is dropped. Formats whose parsers can truly hang
-                        # belong in a subprocess.
-                        return await anyio.to_thread.run_sync(
-                            parser.parse, request.content, abandon_on_cancel=True
-                        )
-                except TimeoutError:
-                    raise PermanentProcessingError(
-                        f"parsing took longer than {timeout_s:g} s", code="parse_timeout"
-                    ) from None
-                except PermanentProcessingError:
-                    raise
-                except Exception as exc:
-                    # Same bytes, same parser, same crash: retrying cannot help.
-                    _log.warning(
-                        "document_parser_crashed", error_type=type(exc).__name__, exc_info=True
-                    )
-                    raise PermanentProcessingError(
-                        "the document could not be parsed", code="parse_failed"
-                    ) from exc
+                return await anyio.to_thread.run_sync(
+                    sandbox.run, parser, request.content, abandon_on_cancel=True
+                )
 
     async def _chunk(self, parsed: ParsedDocument) -> list[Chunk]:
         with _stage("chunk"):

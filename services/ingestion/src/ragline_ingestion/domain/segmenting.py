@@ -72,16 +72,20 @@ def _trimmed(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
 def _split_word(
     text: str, start: int, end: int, tokens: int, count_tokens: TokenCounter, max_tokens: int
 ) -> Iterator[Unit]:
-    """Cut a whitespace-free run into pieces that fit, guessing from its characters per token
-    and shrinking the guess until the tokenizer agrees."""
+    """Cut a whitespace-free run into pieces that fit, guessing each piece's length from the
+    characters per token seen so far and shrinking the guess until the tokenizer agrees.
+
+    Only pieces are counted, never the remaining run: recounting the rest after every cut made
+    a megabyte-long run quadratic.
+    """
+    chars_per_token = (end - start) / max(tokens, 1)
     while start < end:
-        length = max(1, (end - start) * max_tokens // max(tokens, 1))
+        length = max(1, int(max_tokens * chars_per_token))
         piece_end = min(end, start + length)
         piece_tokens = count_tokens(text[start:piece_end])
         while piece_tokens > max_tokens and piece_end - start > 1:
             piece_end = start + max(1, (piece_end - start) * 3 // 4)
             piece_tokens = count_tokens(text[start:piece_end])
         yield Unit(start, piece_end, piece_tokens)
+        chars_per_token = (piece_end - start) / max(piece_tokens, 1)
         start = piece_end
-        if start < end:
-            tokens = count_tokens(text[start:end])
