@@ -254,3 +254,38 @@ async def test_ops_endpoints(client: httpx.AsyncClient) -> None:
     spec = (await client.get("/openapi.json")).json()
     assert {"/v1/documents", "/v1/search", "/v1/query", "/v1/jobs/{job_id}"} <= spec["paths"].keys()
     assert "multipart/form-data" in spec["paths"]["/v1/documents"]["post"]["requestBody"]["content"]
+
+
+async def test_every_supported_format_is_accepted_and_mislabelled_files_are_refused(
+    client: httpx.AsyncClient,
+) -> None:
+    tenant = await make_tenant(client, "formats")
+    accepted = {
+        "paper.pdf": b"%PDF-1.7\n...",
+        "report.docx": b"PK\x03\x04...",
+        "page.html": b"<html><body><h1>Hi</h1></body></html>",
+        "main.py": b"def main():\n    return 1\n",
+        "lib.rs": b"fn main() {}\n",
+    }
+    for name, content in accepted.items():
+        response = await client.post(
+            "/v1/documents", files={"file": (name, content)}, headers=bearer(tenant.key)
+        )
+        assert response.status_code == 202, (name, response.text)
+    refused = {
+        "fake.pdf": b"just text pretending",
+        "old.docx": b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1legacy",
+        "image.txt": b"\x89PNG\r\n\x1a\n....",
+        "archive.md": b"PK\x03\x04zipped",
+    }
+    for name, content in refused.items():
+        response = await client.post(
+            "/v1/documents", files={"file": (name, content)}, headers=bearer(tenant.key)
+        )
+        assert_problem(response, 415, "content_type_mismatch")
+    legacy = await client.post(
+        "/v1/documents",
+        files={"file": ("old.docx", refused["old.docx"])},
+        headers=bearer(tenant.key),
+    )
+    assert "legacy .doc" in legacy.json()["detail"]

@@ -276,10 +276,19 @@ async def test_validation_reasons_redact_anything_shaped_like_a_key(world: World
             {
                 "schema": SCHEMA_V1,
                 "title": "t",
-                "content_base64": base64.b64encode(b"%PDF-1.7").decode(),
-                "filename": "report.pdf",
+                "content_base64": base64.b64encode(b"MZ\x90\x00").decode(),
+                "filename": "tool.exe",
             },
             "unsupported_document_type",
+        ),
+        (
+            {
+                "schema": SCHEMA_V1,
+                "title": "t",
+                "content_base64": base64.b64encode(b"plain words").decode(),
+                "filename": "report.pdf",
+            },
+            "content_type_mismatch",
         ),
         (
             {

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
-from pathlib import PurePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -24,17 +22,16 @@ from ragline_gateway.api.schemas import (
     UploadAccepted,
 )
 from ragline_gateway.deps import ContextDep, IngestTenant, ReaderTenant
+from ragline_gateway.domain.content_types import (
+    EXTENSION_TYPES,
+    content_mismatch,
+    content_type_for,
+    safe_source_name,
+)
 from ragline_gateway.domain.uploads import content_hash, request_chunk_deletion, submit_upload
 
 router = APIRouter(prefix="/v1", tags=["documents"])
 
-_EXTENSION_TYPES = {
-    ".txt": "text/plain",
-    ".text": "text/plain",
-    ".md": "text/markdown",
-    ".markdown": "text/markdown",
-}
-_UNSAFE_NAME_CHARS = re.compile(r"[\x00-\x1f\x7f/\\]")
 
 _UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
@@ -56,13 +53,6 @@ _UPLOAD_BODY: dict[str, Any] = {
         },
     }
 }
-
-
-def safe_source_name(filename: str | None) -> str:
-    """The file's base name without directories or control characters (no path traversal)."""
-    name = PurePath((filename or "").replace("\\", "/")).name
-    name = _UNSAFE_NAME_CHARS.sub("_", name).strip(" .")
-    return name[:255] or "upload"
 
 
 def _validation(exc: ValidationError) -> ValidationFailed:
@@ -111,13 +101,19 @@ async def _from_multipart(request: Request) -> tuple[DocumentDraft, bytes]:
         if not isinstance(upload, UploadFile):
             raise ValidationFailed("file: a file part named 'file' is required")
         source_name = safe_source_name(upload.filename)
-        content_type = _EXTENSION_TYPES.get(PurePath(source_name).suffix.lower())
+        content_type = content_type_for(source_name)
         if content_type is None:
             raise UnsupportedMediaType(
-                f"'{source_name}' is not a supported type; upload .txt or .md files.",
+                f"'{source_name}' is not a supported type; supported extensions: "
+                f"{', '.join(sorted(EXTENSION_TYPES))}.",
                 code="unsupported_document_type",
             )
         content = await upload.read()
+        mismatch = content_mismatch(content_type, content)
+        if mismatch is not None:
+            raise UnsupportedMediaType(
+                f"'{source_name}': {mismatch}.", code="content_type_mismatch"
+            )
         title = _form_text(form.get("title"), "title", MAX_TITLE_CHARS) or source_name
         external_id = _form_text(form.get("external_id"), "external_id", 200)
         raw_metadata = _form_text(form.get("metadata"), "metadata", 64_000)

@@ -18,6 +18,7 @@ from ragline_common.errors import PermanentProcessingError
 from ragline_common.ports.catalog import DocumentDraft
 from ragline_gateway.domain.content_types import (
     TEXT_CONTENT_TYPES,
+    content_mismatch,
     content_type_for,
     safe_source_name,
 )
@@ -103,6 +104,11 @@ def upload_of(message: IntakeDocumentV1, *, max_upload_bytes: int) -> tuple[Docu
                 code="unsupported_document_type",
             )
         content_type = found_type
+        mismatch = content_mismatch(content_type, content)
+        if mismatch is not None:
+            raise PermanentProcessingError(
+                f"'{source_name}': {mismatch}", code="content_type_mismatch"
+            )
         if not content.strip():
             raise PermanentProcessingError("the file is empty", code="empty_document")
     if len(content) > max_upload_bytes:
