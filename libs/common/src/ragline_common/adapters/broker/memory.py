@@ -166,6 +166,17 @@ class MemoryBroker:
         )
         self._route(exchange_for(routing_key), stored)
 
+    async def publish_reply(self, reply_to: str, correlation_id: str, body: bytes) -> None:
+        """Always unroutable, as RabbitMQ would answer for a queue that does not exist.
+
+        The only queues here are the topology's own, and no producer outside this process can
+        read a reply queue of an in-process broker.
+        """
+        self._ensure_running()
+        if not reply_to or reply_to.startswith("ragline."):
+            raise ValueError("a reply may not be addressed to Ragline's own queues")
+        raise UpstreamUnavailable(f"No queue named {reply_to!r} to reply to in this process.")
+
     async def consume(self, queue: QueueName, handler: Handler, *, prefetch: int) -> None:
         self._ensure_running()
         if prefetch < 1:

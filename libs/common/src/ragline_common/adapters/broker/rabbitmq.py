@@ -68,6 +68,8 @@ _BROKER_ERRORS = (AMQPError, ChannelInvalidStateError, ConnectionError, OSError,
 _JSON = "application/json"
 _DEFAULT_EXCHANGE = ""
 _MAX_DEAD_LETTER_SCAN = 100_000
+_OWN_NAMES = "ragline."
+"""Every exchange and queue of the topology starts so (after the namespace)."""
 
 
 class RabbitMqBroker:
@@ -172,6 +174,22 @@ class RabbitMqBroker:
             headers=dict(publish_headers(message, headers)),
         )
         await self._publish(exchange_for(routing_key), routing_key, outgoing)
+
+    async def publish_reply(self, reply_to: str, correlation_id: str, body: bytes) -> None:
+        """Publish to the producer's queue through the default exchange, mandatory and confirmed.
+
+        Mandatory turns "that queue is gone" into an error instead of a silent drop, so the
+        caller can log that the producer missed its answer.
+        """
+        if not reply_to or reply_to.startswith(self._name(_OWN_NAMES)):
+            raise ValueError("a reply may not be addressed to Ragline's own queues")
+        reply = aio_pika.Message(
+            body=body,
+            content_type=_JSON,
+            correlation_id=correlation_id,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        )
+        await self._publish(_DEFAULT_EXCHANGE, reply_to, reply)
 
     async def consume(self, queue: QueueName, handler: Handler, *, prefetch: int) -> None:
         """Subscribe on a channel of its own, so ``prefetch`` bounds this consumer alone."""
@@ -392,6 +410,8 @@ class RabbitMqBroker:
             headers=headers,
             attempt=attempt_of(headers),
             redelivered=bool(message.redelivered),
+            reply_to=message.reply_to,
+            correlation_id=message.correlation_id,
         )
         await settle(
             handler,
