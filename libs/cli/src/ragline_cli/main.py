@@ -8,6 +8,7 @@ import click
 import uvicorn
 from pydantic import ValidationError
 
+from ragline_cli.ingest_command import ingest_command
 from ragline_cli.runner import UnknownTargetError, build_app, parse_targets
 from ragline_common.observability.logs import configure_logging
 from ragline_common.observability.tracing import configure_tracing
@@ -63,6 +64,8 @@ def run(target: str) -> None:
     )
     uvicorn.Server(config).run()
 
+
+cli.add_command(ingest_command)
 
 if __name__ == "__main__":
     cli()

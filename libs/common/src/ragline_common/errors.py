@@ -103,11 +103,21 @@ class UpstreamUnavailable(RaglineError):
 
 
 class PermanentProcessingError(RaglineError):
-    """Processing a message can never succeed (bad document, invalid message): dead-letter it."""
+    """Processing a message can never succeed (bad document, invalid message): dead-letter it.
+
+    ``tenant_id`` is the tenant the handler established for the message, when it got that far:
+    the dead letter is filed under it, never under a tenant the message merely claims.
+    """
 
     status = 422
     code = "processing_failed"
     title = "Processing failed"
+
+    def __init__(
+        self, detail: str, *, code: str | None = None, tenant_id: str | None = None
+    ) -> None:
+        super().__init__(detail, code=code)
+        self.tenant_id = tenant_id
 
 
 class TransientProcessingError(RaglineError):

@@ -13,6 +13,11 @@ EVENTS_EXCHANGE = "ragline.events"
 DEAD_LETTER_EXCHANGE = "ragline.dead-letter"
 INTAKE_EXCHANGE = "ragline.intake"
 
+INTAKE_API_KEY_HEADER = "x-ragline-api-key"
+"""Where a queue-drop producer puts its tenant API key (public contract, docs/queue-contract.md)."""
+CREDENTIAL_HEADERS = frozenset({INTAKE_API_KEY_HEADER, "authorization"})
+"""Headers never copied into a dead letter: parked messages must not keep secrets at rest."""
+
 ROUTING_INGEST = "document.ingest.v1"
 ROUTING_DELETE = "document.delete.v1"
 ROUTING_JOB_STATUS = "job.status.v1"

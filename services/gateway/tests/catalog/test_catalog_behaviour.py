@@ -664,3 +664,19 @@ async def test_deleting_a_document_tombstones_it(catalog: SqlCatalog) -> None:
     again = await submit(catalog, tenant, b"gone", external_id="ext")
     assert again.created
     assert again.document.id != gone.document.id
+
+
+async def test_resubmitting_content_whose_job_failed_tries_again(catalog: SqlCatalog) -> None:
+    tenant = await new_tenant(catalog)
+    first = await submit(catalog, tenant, b"same", external_id="doc")
+    await catalog.apply_job_status(
+        tenant, first.job.id, JobStatus.FAILED, chunk_count=None, reason="x"
+    )
+    again = await submit(catalog, tenant, b"same", external_id="doc")
+    assert again.created
+    assert again.job.version == 2
+    assert again.job.status is JobStatus.QUEUED
+    assert await catalog.get_document_content(tenant, first.document.id, 2) == b"same"
+    repeat = await submit(catalog, tenant, b"same", external_id="doc")
+    assert not repeat.created
+    assert repeat.job.id == again.job.id

@@ -28,7 +28,7 @@ from ragline_common.errors import (
 )
 from ragline_common.ports.broker import Broker, Delivery
 from ragline_common.ports.catalog import Catalog, Submission
-from ragline_common.tenancy import Scope
+from ragline_common.tenancy import Scope, TenantId
 from ragline_gateway.domain import api_keys
 from ragline_gateway.domain.authentication import authenticate, require_scope
 from ragline_gateway.domain.dispatch import JobDispatcher
@@ -71,7 +71,9 @@ class IntakeHandler:
         try:
             submission = await self._accept(delivery)
         except PermanentProcessingError as exc:
-            refusal = PermanentProcessingError(_redact(exc.detail), code=exc.code)
+            refusal = PermanentProcessingError(
+                _redact(exc.detail), code=exc.code, tenant_id=exc.tenant_id
+            )
             _log.warning("intake_rejected", code=refusal.code, reason=refusal.detail[:200])
             await self._reply(delivery, {"error": {"code": refusal.code, "detail": refusal.detail}})
             raise refusal from None
@@ -113,26 +115,35 @@ class IntakeHandler:
             raise PermanentProcessingError(exc.detail, code=exc.code) from None
         with structlog.contextvars.bound_contextvars(tenant_id=tenant_id):
             try:
-                message = IntakeDocumentV1.model_validate_json(delivery.body)
-            except ValidationError as exc:
-                raise PermanentProcessingError(_describe(exc), code="invalid_message") from None
-            draft, content = upload_of(message, max_upload_bytes=self._max_upload_bytes)
-            try:
-                submission = await submit_upload(
-                    self._catalog, self._dispatcher, tenant_id, draft, content
-                )
-            except (UpstreamUnavailable, Conflict) as exc:
-                # The catalog or broker is down, or a concurrent upload won a race: try later.
-                raise TransientProcessingError(exc.detail) from exc
-            except RaglineError as exc:
-                raise PermanentProcessingError(exc.detail, code=exc.code) from None
-            _log.info(
-                "intake_accepted",
-                document_id=submission.document.id,
-                job_id=submission.job.id,
-                duplicate=not submission.created,
+                return await self._submit(delivery, tenant_id)
+            except PermanentProcessingError as exc:
+                # Authenticated: the dead letter belongs to this tenant and shows in its list.
+                raise PermanentProcessingError(
+                    exc.detail, code=exc.code, tenant_id=tenant_id
+                ) from None
+
+    async def _submit(self, delivery: Delivery, tenant_id: TenantId) -> Submission:
+        try:
+            message = IntakeDocumentV1.model_validate_json(delivery.body)
+        except ValidationError as exc:
+            raise PermanentProcessingError(_describe(exc), code="invalid_message") from None
+        draft, content = upload_of(message, max_upload_bytes=self._max_upload_bytes)
+        try:
+            submission = await submit_upload(
+                self._catalog, self._dispatcher, tenant_id, draft, content
             )
-            return submission
+        except (UpstreamUnavailable, Conflict) as exc:
+            # The catalog or broker is down, or a concurrent upload won a race: try later.
+            raise TransientProcessingError(exc.detail) from exc
+        except RaglineError as exc:
+            raise PermanentProcessingError(exc.detail, code=exc.code) from None
+        _log.info(
+            "intake_accepted",
+            document_id=submission.document.id,
+            job_id=submission.job.id,
+            duplicate=not submission.created,
+        )
+        return submission
 
     async def _reply(self, delivery: Delivery, answer: dict[str, object]) -> None:
         if not delivery.reply_to or not delivery.correlation_id:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints,
 
 from ragline_common.errors import PermanentProcessingError
 from ragline_common.ports.catalog import DocumentDraft
+from ragline_common.topology import INTAKE_API_KEY_HEADER
 from ragline_gateway.domain.content_types import (
     TEXT_CONTENT_TYPES,
     content_mismatch,
@@ -25,7 +26,7 @@ from ragline_gateway.domain.content_types import (
 from ragline_gateway.domain.uploads import content_hash
 
 SCHEMA_V1 = "ragline.intake.document.v1"
-HEADER_API_KEY = "x-ragline-api-key"
+HEADER_API_KEY = INTAKE_API_KEY_HEADER
 """AMQP header carrying the producer's tenant API key."""
 
 ENVELOPE_ALLOWANCE_BYTES = 64 * 1024

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from ragline_common.messages import Envelope
 from ragline_common.ports.broker import DeadLetter
 from ragline_common.tenancy import TenantId
-from ragline_common.topology import QueueName
+from ragline_common.topology import CREDENTIAL_HEADERS, QueueName
 
 HEADER_TENANT = "x-ragline-tenant"
 HEADER_TYPE = "x-ragline-type"
@@ -68,10 +68,25 @@ def retry_headers(headers: Mapping[str, str], *, attempt: int, routing_key: str)
 
 
 def dead_letter_headers(
-    headers: Mapping[str, str], *, reason: str, queue: QueueName, routing_key: str
+    headers: Mapping[str, str],
+    *,
+    reason: str,
+    queue: QueueName,
+    routing_key: str,
+    tenant_id: str | None = None,
 ) -> dict[str, str]:
+    """Headers of a parked copy: credentials dropped, and the tenant only if one is known.
+
+    Messages on the public intake queue carry headers their producers chose, so a tenant they
+    claim is not believed; the handler's authenticated ``tenant_id`` is.
+    """
+    kept = {key: value for key, value in headers.items() if key.lower() not in CREDENTIAL_HEADERS}
+    if queue is QueueName.INTAKE:
+        kept.pop(HEADER_TENANT, None)
+    if tenant_id is not None:
+        kept[HEADER_TENANT] = tenant_id
     return {
-        **headers,
+        **kept,
         HEADER_ROUTING_KEY: routing_key,
         HEADER_REASON: reason[:MAX_REASON_CHARS],
         HEADER_QUEUE: queue.value,

@@ -102,7 +102,11 @@ async def settle(
     except (PermanentProcessingError, ValidationError, *_MALFORMED) as exc:
         reason = failure_reason(exc)
         headers = dead_letter_headers(
-            delivery.headers, reason=reason, queue=queue, routing_key=delivery.routing_key
+            delivery.headers,
+            reason=reason,
+            queue=queue,
+            routing_key=delivery.routing_key,
+            tenant_id=exc.tenant_id if isinstance(exc, PermanentProcessingError) else None,
         )
         if await _forward(settlement.dead_letter(delivery.routing_key, headers), settlement, log):
             log.warning("broker_message_dead_lettered", reason=reason[:200])

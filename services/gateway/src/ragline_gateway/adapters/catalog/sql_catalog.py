@@ -359,8 +359,23 @@ class SqlCatalog:
                 .mappings()
                 .one()
             )
-            return Submission(
-                document=document_record(existing), job=job_record(latest_job), created=False
+            if latest_job["status"] != JobStatus.FAILED.value:
+                return Submission(
+                    document=document_record(existing), job=job_record(latest_job), created=False
+                )
+            # The same content failed before: uploading it again is a request to try again,
+            # as a new version (a job per version), not a duplicate to ignore.
+            document = (
+                (
+                    await connection.execute(
+                        update(documents)
+                        .where(documents.c.id == existing["id"])
+                        .values(version=existing["version"] + 1, **fields)
+                        .returning(documents)
+                    )
+                )
+                .mappings()
+                .one()
             )
         else:
             document = (

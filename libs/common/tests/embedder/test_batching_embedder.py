@@ -1,0 +1,164 @@
+"""The micro-batching embedder, around a hashing embedder that records every encode it gets."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+
+import pytest
+
+from ragline_common.adapters.embedder import HashEmbedder
+from ragline_common.adapters.embedder.batching import BatchingEmbedder
+
+
+class RecordingEmbedder(HashEmbedder):
+    """Records each ``embed_documents`` call; can hold encodes at a gate or fail on a text."""
+
+    def __init__(self, *, fail_on: str | None = None, gated: bool = False) -> None:
+        super().__init__(dimension=32)
+        self.batches: list[list[str]] = []
+        self.fail_on = fail_on
+        self.gate = asyncio.Event()
+        if not gated:
+            self.gate.set()
+        self.started = asyncio.Event()
+        self.running = 0
+        self.max_running = 0
+
+    async def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
+        self.batches.append(list(texts))
+        self.running += 1
+        self.max_running = max(self.max_running, self.running)
+        self.started.set()
+        try:
+            await self.gate.wait()
+            if self.fail_on is not None and self.fail_on in texts:
+                raise ConnectionError("embedder went away")
+            return await super().embed_documents(texts)
+        finally:
+            self.running -= 1
+
+
+async def expected(texts: Sequence[str]) -> list[list[float]]:
+    return await HashEmbedder(dimension=32).embed_documents(texts)
+
+
+async def test_concurrent_small_calls_are_coalesced_into_full_batches() -> None:
+    inner = RecordingEmbedder()
+    batching = BatchingEmbedder(inner, batch_size=4, max_wait_s=0.02)
+    texts = [f"document number {i}" for i in range(10)]
+    results = await asyncio.gather(*(batching.embed_documents([text]) for text in texts))
+    assert [len(batch) for batch in inner.batches] == [4, 4, 2]
+    assert results == [await expected([text]) for text in texts]
+
+
+async def test_a_call_split_across_batches_gets_its_vectors_in_order() -> None:
+    inner = RecordingEmbedder()
+    batching = BatchingEmbedder(inner, batch_size=4, max_wait_s=0.02)
+    calls = [["a1", "a2", "a3"], ["b1", "b2", "b3", "b4", "b5"], ["c1"]]
+    results = await asyncio.gather(*(batching.embed_documents(texts) for texts in calls))
+    assert inner.batches == [["a1", "a2", "a3", "b1"], ["b2", "b3", "b4", "b5"], ["c1"]]
+    assert results == [await expected(texts) for texts in calls]
+
+
+async def test_a_lone_call_waits_at_most_max_wait_and_a_full_batch_not_at_all() -> None:
+    batching = BatchingEmbedder(RecordingEmbedder(), batch_size=4, max_wait_s=0.2)
+    started = time.perf_counter()
+    await batching.embed_documents(["alone"])
+    assert 0.15 <= time.perf_counter() - started < 2.0
+
+    patient = BatchingEmbedder(RecordingEmbedder(), batch_size=4, max_wait_s=30.0)
+    started = time.perf_counter()
+    await patient.embed_documents(["one", "two", "three", "four"])
+    assert time.perf_counter() - started < 1.0
+
+
+async def test_texts_arriving_during_an_encode_fill_the_next_batch() -> None:
+    inner = RecordingEmbedder(gated=True)
+    batching = BatchingEmbedder(inner, batch_size=4, max_wait_s=0.0)
+    first = asyncio.create_task(batching.embed_documents(["first"]))
+    await inner.started.wait()
+    later = [asyncio.create_task(batching.embed_documents([f"later {i}"])) for i in range(5)]
+    await asyncio.sleep(0.05)
+    assert len(inner.batches) == 1, "a second encode started while the first was running"
+    inner.gate.set()
+    await asyncio.gather(first, *later)
+    assert [len(batch) for batch in inner.batches] == [1, 4, 1]
+    assert inner.max_running == 1
+
+
+async def test_a_failed_encode_fails_every_caller_in_that_batch_and_only_them() -> None:
+    inner = RecordingEmbedder(fail_on="poison")
+    batching = BatchingEmbedder(inner, batch_size=3, max_wait_s=0.02)
+    outcomes = await asyncio.gather(
+        batching.embed_documents(["fine", "poison"]),
+        # Split across the failing batch and the next: fails, and its rest is never encoded.
+        batching.embed_documents(["second", "skipped"]),
+        batching.embed_documents(["also fine"]),
+        return_exceptions=True,
+    )
+    assert isinstance(outcomes[0], ConnectionError)
+    assert isinstance(outcomes[1], ConnectionError)
+    assert outcomes[2] == await expected(["also fine"])
+    assert inner.batches == [["fine", "poison", "second"], ["also fine"]]
+
+
+async def test_a_wrong_number_of_vectors_is_an_error_not_a_misrouted_vector() -> None:
+    class ShortEmbedder(HashEmbedder):
+        async def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
+            return (await super().embed_documents(texts))[:-1]
+
+    batching = BatchingEmbedder(ShortEmbedder(), batch_size=4, max_wait_s=0.0)
+    with pytest.raises(RuntimeError, match="returned 1 vectors for 2 texts"):
+        await batching.embed_documents(["one", "two"])
+
+
+async def test_a_cancelled_caller_is_not_encoded() -> None:
+    inner = RecordingEmbedder(gated=True)
+    batching = BatchingEmbedder(inner, batch_size=4, max_wait_s=0.0)
+    first = asyncio.create_task(batching.embed_documents(["first"]))
+    await inner.started.wait()
+    abandoned = asyncio.create_task(batching.embed_documents(["abandoned"]))
+    kept = asyncio.create_task(batching.embed_documents(["kept"]))
+    await asyncio.sleep(0)
+    abandoned.cancel()
+    inner.gate.set()
+    assert await kept == await expected(["kept"])
+    await first
+    assert inner.batches == [["first"], ["kept"]]
+    assert abandoned.cancelled()
+
+
+async def test_queries_bypass_the_batch_wait() -> None:
+    inner = RecordingEmbedder()
+    batching = BatchingEmbedder(inner, batch_size=64, max_wait_s=30.0)
+    waiting = asyncio.create_task(batching.embed_documents(["a document"]))
+    await asyncio.sleep(0)
+    started = time.perf_counter()
+    vector = await batching.embed_query("a question")
+    assert time.perf_counter() - started < 1.0
+    assert vector == await HashEmbedder(dimension=32).embed_query("a question")
+    assert not waiting.done()
+    waiting.cancel()
+
+
+async def test_nothing_to_embed_needs_no_encode_and_no_task_outlives_the_work() -> None:
+    inner = RecordingEmbedder()
+    batching = BatchingEmbedder(inner, batch_size=4, max_wait_s=0.0)
+    assert await batching.embed_documents([]) == []
+    assert inner.batches == []
+    await batching.embed_documents(["one"])
+    await asyncio.sleep(0)
+    assert {task.get_name() for task in asyncio.all_tasks()} & {"embedding-batcher"} == set()
+
+
+def test_it_describes_the_inner_model_and_refuses_nonsense_settings() -> None:
+    inner = HashEmbedder(dimension=48)
+    batching = BatchingEmbedder(inner, batch_size=8, max_wait_s=0.005)
+    assert (batching.model_id, batching.dimension) == ("hash-48", 48)
+    assert batching.count_tokens("two words") == 2
+    with pytest.raises(ValueError, match="batch_size"):
+        BatchingEmbedder(inner, batch_size=0, max_wait_s=0.0)
+    with pytest.raises(ValueError, match="max_wait_s"):
+        BatchingEmbedder(inner, batch_size=1, max_wait_s=-1.0)
