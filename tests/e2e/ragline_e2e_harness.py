@@ -97,7 +97,7 @@ class RaglineProcess:
                     f"{self.targets} ignored SIGTERM:\n{self.log_tail()}"
                 ) from None
         clean_status = self.process.returncode in (0, -signal.SIGTERM)
-        return clean_status and "Application shutdown complete" in self.log_tail(20)
+        return clean_status and "Application shutdown complete" in self.log_tail(200)
 
     def log_tail(self, lines: int = 60) -> str:
         try:

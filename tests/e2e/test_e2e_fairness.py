@@ -39,7 +39,6 @@ def test_a_single_document_overtakes_another_tenants_backlog(
         extra_env={
             "RAGLINE_GATEWAY_TENANT_JOBS_IN_FLIGHT": str(WINDOW),
             "RAGLINE_INGESTION_CONCURRENCY": str(CONCURRENCY),
-            "RAGLINE_LOG_LEVEL": "warning",
         },
     )
     client = Client(stack.url)
