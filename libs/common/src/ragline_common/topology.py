@@ -34,6 +34,8 @@ class QueueName(StrEnum):
     JOB_EVENTS = "ragline.gateway.job-events"
     INTAKE = "ragline.intake"
     DEAD_LETTERS = "ragline.dead-letters"
+    DEAD_LETTER_EVENTS = "ragline.gateway.dead-letter-events"
+    """A copy of every dead letter for the gateway, which fails the jobs they carried."""
 
 
 # queue -> (exchange, routing keys bound)
@@ -42,7 +44,11 @@ BINDINGS: dict[QueueName, tuple[str, tuple[str, ...]]] = {
     QueueName.JOB_EVENTS: (EVENTS_EXCHANGE, (ROUTING_JOB_STATUS,)),
     QueueName.INTAKE: (INTAKE_EXCHANGE, ("#",)),
     QueueName.DEAD_LETTERS: (DEAD_LETTER_EXCHANGE, ("#",)),
+    QueueName.DEAD_LETTER_EVENTS: (DEAD_LETTER_EXCHANGE, ("#",)),
 }
+
+PARKING_QUEUES = frozenset({QueueName.DEAD_LETTERS, QueueName.DEAD_LETTER_EVENTS})
+"""Queues fed by the dead-letter exchange: they must never dead-letter themselves (a loop)."""
 
 
 def exchange_for(routing_key: str) -> str:

@@ -8,7 +8,11 @@ import itertools
 import pytest
 
 from ragline_common.adapters.broker.memory import MemoryBroker, topic_matches
-from ragline_common.errors import TransientProcessingError, UpstreamUnavailable
+from ragline_common.errors import (
+    PermanentProcessingError,
+    TransientProcessingError,
+    UpstreamUnavailable,
+)
 from ragline_common.messages import DocumentDeleteRequested, JobStatus, JobStatusChanged
 from ragline_common.ports.broker import Delivery
 from ragline_common.tenancy import TenantId
@@ -59,6 +63,7 @@ async def test_messages_are_routed_by_binding() -> None:
         QueueName.JOB_EVENTS: 1,
         QueueName.INTAKE: 0,
         QueueName.DEAD_LETTERS: 0,
+        QueueName.DEAD_LETTER_EVENTS: 0,
     }
     await broker.close()
 
@@ -107,3 +112,33 @@ async def test_default_tiers_and_limit_apply_scaled() -> None:
 def test_negative_delay_scale_is_refused() -> None:
     with pytest.raises(ValueError, match="delay_scale"):
         MemoryBroker(delay_scale=-1)
+
+
+async def test_dead_letters_are_copied_to_the_gateway_and_never_loop() -> None:
+    broker = MemoryBroker(delivery_limit=1)
+    await broker.start()
+    calls = 0
+
+    async def refuse(delivery: Delivery) -> None:
+        raise PermanentProcessingError("no")
+
+    async def crash_on_copy(delivery: Delivery) -> None:
+        nonlocal calls
+        calls += 1
+        raise PermanentProcessingError("cannot handle the copy either")
+
+    try:
+        await broker.consume(QueueName.INGESTION, refuse, prefetch=1)
+        await broker.consume(QueueName.DEAD_LETTER_EVENTS, crash_on_copy, prefetch=1)
+        await broker.publish(
+            DocumentDeleteRequested(tenant_id=TENANT, document_id="d"), routing_key=ROUTING_DELETE
+        )
+        for _ in range(100):
+            if calls:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)
+        assert calls == 1  # the copy was dropped, not parked and fed back again
+        assert len(await broker.list_dead_letters(None, 10)) == 1
+    finally:
+        await broker.close()

@@ -21,6 +21,7 @@ from ragline_gateway.adapters.rate_limit_redis import RedisRateLimiter
 from ragline_gateway.api import admin, answers, documents, tenants
 from ragline_gateway.api.body_limit import BodySizeLimitMiddleware
 from ragline_gateway.context import GatewayContext
+from ragline_gateway.domain.dead_letter_events import DeadLetterEventHandler
 from ragline_gateway.domain.dispatch import JobDispatcher
 from ragline_gateway.domain.intake import IntakeHandler
 from ragline_gateway.domain.job_events import JobEventHandler
@@ -108,6 +109,11 @@ class GatewayComponent:
             max_upload_bytes=self.settings.max_upload_bytes,
         )
         await broker.consume(QueueName.INTAKE, intake, prefetch=_INTAKE_PREFETCH)
+        await broker.consume(
+            QueueName.DEAD_LETTER_EVENTS,
+            DeadLetterEventHandler(catalog, dispatcher),
+            prefetch=_JOB_EVENT_PREFETCH,
+        )
         if infra.broker.kind == "memory":
             # Nothing queued survived the last stop: every unfinished job goes out again.
             await catalog.reset_publication()

@@ -6,7 +6,7 @@ import asyncio
 
 import httpx
 from gw_harness import ADMIN_TOKEN, POISON, bearer, make_tenant
-from test_gw_api import assert_problem
+from test_gw_api import assert_problem, wait_status
 
 
 async def _admin_key(client: httpx.AsyncClient, tenant_id: str) -> str:
@@ -45,6 +45,10 @@ async def test_dead_letters_are_listed_replayed_and_purged_per_tenant(
 
     letters = await _dead_letters(client, alpha_admin)
     assert len(letters) == 1
+    # The dead letter failed the job, so it no longer holds a slot of the tenant's window.
+    job_id = poisoned.json()["job_id"]
+    job = await wait_status(client, alpha.key, job_id, "failed")
+    assert str(job["reason"]).startswith("the document is poisoned (dead-lettered")
     letter = letters[0]
     assert letter["tenant_id"] == alpha.id
     assert letter["reason"] == "the document is poisoned"
@@ -73,6 +77,9 @@ async def test_dead_letters_are_listed_replayed_and_purged_per_tenant(
         f"/v1/admin/dead-letters/{letter['id']}/replay", headers=bearer(alpha_admin)
     )
     assert replay.status_code == 202
+    # The replay reopened the job; the worker refused it again, and it failed again.
+    again = await wait_status(client, alpha.key, job_id, "failed")
+    assert str(again["updated_at"]) > str(job["updated_at"])
     assert len(await _dead_letters(client, alpha_admin)) == 1
     missing = await client.post("/v1/admin/dead-letters/nope/replay", headers=bearer(ADMIN_TOKEN))
     assert_problem(missing, 404, "dead_letter_not_found")

@@ -680,3 +680,24 @@ async def test_resubmitting_content_whose_job_failed_tries_again(catalog: SqlCat
     repeat = await submit(catalog, tenant, b"same", external_id="doc")
     assert not repeat.created
     assert repeat.job.id == again.job.id
+
+
+async def test_only_failed_jobs_of_the_tenant_can_be_reopened(catalog: SqlCatalog) -> None:
+    tenant = await new_tenant(catalog)
+    other = await new_tenant(catalog, "other")
+    submission = await submit(catalog, tenant, b"x")
+    assert not await catalog.reopen_job(tenant, submission.job.id)  # not failed
+    await catalog.apply_job_status(
+        tenant, submission.job.id, JobStatus.FAILED, chunk_count=None, reason="r"
+    )
+    assert not await catalog.reopen_job(other, submission.job.id)
+    assert await catalog.reopen_job(tenant, submission.job.id)
+    job = await catalog.get_job(tenant, submission.job.id)
+    assert job is not None
+    assert job.status is JobStatus.QUEUED
+    assert job.reason is None
+    assert job.published
+    assert await catalog.count_in_flight(tenant) == 1
+    document = await catalog.get_document(tenant, submission.document.id)
+    assert document is not None
+    assert document.status is JobStatus.QUEUED

@@ -171,6 +171,9 @@ class Catalog(Protocol):
 
     async def list_jobs(self, tenant_id: TenantId, document_id: str) -> list[JobRecord]: ...
 
+    async def reopen_job(self, tenant_id: TenantId, job_id: str) -> bool:
+        """Move a failed job back to queued (published), for an operator's replay."""
+
     async def count_in_flight(self, tenant_id: TenantId) -> int:
         """Jobs of the tenant published to the broker and not yet indexed or failed."""
 

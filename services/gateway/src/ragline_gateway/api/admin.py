@@ -12,9 +12,10 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from ragline_common.errors import NotFound
+from ragline_common.messages import DocumentIngestRequested, JobStatus, parse_message
 from ragline_common.ports.broker import DeadLetter
 from ragline_common.tenancy import Principal, TenantId
 from ragline_gateway.deps import AdminDep, ContextDep
@@ -102,15 +103,36 @@ async def replay_dead_letter(
     dead_letter_id: str, context: ContextDep, principal: AdminDep
 ) -> Response:
     scope = _scope(principal, None)
-    if scope is not None:
-        mine = await context.broker.list_dead_letters(scope, _MAX_LISTED)
-        if all(letter.id != dead_letter_id for letter in mine):
-            raise NotFound("No such dead letter.", code="dead_letter_not_found")
+    visible = await context.broker.list_dead_letters(scope, _MAX_LISTED)
+    letter = next((item for item in visible if item.id == dead_letter_id), None)
+    if letter is None:
+        raise NotFound("No such dead letter.", code="dead_letter_not_found")
+    job = _ingest_job(letter)
+    if job is not None:
+        # The job goes back to queued first, so the worker's events for the replay count.
+        await context.catalog.reopen_job(*job)
     try:
         await context.broker.replay_dead_letter(dead_letter_id)
     except NotFound:
         raise NotFound("No such dead letter.", code="dead_letter_not_found") from None
+    except Exception:
+        if job is not None:
+            await context.catalog.apply_job_status(
+                *job, JobStatus.FAILED, chunk_count=None, reason="the replay could not be queued"
+            )
+        raise
     return Response(status_code=202)
+
+
+def _ingest_job(letter: DeadLetter) -> tuple[TenantId, str] | None:
+    """(tenant, job) of a parked ingest message, taken from the message, not from headers."""
+    try:
+        message = parse_message(letter.body)
+    except (ValidationError, ValueError):
+        return None
+    if isinstance(message, DocumentIngestRequested):
+        return message.tenant_id, message.job_id
+    return None
 
 
 @router.delete("/dead-letters", response_model=PurgeResult, summary="Purge dead letters")

@@ -36,6 +36,7 @@ from ragline_common.tenancy import TenantId
 from ragline_common.topology import (
     BINDINGS,
     DEAD_LETTER_EXCHANGE,
+    PARKING_QUEUES,
     DELIVERY_LIMIT,
     RETRY_DELAYS_S,
     QueueName,
@@ -286,6 +287,9 @@ class MemoryBroker:
         message.redeliveries += 1
         if message.redeliveries <= self._delivery_limit:
             self._queues[queue].put(message)
+            return
+        if queue in PARKING_QUEUES:
+            _log.error("broker_parked_copy_dropped", queue=queue.value)
             return
         routing_key = original_routing_key(message.headers, message.routing_key)
         headers = dead_letter_headers(

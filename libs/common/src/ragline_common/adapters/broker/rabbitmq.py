@@ -55,6 +55,7 @@ from ragline_common.tenancy import TenantId
 from ragline_common.topology import (
     BINDINGS,
     DEAD_LETTER_EXCHANGE,
+    PARKING_QUEUES,
     DELIVERY_LIMIT,
     RETRY_DELAYS_S,
     QueueName,
@@ -312,6 +313,9 @@ class RabbitMqBroker:
     def _queue_arguments(self, queue: QueueName) -> dict[str, Any]:
         if queue is QueueName.DEAD_LETTERS:
             return {"x-queue-type": "quorum"}
+        if queue in PARKING_QUEUES:
+            # No dead-letter exchange: a copy that cannot be handled is dropped, never looped.
+            return {"x-queue-type": "quorum", "x-delivery-limit": self._delivery_limit}
         return {
             "x-queue-type": "quorum",
             "x-delivery-limit": self._delivery_limit,

@@ -34,7 +34,7 @@ from ragline_common.errors import (
 )
 from ragline_common.observability.metrics import MESSAGES_HANDLED
 from ragline_common.ports.broker import Delivery, Handler
-from ragline_common.topology import QueueName
+from ragline_common.topology import PARKING_QUEUES, QueueName
 
 _log = structlog.get_logger(__name__)
 
@@ -101,6 +101,12 @@ async def settle(
             _count(queue, "retry")
     except (PermanentProcessingError, ValidationError, *_MALFORMED) as exc:
         reason = failure_reason(exc)
+        if queue in PARKING_QUEUES:
+            # Parking it again would feed it straight back here: drop it, loudly.
+            log.error("broker_parked_copy_dropped", reason=reason[:200])
+            await _settle_quietly(settlement.ack(), log)
+            _count(queue, "dropped")
+            return
         headers = dead_letter_headers(
             delivery.headers,
             reason=reason,

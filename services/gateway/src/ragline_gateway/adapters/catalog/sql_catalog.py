@@ -498,6 +498,44 @@ class SqlCatalog:
             ).mappings()
             return [job_record(row) for row in rows]
 
+    async def reopen_job(self, tenant_id: TenantId, job_id: str) -> bool:
+        """The one transition out of ``failed``: an operator sends the job back to the worker."""
+        async with self._writing() as connection:
+            job = (
+                (
+                    await connection.execute(
+                        select(jobs)
+                        .where(
+                            jobs.c.tenant_id == tenant_id,
+                            jobs.c.id == job_id,
+                            jobs.c.status == JobStatus.FAILED.value,
+                        )
+                        .with_for_update()
+                    )
+                )
+                .mappings()
+                .first()
+            )
+            if job is None:
+                return False
+            now = _now()
+            await connection.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id)
+                .values(status=JobStatus.QUEUED.value, reason=None, published=True, updated_at=now)
+            )
+            await connection.execute(
+                update(documents)
+                .where(
+                    documents.c.tenant_id == tenant_id,
+                    documents.c.id == job["document_id"],
+                    documents.c.version == job["version"],
+                    documents.c.deleted_at.is_(None),
+                )
+                .values(status=JobStatus.QUEUED.value, updated_at=now)
+            )
+        return True
+
     async def count_in_flight(self, tenant_id: TenantId) -> int:
         async with self._reading() as connection:
             count: int = (
