@@ -12,9 +12,10 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, insert, or_, select, text, update
+from sqlalchemy import RowMapping, delete, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.expression import Executable
 
 from ragline_common.errors import Conflict, NotFound, UpstreamUnavailable
 from ragline_common.ids import new_id
@@ -63,6 +64,15 @@ _UNFINISHED = (JobStatus.QUEUED.value, JobStatus.PROCESSING.value)
 
 _SUBMIT_ATTEMPTS = 3
 """The unique-constraint race on a new external id is lost at most once: the retry sees the row."""
+
+
+async def _one(connection: AsyncConnection, statement: Executable) -> RowMapping:
+    """The single row a statement must return (``INSERT ... RETURNING`` and the like)."""
+    return (await connection.execute(statement)).mappings().one()
+
+
+async def _first(connection: AsyncConnection, statement: Executable) -> RowMapping | None:
+    return (await connection.execute(statement)).mappings().first()
 
 
 def _now() -> datetime:
@@ -115,26 +125,17 @@ class SqlCatalog:
 
     async def create_tenant(self, name: str) -> TenantRecord:
         async with self._writing() as connection:
-            row = (
-                (
-                    await connection.execute(
-                        insert(tenants)
-                        .values(id=new_id("ten"), name=name, created_at=_now())
-                        .returning(tenants)
-                    )
-                )
-                .mappings()
-                .one()
+            row = await _one(
+                connection,
+                insert(tenants)
+                .values(id=new_id("ten"), name=name, created_at=_now())
+                .returning(tenants),
             )
         return tenant_record(row)
 
     async def get_tenant(self, tenant_id: TenantId) -> TenantRecord | None:
         async with self._reading() as connection:
-            row = (
-                (await connection.execute(select(tenants).where(tenants.c.id == tenant_id)))
-                .mappings()
-                .first()
-            )
+            row = await _first(connection, select(tenants).where(tenants.c.id == tenant_id))
         return None if row is None else tenant_record(row)
 
     async def list_tenants(self) -> list[TenantRecord]:
@@ -191,36 +192,27 @@ class SqlCatalog:
     ) -> ApiKeyRecord:
         async with self._writing() as connection:
             await self._require_tenant(connection, tenant_id)
-            row = (
-                (
-                    await connection.execute(
-                        insert(api_keys)
-                        .values(
-                            id=new_id("key"),
-                            tenant_id=tenant_id,
-                            name=name,
-                            prefix=prefix,
-                            key_hash=key_hash,
-                            scopes=scopes_column(scopes),
-                            created_at=_now(),
-                            expires_at=None if expires_at is None else utc(expires_at),
-                        )
-                        .returning(api_keys)
-                    )
+            row = await _one(
+                connection,
+                insert(api_keys)
+                .values(
+                    id=new_id("key"),
+                    tenant_id=tenant_id,
+                    name=name,
+                    prefix=prefix,
+                    key_hash=key_hash,
+                    scopes=scopes_column(scopes),
+                    created_at=_now(),
+                    expires_at=None if expires_at is None else utc(expires_at),
                 )
-                .mappings()
-                .one()
+                .returning(api_keys),
             )
         return api_key_record(row)
 
     async def find_api_key(self, key_hash: str) -> ApiKeyRecord | None:
         """Look a key up by its hash; revoked and expired keys too (the caller judges them)."""
         async with self._reading() as connection:
-            row = (
-                (await connection.execute(select(api_keys).where(api_keys.c.key_hash == key_hash)))
-                .mappings()
-                .first()
-            )
+            row = await _first(connection, select(api_keys).where(api_keys.c.key_hash == key_hash))
         return None if row is None else api_key_record(row)
 
     async def list_api_keys(self, tenant_id: TenantId) -> list[ApiKeyRecord]:
@@ -313,51 +305,36 @@ class SqlCatalog:
         }
         existing = None
         if draft.external_id is not None:
-            existing = (
-                (
-                    await connection.execute(
-                        select(documents)
-                        .where(
-                            documents.c.tenant_id == tenant_id,
-                            documents.c.external_id == draft.external_id,
-                        )
-                        .with_for_update()
-                    )
+            existing = await _first(
+                connection,
+                select(documents)
+                .where(
+                    documents.c.tenant_id == tenant_id,
+                    documents.c.external_id == draft.external_id,
                 )
-                .mappings()
-                .first()
+                .with_for_update(),
             )
         if existing is None:
-            document = (
-                (
-                    await connection.execute(
-                        insert(documents)
-                        .values(
-                            id=new_id("doc"),
-                            tenant_id=tenant_id,
-                            external_id=draft.external_id,
-                            version=1,
-                            created_at=now,
-                            **fields,
-                        )
-                        .returning(documents)
-                    )
+            document = await _one(
+                connection,
+                insert(documents)
+                .values(
+                    id=new_id("doc"),
+                    tenant_id=tenant_id,
+                    external_id=draft.external_id,
+                    version=1,
+                    created_at=now,
+                    **fields,
                 )
-                .mappings()
-                .one()
+                .returning(documents),
             )
         elif existing["content_hash"] == draft.content_hash:
-            latest_job = (
-                (
-                    await connection.execute(
-                        select(jobs)
-                        .where(jobs.c.document_id == existing["id"])
-                        .order_by(jobs.c.version.desc())
-                        .limit(1)
-                    )
-                )
-                .mappings()
-                .one()
+            latest_job = await _one(
+                connection,
+                select(jobs)
+                .where(jobs.c.document_id == existing["id"])
+                .order_by(jobs.c.version.desc())
+                .limit(1),
             )
             if latest_job["status"] != JobStatus.FAILED.value:
                 return Submission(
@@ -365,30 +342,20 @@ class SqlCatalog:
                 )
             # The same content failed before: uploading it again is a request to try again,
             # as a new version (a job per version), not a duplicate to ignore.
-            document = (
-                (
-                    await connection.execute(
-                        update(documents)
-                        .where(documents.c.id == existing["id"])
-                        .values(version=existing["version"] + 1, **fields)
-                        .returning(documents)
-                    )
-                )
-                .mappings()
-                .one()
+            document = await _one(
+                connection,
+                update(documents)
+                .where(documents.c.id == existing["id"])
+                .values(version=existing["version"] + 1, **fields)
+                .returning(documents),
             )
         else:
-            document = (
-                (
-                    await connection.execute(
-                        update(documents)
-                        .where(documents.c.id == existing["id"])
-                        .values(version=existing["version"] + 1, **fields)
-                        .returning(documents)
-                    )
-                )
-                .mappings()
-                .one()
+            document = await _one(
+                connection,
+                update(documents)
+                .where(documents.c.id == existing["id"])
+                .values(version=existing["version"] + 1, **fields)
+                .returning(documents),
             )
         await connection.execute(
             insert(document_blobs).values(
@@ -399,44 +366,34 @@ class SqlCatalog:
                 created_at=now,
             )
         )
-        job = (
-            (
-                await connection.execute(
-                    insert(jobs)
-                    .values(
-                        id=new_id("job"),
-                        tenant_id=tenant_id,
-                        document_id=document["id"],
-                        version=document["version"],
-                        status=JobStatus.QUEUED.value,
-                        reason=None,
-                        chunk_count=None,
-                        published=False,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                    .returning(jobs)
-                )
+        job = await _one(
+            connection,
+            insert(jobs)
+            .values(
+                id=new_id("job"),
+                tenant_id=tenant_id,
+                document_id=document["id"],
+                version=document["version"],
+                status=JobStatus.QUEUED.value,
+                reason=None,
+                chunk_count=None,
+                published=False,
+                created_at=now,
+                updated_at=now,
             )
-            .mappings()
-            .one()
+            .returning(jobs),
         )
         return Submission(document=document_record(document), job=job_record(job), created=True)
 
     async def get_document(self, tenant_id: TenantId, document_id: str) -> DocumentRecord | None:
         async with self._reading() as connection:
-            row = (
-                (
-                    await connection.execute(
-                        select(documents).where(
-                            documents.c.tenant_id == tenant_id,
-                            documents.c.id == document_id,
-                            documents.c.deleted_at.is_(None),
-                        )
-                    )
-                )
-                .mappings()
-                .first()
+            row = await _first(
+                connection,
+                select(documents).where(
+                    documents.c.tenant_id == tenant_id,
+                    documents.c.id == document_id,
+                    documents.c.deleted_at.is_(None),
+                ),
             )
         return None if row is None else document_record(row)
 
@@ -475,14 +432,8 @@ class SqlCatalog:
 
     async def get_job(self, tenant_id: TenantId, job_id: str) -> JobRecord | None:
         async with self._reading() as connection:
-            row = (
-                (
-                    await connection.execute(
-                        select(jobs).where(jobs.c.tenant_id == tenant_id, jobs.c.id == job_id)
-                    )
-                )
-                .mappings()
-                .first()
+            row = await _first(
+                connection, select(jobs).where(jobs.c.tenant_id == tenant_id, jobs.c.id == job_id)
             )
         return None if row is None else job_record(row)
 
@@ -501,20 +452,15 @@ class SqlCatalog:
     async def reopen_job(self, tenant_id: TenantId, job_id: str) -> bool:
         """The one transition out of ``failed``: an operator sends the job back to the worker."""
         async with self._writing() as connection:
-            job = (
-                (
-                    await connection.execute(
-                        select(jobs)
-                        .where(
-                            jobs.c.tenant_id == tenant_id,
-                            jobs.c.id == job_id,
-                            jobs.c.status == JobStatus.FAILED.value,
-                        )
-                        .with_for_update()
-                    )
+            job = await _first(
+                connection,
+                select(jobs)
+                .where(
+                    jobs.c.tenant_id == tenant_id,
+                    jobs.c.id == job_id,
+                    jobs.c.status == JobStatus.FAILED.value,
                 )
-                .mappings()
-                .first()
+                .with_for_update(),
             )
             if job is None:
                 return False
@@ -625,16 +571,11 @@ class SqlCatalog:
         that a newer upload replaced updates that job's history, not what the document shows.
         """
         async with self._writing() as connection:
-            job = (
-                (
-                    await connection.execute(
-                        select(jobs)
-                        .where(jobs.c.tenant_id == tenant_id, jobs.c.id == job_id)
-                        .with_for_update()
-                    )
-                )
-                .mappings()
-                .first()
+            job = await _first(
+                connection,
+                select(jobs)
+                .where(jobs.c.tenant_id == tenant_id, jobs.c.id == job_id)
+                .with_for_update(),
             )
             if job is None or _PROGRESS[status] <= _PROGRESS[JobStatus(job["status"])]:
                 return False
