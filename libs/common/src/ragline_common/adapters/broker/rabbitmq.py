@@ -55,8 +55,8 @@ from ragline_common.tenancy import TenantId
 from ragline_common.topology import (
     BINDINGS,
     DEAD_LETTER_EXCHANGE,
-    PARKING_QUEUES,
     DELIVERY_LIMIT,
+    PARKING_QUEUES,
     RETRY_DELAYS_S,
     QueueName,
     exchange_for,
