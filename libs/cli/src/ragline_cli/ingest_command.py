@@ -91,7 +91,9 @@ class _Api:
 class _Ingestion:
     """One run over a list of files: upload, then follow each job to its end."""
 
-    def __init__(self, api: _Api, progress: Progress, *, concurrency: int, deadline: float) -> None:
+    def __init__(
+        self, api: _Api, progress: Progress, *, total: int, concurrency: int, deadline: float
+    ) -> None:
         self._api = api
         self._progress = progress
         self._uploads = asyncio.Semaphore(concurrency)
@@ -99,12 +101,10 @@ class _Ingestion:
         # POLL_INTERVAL_S, oldest jobs first, however many files there are.
         self._watchers = asyncio.Semaphore(concurrency)
         self._deadline = deadline
-        self._sent: TaskID = progress.add_task("files sent", total=None)
-        self._finished: TaskID = progress.add_task("jobs finished", total=None)
+        self._sent: TaskID = progress.add_task("files sent", total=total)
+        self._finished: TaskID = progress.add_task("jobs finished", total=total)
 
     async def run(self, files: Sequence[Path]) -> list[Outcome]:
-        for task in (self._sent, self._finished):
-            self._progress.update(task, total=len(files))
         return list(await asyncio.gather(*(self._one(path) for path in files)))
 
     async def _one(self, path: Path) -> Outcome:
@@ -169,6 +169,7 @@ async def ingest(
             run = _Ingestion(
                 _Api(http),
                 progress,
+                total=len(files),
                 concurrency=concurrency,
                 deadline=time.monotonic() + wait_s,
             )

@@ -25,8 +25,9 @@ class GatewaySettings(BaseSettings):
     redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
     query_per_minute: int = Field(default=600, ge=1)
     ingest_per_minute: int = Field(default=300, ge=1)
-    tenant_jobs_in_flight: int = Field(default=32, ge=1, le=10_000)
+    tenant_jobs_in_flight: int = Field(default=64, ge=1, le=10_000)
     """Jobs of one tenant in the broker queue at once. Small keeps tenants fair (another
-    tenant's upload waits behind at most this many); large keeps a busy worker fed."""
+    tenant's upload waits behind at most this many); large keeps a busy worker fed: it should
+    exceed the workers' combined ``RAGLINE_INGESTION_CONCURRENCY`` (32 each by default)."""
     sweep_interval_s: float = Field(default=5.0, gt=0)
     """How often waiting jobs are dispatched even without an upload or a finished job."""

@@ -32,11 +32,14 @@ class IngestionSettings(BaseSettings):
     max_line_chars: int = Field(default=100_000, ge=1_000)
     """Longest line a plain-text, Markdown or code document may have (minified data fails)."""
     concurrency: int = Field(default=32, ge=1, le=256)
-    """Documents processed at once (the consumer's prefetch and the CPU-work limit).
+    """Documents in flight at once (the consumer's prefetch; parsing has its own limit).
 
     High, because embedding batches are pooled across the documents in flight: most documents
     are a chunk or two, and a full batch of 64 chunks needs several dozen of them. Messages
     hold their content, so this times the largest upload bounds the worker's queued bytes."""
+    parse_concurrency: int = Field(default=2, ge=1, le=64)
+    """Documents parsed or chunked at once: CPU-bound work, so about the number of cores
+    (each sandboxed parse may also use up to ``parse_memory_mb``)."""
     embed_batch_wait_ms: float = Field(default=5.0, ge=0, le=1000)
     """How long a partly filled embedding batch waits for chunks of other documents. Under
     load batches fill while the previous one is encoded; this only delays a lone upload."""

@@ -46,7 +46,13 @@ from ragline_common.ports.vector_store import ChunkPayload, ChunkPoint, VectorSt
 from ragline_common.tenancy import TenantId
 from ragline_common.topology import ROUTING_JOB_STATUS
 from ragline_ingestion.domain.chunking import Chunk, ChunkingLimits, chunk_document
-from ragline_ingestion.domain.parsing import ParsedDocument, ParserRegistry
+from ragline_ingestion.domain.parsing import (
+    IN_PROCESS_MEDIA_TYPES,
+    ParsedDocument,
+    Parser,
+    ParserRegistry,
+    media_type,
+)
 from ragline_ingestion.domain.parsing.sandbox import ParseSandbox
 from ragline_ingestion.metrics import CHUNKS_INDEXED, DOCUMENTS, EMBED_BATCH_SIZE, STAGE_SECONDS
 from ragline_ingestion.settings import IngestionSettings
@@ -93,7 +99,7 @@ class IngestionPipeline:
         self._store = vector_store
         self._broker = broker
         # Parsing and chunking are CPU-bound and run in threads; at most one per document slot.
-        self._cpu = anyio.CapacityLimiter(settings.concurrency)
+        self._cpu = anyio.CapacityLimiter(settings.parse_concurrency)
         self._limits = ChunkingLimits(
             max_tokens=settings.max_chunk_tokens,
             overlap_tokens=settings.chunk_overlap_tokens,
@@ -138,17 +144,38 @@ class IngestionPipeline:
 
     async def _parse(self, request: DocumentIngestRequested) -> ParsedDocument:
         parser = self._parsers.parser_for(request.content_type)
-        # A child process per document, capped in memory and killed on timeout: a hostile
-        # file costs one failed job, never the worker (see the sandbox module).
-        sandbox = ParseSandbox(
-            memory_mb=self._settings.parse_memory_mb, timeout_s=self._settings.parse_timeout_s
-        )
+        timeout_s = self._settings.parse_timeout_s
         with _stage("parse", content_type=request.content_type, size_bytes=len(request.content)):
             # The timeout starts once a CPU slot is ours: waiting for one is not parsing.
             async with self._cpu:
+                if media_type(request.content_type) in IN_PROCESS_MEDIA_TYPES:
+                    return await self._parse_in_thread(parser, request.content, timeout_s)
+                # A child process per document, capped in memory and killed on timeout: a
+                # hostile file costs one failed job, never the worker (see the sandbox module).
+                sandbox = ParseSandbox(
+                    memory_mb=self._settings.parse_memory_mb, timeout_s=timeout_s
+                )
                 return await anyio.to_thread.run_sync(
                     sandbox.run, parser, request.content, abandon_on_cancel=True
                 )
+
+    @staticmethod
+    async def _parse_in_thread(parser: Parser, content: bytes, timeout_s: float) -> ParsedDocument:
+        try:
+            with anyio.fail_after(timeout_s):
+                return await anyio.to_thread.run_sync(parser.parse, content, abandon_on_cancel=True)
+        except TimeoutError:
+            raise PermanentProcessingError(
+                f"parsing took longer than {timeout_s:g} s", code="parse_timeout"
+            ) from None
+        except PermanentProcessingError:
+            raise
+        except Exception as exc:
+            # Same bytes, same parser, same crash: retrying cannot help.
+            _log.warning("document_parser_crashed", error_type=type(exc).__name__)
+            raise PermanentProcessingError(
+                "the document could not be parsed", code="parse_failed"
+            ) from exc
 
     async def _chunk(self, parsed: ParsedDocument) -> list[Chunk]:
         with _stage("chunk"):

@@ -53,6 +53,14 @@ CODE_MEDIA_TYPES: dict[str, str] = {
 }
 
 
+IN_PROCESS_MEDIA_TYPES: frozenset[str] = frozenset(
+    {"text/plain", "text/markdown", "text/x-markdown", *CODE_MEDIA_TYPES}
+)
+"""Text formats parsed in the worker itself rather than in the sandbox. They cannot inflate
+(no compression, no entities), their size is bounded by the upload limit and their lines by
+``max_line_chars``; a process per small text file would cost more CPU than the parse itself."""
+
+
 def default_parsers(limits: ParseLimits | None = None) -> ParserRegistry:
     limits = limits or ParseLimits()
     markdown = MarkdownParser(max_line_chars=limits.max_line_chars)
@@ -78,6 +86,7 @@ def default_parsers(limits: ParseLimits | None = None) -> ParserRegistry:
 __all__ = [
     "CODE_MEDIA_TYPES",
     "DOCX",
+    "IN_PROCESS_MEDIA_TYPES",
     "CodeParser",
     "DocxParser",
     "HtmlParser",
