@@ -49,7 +49,9 @@ class JobEventHandler:
             status=message.status,
             changed=changed,
         )
-        if message.status is JobStatus.INDEXED:
+        if message.status is JobStatus.INDEXED and (message.version > 1 or not changed):
+            # A first version has nothing older to prune; an event that changed nothing may
+            # belong to a document deleted meanwhile, whose chunks must go again.
             await self._prune(message)
         if message.status.is_terminal:
             # A slot in the tenant's window is free: send its next waiting job.
