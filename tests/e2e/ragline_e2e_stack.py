@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aio_pika
 from ragline_e2e_harness import RaglineProcess
 
-from ragline_common.topology import BINDINGS, RETRY_DELAYS_S, QueueName, retry_queue_name
+from ragline_common.adapters.broker.rabbitmq import delete_topology
 
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
 
@@ -57,7 +56,7 @@ class Stack:
     def stop(self) -> None:
         for process in (self.gateway, self.generation, self.worker):
             process.stop()
-        asyncio.run(delete_namespace(self.namespace))
+        asyncio.run(delete_topology(RABBITMQ_URL, self.namespace))
 
 
 def start_stack(
@@ -74,44 +73,41 @@ def start_stack(
         "RAGLINE_EMBEDDER_KIND": "hash",
         **(extra_env or {}),
     }
-    worker = RaglineProcess(
-        "retrieval,ingestion",
-        {**common, "RAGLINE_DATA_DIR": str(work / "vectors")},
-        work / "worker.log",
-    ).start()
-    generation = RaglineProcess(
-        "generation", {**common, "RAGLINE_DATA_DIR": str(work / "generation")}, work / "gen.log"
-    ).start()
-    gateway = RaglineProcess(
-        "gateway",
-        {
-            **common,
-            "RAGLINE_DATA_DIR": str(work / "gateway"),
-            "RAGLINE_CATALOG_URL": postgres_url,
-            "RAGLINE_ADMIN_TOKEN": admin_token,
-            "RAGLINE_GATEWAY_KEY_PEPPER": secrets.token_hex(32),
-            "RAGLINE_GATEWAY_RATE_LIMITER": "redis",
-            "RAGLINE_GATEWAY_INGEST_PER_MINUTE": "100000",
-            "RAGLINE_GATEWAY_RETRIEVAL_URL": worker.url,
-            "RAGLINE_GATEWAY_GENERATION_URL": generation.url,
-        },
-        work / "gateway.log",
-    ).start()
+    started: list[RaglineProcess] = []
+    try:
+        worker = RaglineProcess(
+            "retrieval,ingestion",
+            {**common, "RAGLINE_DATA_DIR": str(work / "vectors")},
+            work / "worker.log",
+        )
+        started.append(worker.start())
+        generation = RaglineProcess(
+            "generation", {**common, "RAGLINE_DATA_DIR": str(work / "generation")}, work / "gen.log"
+        )
+        started.append(generation.start())
+        gateway = RaglineProcess(
+            "gateway",
+            {
+                **common,
+                "RAGLINE_DATA_DIR": str(work / "gateway"),
+                "RAGLINE_CATALOG_URL": postgres_url,
+                "RAGLINE_ADMIN_TOKEN": admin_token,
+                "RAGLINE_GATEWAY_KEY_PEPPER": secrets.token_hex(32),
+                "RAGLINE_GATEWAY_RATE_LIMITER": "redis",
+                "RAGLINE_GATEWAY_INGEST_PER_MINUTE": "100000",
+                "RAGLINE_GATEWAY_RETRIEVAL_URL": worker.url,
+                "RAGLINE_GATEWAY_GENERATION_URL": generation.url,
+            },
+            work / "gateway.log",
+        )
+        started.append(gateway.start())
+    except BaseException:
+        # A process that failed to start must not leave the others, or the queues, behind.
+        for process in reversed(started):
+            process.stop()
+        asyncio.run(delete_topology(RABBITMQ_URL, namespace))
+        raise
     return Stack(gateway, generation, worker, admin_token, namespace, work)
-
-
-async def delete_namespace(namespace: str) -> None:
-    """Remove every exchange and queue the stack's processes declared."""
-    prefix = f"{namespace}."
-    connection = await aio_pika.connect(RABBITMQ_URL, timeout=10)
-    async with connection:
-        channel = await connection.channel()
-        for queue in QueueName:
-            await channel.queue_delete(f"{prefix}{queue.value}")
-            for delay_s in RETRY_DELAYS_S:
-                await channel.queue_delete(f"{prefix}{retry_queue_name(queue, delay_s)}")
-        for exchange in {exchange for exchange, _ in BINDINGS.values()}:
-            await channel.exchange_delete(f"{prefix}{exchange}")
 
 
 def all_stored_points(vectors_dir: Path) -> list[tuple[str, dict[str, Any]]]:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Iterator
 
 import pytest
 from ragline_e2e_harness import Client, RaglineProcess
 from ragline_e2e_scenario import check_isolation_and_answers, upload_and_index
+from ragline_e2e_stack import start_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 KEY_PATTERN = re.compile(r"rl_[0-9A-Za-z]{38}")
@@ -18,46 +18,16 @@ KEY_PATTERN = re.compile(r"rl_[0-9A-Za-z]{38}")
 def microservices(
     postgres_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, str, list[RaglineProcess]]]:
-    work = tmp_path_factory.mktemp("micro")
-    admin_token = secrets.token_urlsafe(24)
-    common = {
-        "RAGLINE_BROKER_KIND": "rabbitmq",
-        "RAGLINE_BROKER_URL": "amqp://guest:guest@127.0.0.1:5672/",
-        "RAGLINE_BROKER_NAMESPACE": f"e2e-{secrets.token_hex(4)}",
-        "RAGLINE_INTERNAL_TOKEN": secrets.token_urlsafe(24),
-        "RAGLINE_LOG_LEVEL": "info",
-    }
-    vectors = RaglineProcess(
-        "retrieval,ingestion",
-        {**common, "RAGLINE_DATA_DIR": str(work / "vectors")},
-        work / "retrieval-ingestion.log",
+    # The real embedding model here: this is the suite's one end-to-end run of it.
+    stack = start_stack(
+        postgres_url,
+        tmp_path_factory.mktemp("micro"),
+        extra_env={"RAGLINE_EMBEDDER_KIND": "minilm"},
     )
-    generation = RaglineProcess(
-        "generation",
-        {**common, "RAGLINE_DATA_DIR": str(work / "generation")},
-        work / "generation.log",
-    )
-    processes = [vectors.start(), generation.start()]
-    gateway = RaglineProcess(
-        "gateway",
-        {
-            **common,
-            "RAGLINE_DATA_DIR": str(work / "gateway"),
-            "RAGLINE_CATALOG_URL": postgres_url,
-            "RAGLINE_ADMIN_TOKEN": admin_token,
-            "RAGLINE_GATEWAY_KEY_PEPPER": secrets.token_hex(32),
-            "RAGLINE_GATEWAY_RATE_LIMITER": "redis",
-            "RAGLINE_GATEWAY_RETRIEVAL_URL": vectors.url,
-            "RAGLINE_GATEWAY_GENERATION_URL": generation.url,
-        },
-        work / "gateway.log",
-    )
-    processes.append(gateway.start())
     try:
-        yield gateway.url, admin_token, processes
+        yield stack.url, stack.admin_token, [stack.worker, stack.generation, stack.gateway]
     finally:
-        for process in reversed(processes):
-            process.stop()
+        stack.stop()
 
 
 def test_tenants_are_isolated_across_separate_processes(

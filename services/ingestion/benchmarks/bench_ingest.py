@@ -171,22 +171,6 @@ async def _postgres(statement: str) -> None:
         await connection.close()
 
 
-async def _delete_broker_namespace(namespace: str) -> None:
-    import aio_pika
-
-    from ragline_common.topology import BINDINGS, RETRY_DELAYS_S, QueueName, retry_queue_name
-
-    connection = await aio_pika.connect(RABBITMQ_URL, timeout=10)
-    async with connection:
-        channel = await connection.channel()
-        for queue in QueueName:
-            await channel.queue_delete(f"{namespace}.{queue.value}")
-            for delay_s in RETRY_DELAYS_S:
-                await channel.queue_delete(f"{namespace}.{retry_queue_name(queue, delay_s)}")
-        for exchange in {exchange for exchange, _ in BINDINGS.values()}:
-            await channel.exchange_delete(f"{namespace}.{exchange}")
-
-
 def _retrying(action: Callable[[], None], what: str, attempts: int = 12) -> None:
     """Clean-up that outlasts a broker restart (other test suites restart RabbitMQ)."""
     for attempt in range(attempts):
@@ -252,10 +236,12 @@ def ragline_stack(work: Path) -> Iterator[tuple[str, str, RaglineProcess]]:
         gateway.wait_ready()
         yield gateway.url, admin_token, worker
     finally:
+        from ragline_common.adapters.broker.rabbitmq import delete_topology
+
         for process in reversed(processes):
             process.stop()
         asyncio.run(_postgres(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-        _retrying(lambda: asyncio.run(_delete_broker_namespace(namespace)), "queue clean-up")
+        _retrying(lambda: asyncio.run(delete_topology(RABBITMQ_URL, namespace)), "queue clean-up")
 
 
 # --- the pipeline, through the API -------------------------------------------------------------

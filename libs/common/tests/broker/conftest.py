@@ -10,16 +10,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 
-import aio_pika
 import pytest
 from pydantic import SecretStr
 
 from ragline_common.adapters.broker.memory import MemoryBroker
-from ragline_common.adapters.broker.rabbitmq import RabbitMqBroker
+from ragline_common.adapters.broker.rabbitmq import RabbitMqBroker, delete_topology
 from ragline_common.ports.broker import Broker
 from ragline_common.settings import BrokerSettings
 from ragline_common.testing import require_service
-from ragline_common.topology import BINDINGS, RETRY_DELAYS_S, QueueName, retry_queue_name
+from ragline_common.topology import RETRY_DELAYS_S
 
 RABBITMQ_HOST = "127.0.0.1"
 RABBITMQ_PORT = 5672
@@ -36,16 +35,7 @@ PORT_IMPLEMENTATIONS: tuple[type[Broker], ...] = (MemoryBroker, RabbitMqBroker)
 
 
 async def delete_namespace(namespace: str, delays_s: tuple[float, ...]) -> None:
-    """Remove every exchange and queue a broker with ``namespace`` may have declared."""
-    connection = await aio_pika.connect(RABBITMQ_URL, timeout=5)
-    async with connection:
-        channel = await connection.channel()
-        for queue in QueueName:
-            await channel.queue_delete(f"{namespace}{queue.value}")
-            for delay_s in delays_s:
-                await channel.queue_delete(f"{namespace}{retry_queue_name(queue, delay_s)}")
-        for exchange in {exchange for exchange, _ in BINDINGS.values()}:
-            await channel.exchange_delete(f"{namespace}{exchange}")
+    await delete_topology(RABBITMQ_URL, namespace, retry_delays_s=delays_s, timeout_s=5)
 
 
 def new_namespace() -> str:

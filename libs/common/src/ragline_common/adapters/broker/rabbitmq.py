@@ -99,10 +99,7 @@ class RabbitMqBroker:
             raise ValueError("retry delays must differ in whole seconds (delay queue names do)")
         self._url = settings.url.get_secret_value()
         self._publish_timeout_s = settings.publish_timeout_s
-        # "team-a" -> "team-a." so names read "team-a.ragline.ingestion".
-        self._namespace = (
-            f"{namespace}." if namespace and not namespace.endswith(".") else namespace
-        )
+        self._namespace = namespace_prefix(namespace)
         self._retry_delays_s = tuple(retry_delays_s)
         self._delivery_limit = delivery_limit
         self._connect_timeout_s = connect_timeout_s
@@ -527,3 +524,31 @@ class _RabbitSettlement:
             self._broker._name(retry_queue_name(self._queue, delay_s)),
             self._broker._copy(self._message, headers),
         )
+
+
+def namespace_prefix(namespace: str) -> str:
+    """``team-a`` -> ``team-a.``, so names read ``team-a.ragline.ingestion``."""
+    return f"{namespace}." if namespace and not namespace.endswith(".") else namespace
+
+
+async def delete_topology(
+    url: str,
+    namespace: str,
+    *,
+    retry_delays_s: Sequence[float] = RETRY_DELAYS_S,
+    timeout_s: float = 10.0,
+) -> None:
+    """Remove every exchange and queue a broker with ``namespace`` declares.
+
+    For throw-away namespaces (tests, benchmarks) and decommissioning; queued messages go too.
+    """
+    prefix = namespace_prefix(namespace)
+    connection = await aio_pika.connect(url, timeout=timeout_s)
+    async with connection:
+        channel = await connection.channel()
+        for queue in QueueName:
+            await channel.queue_delete(f"{prefix}{queue.value}")
+            for delay_s in retry_delays_s:
+                await channel.queue_delete(f"{prefix}{retry_queue_name(queue, delay_s)}")
+        for exchange in {exchange for exchange, _ in BINDINGS.values()}:
+            await channel.exchange_delete(f"{prefix}{exchange}")
