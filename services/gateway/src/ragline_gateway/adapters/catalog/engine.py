@@ -9,6 +9,8 @@ read-then-write transactions race, with no busy wait at all, so write transactio
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +29,7 @@ WRITE_OPTION = "ragline_write"
 """Execution option marking a connection that will write (SQLite: ``BEGIN IMMEDIATE``)."""
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+_WAL_SWITCH_ATTEMPTS = 100  # x 50 ms: only ever waited on by the very first opens of a file
 CONNECT_TIMEOUT_S = 5.0
 COMMAND_TIMEOUT_S = 30.0
 POOL_TIMEOUT_S = 10.0
@@ -77,14 +80,10 @@ def _sqlite_engine(url: URL, pool_size: int) -> AsyncEngine:
         # the only way to choose IMMEDIATE (SQLAlchemy's documented SQLite recipe).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        for pragma in (
-            # First, so that switching a new file to WAL also waits out a concurrent opener.
-            f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
-            "PRAGMA journal_mode=WAL",
-            "PRAGMA synchronous=NORMAL",
-            "PRAGMA foreign_keys=ON",
-        ):
-            cursor.execute(pragma)
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        _switch_to_wal(cursor)
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -93,6 +92,23 @@ def _sqlite_engine(url: URL, pool_size: int) -> AsyncEngine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
     return engine
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """Put the file in WAL mode, even while another process opens a brand-new file too.
+
+    Switching the journal mode needs an exclusive lock, and SQLite reports "database is locked"
+    for it without calling the busy handler; so the switch is retried briefly. A file already in
+    WAL mode (every open after the first) succeeds at once.
+    """
+    for attempt in range(_WAL_SWITCH_ATTEMPTS):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == _WAL_SWITCH_ATTEMPTS - 1:
+                raise
+            time.sleep(0.05)
 
 
 def is_outage(exc: BaseException) -> bool:
