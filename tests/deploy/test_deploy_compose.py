@@ -179,5 +179,5 @@ def test_grafana_provisioning_files_exist(compose: dict[str, Any]) -> None:
             source = volume.split(":")[0]
             if source.startswith("./"):
                 assert (REPO / source).exists(), f"bind mount source {source} is missing"
-    datasources = REPO / "deploy/observability/grafana/provisioning/datasources/datasources.yaml"
+    datasources = REPO / "deploy/grafana/provisioning/datasources/datasources.yaml"
     assert "http://prometheus:9090" in datasources.read_text()

@@ -7,15 +7,28 @@ not use. Every adapter is opened here and closed by the host's exit stack.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 from typing import TYPE_CHECKING
 
+from ragline_common.observability.messaging import sample_queue_depths
 from ragline_common.ports.broker import Broker
 from ragline_common.ports.embedder import Embedder
 from ragline_common.ports.vector_store import VectorStore
+from ragline_common.topology import QueueName
 
 if TYPE_CHECKING:
     from ragline_common.hosting import Host
+
+QUEUE_SAMPLE_INTERVAL_S = 15.0
+"""As often as Prometheus scrapes (deploy/prometheus/prometheus.yml)."""
+SAMPLED_QUEUES = (
+    QueueName.INGESTION,
+    QueueName.INTAKE,
+    QueueName.JOB_EVENTS,
+    QueueName.DEAD_LETTERS,
+)
 
 
 def model_slug(model_id: str) -> str:
@@ -41,7 +54,19 @@ async def open_broker(host: Host) -> Broker:
             )
     await broker.start()
     host.stack.push_async_callback(broker.close)
+    # Queue depths for /metrics; cancelled before the broker closes (the stack unwinds LIFO).
+    sampler = asyncio.create_task(
+        sample_queue_depths(broker, SAMPLED_QUEUES, interval_s=QUEUE_SAMPLE_INTERVAL_S),
+        name="queue-depth-sampler",
+    )
+    host.stack.push_async_callback(_cancel, sampler)
     return broker
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def open_embedder(host: Host) -> Embedder:

@@ -11,6 +11,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 import structlog
 from fastapi import FastAPI
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from ragline_common.hosting import Host, ServiceComponent
 from ragline_common.http.middleware import RequestObservabilityMiddleware
@@ -55,4 +56,11 @@ def assemble_app(
         for middleware in component.middleware():
             app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
     app.add_middleware(RequestObservabilityMiddleware, service=",".join(names))
+    # Outermost: the server span starts from the caller's ``traceparent`` before anything else
+    # runs, so the request middleware, errors and handlers all log and trace inside it.
+    # Probes and scrapes would be most of the spans and tell nothing; the per-chunk ASGI
+    # send/receive spans only add noise to every trace.
+    FastAPIInstrumentor.instrument_app(
+        app, excluded_urls="/healthz,/readyz,/metrics", exclude_spans=["receive", "send"]
+    )
     return app

@@ -1,17 +1,27 @@
 """Request middleware: request id, one canonical log line and metrics per request.
 
 Pure ASGI (not ``BaseHTTPMiddleware``) so streamed responses pass through unbuffered.
+
+The tenant becomes known only inside the app, when authentication (gateway) or an internal
+route (retrieval, generation) records it as ``request.state.tenant_id``. The request state this
+middleware installs notices that assignment and binds the tenant to the log context and the
+request's server span at once (:func:`~ragline_common.observability.tenancy.bind_tenant`), so
+the spans and log lines that follow carry it without each route repeating the bookkeeping.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from typing import Any
 
 import structlog
+from opentelemetry import trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ragline_common.ids import new_id
-from ragline_common.observability.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from ragline_common.observability.metrics import HTTP_LATENCY, HTTP_REQUESTS, tenant_label
+from ragline_common.observability.tenancy import bind_tenant
 
 _log = structlog.get_logger("ragline.http")
 _QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -21,6 +31,19 @@ def _route_template(scope: Scope) -> str:
     route = scope.get("route")
     path = getattr(route, "path", None)
     return path if isinstance(path, str) else "unmatched"
+
+
+class _RequestState(dict[str, Any]):
+    """``scope["state"]`` that binds the tenant the moment a handler records it."""
+
+    def __init__(self, initial: Mapping[str, Any], server_span: trace.Span) -> None:
+        super().__init__(initial)
+        self._server_span = server_span
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        if key == "tenant_id" and value:
+            bind_tenant(str(value), self._server_span)
 
 
 class RequestObservabilityMiddleware:
@@ -44,6 +67,8 @@ class RequestObservabilityMiddleware:
                 message["headers"] = headers
             await send(message)
 
+        # Inside the OpenTelemetry middleware (outermost): the current span is the server span.
+        scope["state"] = _RequestState(scope.get("state") or {}, trace.get_current_span())
         structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
             await self.app(scope, receive, send_with_request_id)
@@ -52,8 +77,10 @@ class RequestObservabilityMiddleware:
             route = _route_template(scope)
             method = scope.get("method", "")
             status = status_holder["status"]
-            HTTP_REQUESTS.labels(self.service, method, route, f"{status // 100}xx").inc()
-            HTTP_LATENCY.labels(self.service, method, route).observe(elapsed)
+            tenant_id = scope["state"].get("tenant_id")
+            tenant = tenant_label(str(tenant_id) if tenant_id else None)
+            HTTP_REQUESTS.labels(self.service, method, route, str(status), tenant).inc()
+            HTTP_LATENCY.labels(self.service, method, route, tenant).observe(elapsed)
             if scope.get("path") not in _QUIET_PATHS:
                 _log.info(
                     "http_request",
@@ -61,6 +88,6 @@ class RequestObservabilityMiddleware:
                     route=route,
                     status=status,
                     duration_ms=round(elapsed * 1000, 2),
-                    tenant_id=scope.get("state", {}).get("tenant_id"),
+                    tenant_id=tenant_id,
                 )
             structlog.contextvars.unbind_contextvars("request_id", "tenant_id")

@@ -1,8 +1,16 @@
 """OpenTelemetry tracing set-up and W3C context propagation over message headers.
 
-Exporters are chosen by the standard ``OTEL_*`` variables: with ``OTEL_EXPORTER_OTLP_ENDPOINT``
-(or ``OTEL_TRACES_EXPORTER=otlp``) spans go over OTLP/HTTP; otherwise tracing stays in-process
-(context still propagates, so ``trace_id`` appears in logs and problem documents).
+Exporters are chosen by the standard ``OTEL_*`` variables. ``OTEL_TRACES_EXPORTER`` is a comma
+list of ``otlp``, ``console`` and ``none``; unset, spans go over OTLP/HTTP only when an OTLP
+endpoint is configured (``OTEL_EXPORTER_OTLP_ENDPOINT`` or ``..._TRACES_ENDPOINT``), so a laptop
+run does not retry exports to a collector that is not there. The exporter itself reads the
+endpoint, headers and timeout; the batch processor reads ``OTEL_BSP_*``; the sampler reads
+``OTEL_TRACES_SAMPLER``. Without an exporter, context still propagates, so ``trace_id`` appears
+in logs and problem documents.
+
+Every span started while a tenant is bound to the log context carries ``tenant.id``
+(:class:`TenantSpanProcessor`), so the tenant is recorded once, where it is authenticated, and
+not at every span.
 """
 
 from __future__ import annotations
@@ -10,26 +18,80 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+import structlog
+from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+
+TENANT_ATTRIBUTE = "tenant.id"
+_OTLP_ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+
+
+class TenantSpanProcessor(SpanProcessor):
+    """Stamp ``tenant.id`` on each new span from the tenant bound to the log context.
+
+    The log context (structlog contextvars) is where request and message handlers already record
+    the tenant (see :func:`ragline_common.observability.tenancy.bind_tenant`); reading it here
+    keeps logs and spans agreeing on the tenant without a second bookkeeping channel.
+    """
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        tenant_id = structlog.contextvars.get_contextvars().get("tenant_id")
+        if tenant_id:
+            span.set_attribute(TENANT_ATTRIBUTE, str(tenant_id))
+
+    def on_end(self, span: ReadableSpan) -> None:
+        return None
+
+
+def _exporter_choices() -> list[str]:
+    configured = os.environ.get("OTEL_TRACES_EXPORTER", "").strip()
+    if configured:
+        return [choice.strip().lower() for choice in configured.split(",") if choice.strip()]
+    return ["otlp"] if any(os.environ.get(name) for name in _OTLP_ENDPOINT_VARIABLES) else []
 
 
 def configure_tracing(service: str) -> TracerProvider:
-    """Install a global tracer provider named after the hosted service set."""
-    provider = TracerProvider(
-        resource=Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", service)})
-    )
-    exporter_choice = os.environ.get("OTEL_TRACES_EXPORTER", "")
-    if exporter_choice == "otlp" or (
-        exporter_choice != "none" and os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-    ):
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    """Install a global tracer provider named after the hosted service set.
 
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    Also instruments every ``httpx`` client of the process (service-to-service calls and the
+    LLM client alike): each call gets a client span and a ``traceparent`` header. Called once by
+    the ``ragline run`` command, never at import time.
+    """
+    provider = TracerProvider(
+        resource=Resource.create(
+            {
+                "service.name": os.environ.get("OTEL_SERVICE_NAME", service),
+                "service.namespace": "ragline",
+            }
+        )
+    )
+    provider.add_span_processor(TenantSpanProcessor())
+    for choice in _exporter_choices():
+        match choice:
+            case "otlp":
+                from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+                    OTLPSpanExporter,
+                )
+
+                provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+            case "console":
+                provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
+            case "none":
+                continue
+            case other:
+                raise ValueError(
+                    f"OTEL_TRACES_EXPORTER={other!r} is not supported; use otlp, console or none."
+                )
     trace.set_tracer_provider(provider)
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+    instrumentor = HTTPXClientInstrumentor()
+    if not instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.instrument()
     return provider
 
 
@@ -41,8 +103,13 @@ def inject_context() -> dict[str, str]:
 
 
 def extract_context(headers: Mapping[str, str]) -> Context:
-    """Trace context a producer put into ``headers``, to parent the consumer's span."""
-    return propagate.extract(dict(headers))
+    """Trace context a producer put into ``headers``, to parent the consumer's span.
+
+    Only the trace context is taken: baggage from a message header is producer-controlled (the
+    public intake queue takes messages from tenants) and must not reach our spans or logs.
+    """
+    carrier = {key: value for key, value in headers.items() if key.lower() != "baggage"}
+    return propagate.extract(carrier, context=otel_context.Context())
 
 
 def current_trace_id() -> str | None:

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from ragline_common.messages import Envelope
+from ragline_common.observability.messaging import stamp_published_at
+from ragline_common.observability.tracing import inject_context
 from ragline_common.ports.broker import DeadLetter
 from ragline_common.tenancy import TenantId
 from ragline_common.topology import CREDENTIAL_HEADERS, QueueName
@@ -33,12 +35,32 @@ _BROKER_OWNED_PREFIXES = ("x-first-death-", "x-last-death-", "x-death", "x-deliv
 
 
 def publish_headers(message: Envelope, extra: Mapping[str, str] | None) -> dict[str, str]:
-    """Headers of a freshly published message; ours win so a caller cannot spoof the tenant."""
+    """Headers of a freshly published message; ours win so a caller cannot spoof the tenant.
+
+    Call it inside the publish span: the ``traceparent`` it injects is that span's, so the
+    consumer's span becomes its child.
+    """
     message_type = getattr(message, "type", type(message).__name__)
     return {
         **(extra or {}),
+        **inject_context(),
+        **stamp_published_at(),
         HEADER_TENANT: str(message.tenant_id),
         HEADER_TYPE: str(message_type),
+    }
+
+
+def publish_span_fields(
+    message: Envelope, exchange: str, routing_key: str, system: str
+) -> dict[str, str]:
+    """What the publish span records of ``message`` (see ``observability.messaging``)."""
+    return {
+        "system": system,
+        "exchange": exchange,
+        "routing_key": routing_key,
+        "message_id": message.event_id,
+        "message_type": str(getattr(message, "type", type(message).__name__)),
+        "tenant_id": str(message.tenant_id),
     }
 
 
@@ -64,7 +86,12 @@ def original_routing_key(headers: Mapping[str, str], delivered_with: str) -> str
 
 
 def retry_headers(headers: Mapping[str, str], *, attempt: int, routing_key: str) -> dict[str, str]:
-    return {**headers, HEADER_ATTEMPT: str(attempt), HEADER_ROUTING_KEY: routing_key}
+    return {
+        **headers,
+        **stamp_published_at(),
+        HEADER_ATTEMPT: str(attempt),
+        HEADER_ROUTING_KEY: routing_key,
+    }
 
 
 def dead_letter_headers(
@@ -96,7 +123,8 @@ def dead_letter_headers(
 
 def replay_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """A replayed message starts afresh: no failure record, no retry count."""
-    return {key: value for key, value in headers.items() if key not in _DEAD_LETTER_HEADERS}
+    kept = {key: value for key, value in headers.items() if key not in _DEAD_LETTER_HEADERS}
+    return {**kept, **stamp_published_at()}
 
 
 def dead_letter_record(

@@ -25,12 +25,14 @@ from ragline_common.adapters.broker.headers import (
     oldest_first,
     original_routing_key,
     publish_headers,
+    publish_span_fields,
     replay_headers,
 )
 from ragline_common.adapters.broker.inflight import InFlight
 from ragline_common.adapters.broker.settlement import settle
 from ragline_common.errors import NotFound, UpstreamUnavailable
 from ragline_common.messages import Envelope, encode_message
+from ragline_common.observability.messaging import publish_span
 from ragline_common.ports.broker import DeadLetter, Delivery, Handler
 from ragline_common.tenancy import TenantId
 from ragline_common.topology import (
@@ -159,13 +161,18 @@ class MemoryBroker:
         self, message: Envelope, *, routing_key: str, headers: Mapping[str, str] | None = None
     ) -> None:
         self._ensure_running()
-        stored = _Stored(
-            body=encode_message(message),
-            routing_key=routing_key,
-            message_id=message.event_id,
-            headers=publish_headers(message, headers),
-        )
-        self._route(exchange_for(routing_key), stored)
+        exchange = exchange_for(routing_key)
+        with publish_span(
+            **publish_span_fields(message, exchange, routing_key, "memory"),
+            caller_headers=headers,
+        ):
+            stored = _Stored(
+                body=encode_message(message),
+                routing_key=routing_key,
+                message_id=message.event_id,
+                headers=publish_headers(message, headers),
+            )
+            self._route(exchange, stored)
 
     async def publish_reply(self, reply_to: str, correlation_id: str, body: bytes) -> None:
         """Always unroutable, as RabbitMQ would answer for a queue that does not exist.

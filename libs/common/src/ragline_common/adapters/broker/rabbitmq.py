@@ -43,12 +43,14 @@ from ragline_common.adapters.broker.headers import (
     oldest_first,
     original_routing_key,
     publish_headers,
+    publish_span_fields,
     replay_headers,
 )
 from ragline_common.adapters.broker.inflight import InFlight
 from ragline_common.adapters.broker.settlement import settle
 from ragline_common.errors import NotFound, UpstreamUnavailable
 from ragline_common.messages import Envelope, encode_message
+from ragline_common.observability.messaging import publish_span
 from ragline_common.ports.broker import DeadLetter, Delivery, Handler
 from ragline_common.settings import BrokerSettings
 from ragline_common.tenancy import TenantId
@@ -164,14 +166,19 @@ class RabbitMqBroker:
     async def publish(
         self, message: Envelope, *, routing_key: str, headers: Mapping[str, str] | None = None
     ) -> None:
-        outgoing = aio_pika.Message(
-            body=encode_message(message),
-            content_type=_JSON,
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            message_id=message.event_id,
-            headers=dict(publish_headers(message, headers)),
-        )
-        await self._publish(exchange_for(routing_key), routing_key, outgoing)
+        exchange = exchange_for(routing_key)
+        with publish_span(
+            **publish_span_fields(message, exchange, routing_key, "rabbitmq"),
+            caller_headers=headers,
+        ):
+            outgoing = aio_pika.Message(
+                body=encode_message(message),
+                content_type=_JSON,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                message_id=message.event_id,
+                headers=dict(publish_headers(message, headers)),
+            )
+            await self._publish(exchange, routing_key, outgoing)
 
     async def publish_reply(self, reply_to: str, correlation_id: str, body: bytes) -> None:
         """Publish to the producer's queue through the default exchange, mandatory and confirmed.

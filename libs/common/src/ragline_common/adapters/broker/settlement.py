@@ -32,6 +32,7 @@ from ragline_common.errors import (
     RaglineError,
     TransientProcessingError,
 )
+from ragline_common.observability.messaging import observe_queue_wait
 from ragline_common.observability.metrics import MESSAGES_HANDLED
 from ragline_common.ports.broker import Delivery, Handler
 from ragline_common.topology import PARKING_QUEUES, QueueName
@@ -88,6 +89,7 @@ async def settle(
 ) -> None:
     """Run ``handler`` on ``delivery`` and settle the message by the outcome policy above."""
     log = _log.bind(queue=queue.value, routing_key=delivery.routing_key, attempt=delivery.attempt)
+    observe_queue_wait(queue, delivery.headers)
     try:
         await handler(delivery)
     except TransientProcessingError as exc:
