@@ -15,6 +15,7 @@ import random
 import socket
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -30,9 +31,11 @@ from ragline_common.ports.vector_store import (
     ChunkPayload,
     ChunkPoint,
     MatchAny,
+    MatchDatetimeRange,
     MatchRange,
     MatchValue,
     MetadataCondition,
+    Rrf,
     SearchMode,
     SparseVector,
     VectorStore,
@@ -363,6 +366,43 @@ class TestSearch:
         assert scores == sorted(scores, reverse=True)
         assert hits[0].id == chunk_point_id(A, "doc", 1, 2)
 
+    async def test_sparse_weighs_rare_terms_above_common_ones(self, store: VectorStore) -> None:
+        # The IDF modifier: term 5 is in one chunk, term 6 in six, so at equal stored weights
+        # the chunk with the rare term wins a query naming both.
+        rare = chunk(A, "doc", 0, sparse=terms(5))
+        commons = [chunk(A, "doc", i, sparse=terms(6)) for i in range(1, 7)]
+        await store.upsert(A, [rare, *commons])
+
+        hits = await store.search(A, mode="sparse", dense=None, sparse=terms(5, 6), limit=10)
+
+        assert hits[0].id == rare.id
+        assert len(hits) == 7
+        assert hits[0].score > hits[1].score
+        assert {h.score for h in hits[1:]} == {hits[1].score}
+
+    @pytest.mark.parametrize(
+        ("fusion", "winner"),
+        [(Rrf(k=1, dense_weight=3.0), 0), (Rrf(k=1, sparse_weight=3.0), 1)],
+    )
+    async def test_hybrid_rrf_takes_k_and_weights(
+        self, store: VectorStore, fusion: Rrf, winner: int
+    ) -> None:
+        # Chunk 0 is first on the dense side and second on the sparse side, chunk 1 the other
+        # way round: equal weights would tie them, a weight decides.
+        first_dense = chunk(A, "doc", 0, dense=axis(0), sparse=SparseVector((42,), (0.5,)))
+        first_sparse = chunk(A, "doc", 1, dense=axis(0, 0.5), sparse=terms(42))
+        await store.upsert(A, [first_dense, first_sparse])
+
+        hits = await store.search(
+            A, mode="hybrid", dense=axis(0), sparse=terms(42), limit=2, fusion=fusion
+        )
+
+        assert hits[0].id == chunk_point_id(A, "doc", 1, winner)
+        # Qdrant's weighted RRF, 1 / (rank / weight + k - 1) with ranks from 1: the winner is
+        # first on the weighted side and second on the other, the loser the other way round.
+        assert hits[0].score == pytest.approx(1 / (1 / 3) + 1 / 2, rel=1e-4)
+        assert hits[1].score == pytest.approx(1 / (2 / 3) + 1 / 1, rel=1e-4)
+
     @pytest.mark.parametrize(
         ("mode", "dense", "sparse"),
         [("dense", None, terms(1)), ("sparse", axis(0), None), ("hybrid", axis(0), None)],
@@ -398,6 +438,10 @@ CONDITION_CASES: list[tuple[list[MetadataCondition], list[int]]] = [
     ([MatchValue("with space", 1)], [0]),
     ([MatchValue("public", True), MatchRange("year", gt=2022)], [2]),
     ([MatchValue("missing", "x")], []),
+    ([MatchDatetimeRange("published", gte=datetime(2023, 1, 1, tzinfo=UTC))], [1, 2]),
+    ([MatchDatetimeRange("published", lt=datetime(2023, 6, 15, 10, tzinfo=UTC))], [0]),
+    ([MatchDatetimeRange("published", lte=datetime(2023, 6, 15, 10, tzinfo=UTC))], [0, 1]),
+    ([MatchDatetimeRange("published", gt=datetime(2024, 12, 30, 23, tzinfo=UTC))], [2]),
 ]
 """(conditions, indexes of the chunks of ``tagged`` they select)."""
 
@@ -406,9 +450,22 @@ class TestMetadataConditions:
     @pytest.fixture
     async def tagged(self, store: VectorStore) -> VectorStore:
         metadata: list[dict[str, JsonValue]] = [
-            {"lang": "en", "year": 2021, "public": True, "dotted.key": "x", "with space": 1},
-            {"lang": "de", "year": 2023, "public": False, "dotted.key": "y"},
-            {"lang": "fr", "year": 2024.5, "public": True},
+            {
+                "lang": "en",
+                "year": 2021,
+                "public": True,
+                "dotted.key": "x",
+                "with space": 1,
+                "published": "2021-05-01",
+            },
+            {
+                "lang": "de",
+                "year": 2023,
+                "public": False,
+                "dotted.key": "y",
+                "published": "2023-06-15T10:00:00Z",
+            },
+            {"lang": "fr", "year": 2024.5, "public": True, "published": "2024-12-31"},
         ]
         await store.upsert(
             A, [chunk(A, "doc", i, sparse=terms(1), metadata=m) for i, m in enumerate(metadata)]

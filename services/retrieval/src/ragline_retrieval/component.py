@@ -7,11 +7,15 @@ from collections.abc import Sequence
 from fastapi import APIRouter
 from starlette.middleware import Middleware
 
+from ragline_common.adapters.sparse.bm25 import Bm25SparseEncoder
 from ragline_common.contracts.search import SearchApi
 from ragline_common.hosting import Host
 from ragline_common.http.internal_api import StartedApi
+from ragline_common.observability.search_metrics import MeasuredSearchApi
+from ragline_retrieval.adapters.cross_encoder import CrossEncoderReranker
 from ragline_retrieval.api.internal import internal_router
 from ragline_retrieval.domain.query_cache import QueryEmbeddingCache
+from ragline_retrieval.domain.rerank import Reranker
 from ragline_retrieval.domain.search import SearchService
 from ragline_retrieval.settings import RetrievalSettings
 
@@ -41,11 +45,22 @@ class RetrievalComponent:
         await embedder.warm_up()
         store = await host.vector_store()
         host.checks.setdefault("vector_store", store.ping)
-        service = SearchService(
-            embedder=embedder,
-            store=store,
-            default_mode=settings.default_mode,
-            cache=QueryEmbeddingCache(settings.query_cache_size),
+        reranker: Reranker | None = None
+        if settings.rerank_model_path is not None:
+            reranker = CrossEncoderReranker(settings.rerank_model_path)
+            await reranker.warm_up()
+        service = MeasuredSearchApi(
+            SearchService(
+                embedder=embedder,
+                store=store,
+                default_mode=settings.default_mode,
+                cache=QueryEmbeddingCache(settings.query_cache_size),
+                # The same encoder (and so the same term ids) as ingestion's: see ADR 0010.
+                sparse_encoder=Bm25SparseEncoder(),
+                fusion=settings.fusion,
+                reranker=reranker,
+                rerank_candidates=settings.rerank_candidates,
+            )
         )
         self._internal.bind(service, host.settings.core.internal_token)
         host.search_api = service

@@ -188,7 +188,7 @@ async def test_the_started_component_serves_with_the_hosts_token(
     assert (await post(app, BODY)).status_code == 401
     response = await post(app, BODY, {INTERNAL_TOKEN_HEADER: TOKEN})
     assert response.status_code == 200
-    assert response.json() == {"results": [], "mode": "dense"}
+    assert response.json() == {"results": [], "mode": "hybrid"}
 
 
 async def test_before_start_the_route_fails_closed_with_503() -> None:

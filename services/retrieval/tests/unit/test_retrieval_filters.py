@@ -64,3 +64,33 @@ def test_dotted_and_dashed_keys_are_allowed() -> None:
         MatchValue(key="source.system", value="crm"),
         MatchValue(key="cost-center", value=7),
     ]
+
+
+def test_date_ranges_become_utc_datetime_conditions() -> None:
+    from datetime import UTC, datetime
+
+    from ragline_common.contracts.search import RangeFilter
+    from ragline_common.ports.vector_store import MatchDatetimeRange
+    from ragline_retrieval.domain.filters import to_conditions
+
+    (condition,) = to_conditions(
+        {"published": RangeFilter.model_validate({"gte": "2024-01-01", "lt": "2024-06-01T12:00Z"})}
+    )
+
+    assert condition == MatchDatetimeRange(
+        key="published",
+        gte=datetime(2024, 1, 1, tzinfo=UTC),
+        lt=datetime(2024, 6, 1, 12, tzinfo=UTC),
+    )
+
+
+def test_a_range_mixing_numbers_and_dates_is_refused() -> None:
+    import pytest
+
+    from ragline_common.contracts.search import RangeFilter
+    from ragline_common.errors import ValidationFailed
+    from ragline_retrieval.domain.filters import to_conditions
+
+    with pytest.raises(ValidationFailed) as caught:
+        to_conditions({"x": RangeFilter.model_validate({"gte": 3, "lt": "2024-01-01"})})
+    assert caught.value.code == "invalid_filter"

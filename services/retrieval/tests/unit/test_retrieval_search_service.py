@@ -8,14 +8,17 @@ from typing import cast
 
 import pytest
 
+from ragline_common.adapters.sparse.bm25 import Bm25SparseEncoder
 from ragline_common.contracts.search import SearchQuery
 from ragline_common.errors import ValidationFailed
 from ragline_common.ports.embedder import Embedder
 from ragline_common.ports.vector_store import (
+    DEFAULT_RRF,
     ChunkPayload,
     MatchAny,
     MatchValue,
     MetadataCondition,
+    Rrf,
     ScoredChunk,
     SearchMode,
     SparseVector,
@@ -23,6 +26,7 @@ from ragline_common.ports.vector_store import (
 )
 from ragline_common.tenancy import TenantId
 from ragline_retrieval.domain.query_cache import QueryEmbeddingCache
+from ragline_retrieval.domain.rerank import Reranker
 from ragline_retrieval.domain.search import SearchService
 
 TENANT = TenantId("tenant_a")
@@ -36,6 +40,7 @@ class SearchCall:
     sparse: SparseVector | None
     limit: int
     conditions: tuple[MetadataCondition, ...]
+    fusion: Rrf
 
 
 @dataclass
@@ -54,8 +59,11 @@ class RecordingStore:
         sparse: SparseVector | None,
         limit: int,
         conditions: Sequence[MetadataCondition] = (),
+        fusion: Rrf = DEFAULT_RRF,
     ) -> list[ScoredChunk]:
-        self.calls.append(SearchCall(tenant_id, mode, dense, sparse, limit, tuple(conditions)))
+        self.calls.append(
+            SearchCall(tenant_id, mode, dense, sparse, limit, tuple(conditions), fusion)
+        )
         return self.hits[:limit]
 
 
@@ -82,7 +90,7 @@ class CountingEmbedder:
         return self._inner.count_tokens(text)
 
 
-def scored(point_id: str, score: float, *, index: int = 0) -> ScoredChunk:
+def scored(point_id: str, score: float, *, index: int = 0, text: str | None = None) -> ScoredChunk:
     return ScoredChunk(
         id=point_id,
         score=score,
@@ -91,7 +99,7 @@ def scored(point_id: str, score: float, *, index: int = 0) -> ScoredChunk:
             document_id="doc_1",
             version=3,
             chunk_index=index,
-            text=f"chunk text {index}",
+            text=text if text is not None else f"chunk text {index}",
             title="Handbook",
             source_name="handbook.pdf",
             content_type="application/pdf",
@@ -115,12 +123,20 @@ def service(
     *,
     cache: QueryEmbeddingCache | None = None,
     default_mode: SearchMode = "dense",
+    sparse: bool = False,
+    fusion: Rrf = DEFAULT_RRF,
+    reranker: Reranker | None = None,
+    rerank_candidates: int = 30,
 ) -> SearchService:
     return SearchService(
         embedder=embedder,
         store=cast("VectorStore", store),  # the service only searches
         default_mode=default_mode,
         cache=cache if cache is not None else QueryEmbeddingCache(16),
+        sparse_encoder=Bm25SparseEncoder() if sparse else None,
+        fusion=fusion,
+        reranker=reranker,
+        rerank_candidates=rerank_candidates,
     )
 
 
@@ -251,3 +267,110 @@ def test_the_cache_evicts_the_least_recently_used_entry() -> None:
     assert cache.get((TENANT, "m", "a")) == (1.0,)
     assert cache.get((TENANT, "m", "c")) == (3.0,)
     assert len(cache) == 2
+
+
+BM25 = Bm25SparseEncoder()
+
+
+async def test_sparse_search_sends_bm25_terms_and_no_embedding(
+    counting: CountingEmbedder,
+) -> None:
+    store = RecordingStore()
+
+    result = await service(counting, store, sparse=True).search(
+        TENANT, SearchQuery(query="Refunds for damaged goods", mode="sparse")
+    )
+
+    (call,) = store.calls
+    assert call.mode == "sparse"
+    assert call.dense is None
+    assert call.sparse == BM25.encode_query("refund damaged good")
+    assert counting.embedded == []
+    assert result.mode == "sparse"
+
+
+async def test_hybrid_sends_both_vectors_and_the_configured_fusion(
+    counting: CountingEmbedder,
+) -> None:
+    store = RecordingStore()
+    fusion = Rrf(k=7, dense_weight=1.5)
+
+    result = await service(counting, store, sparse=True, fusion=fusion).search(
+        TENANT, SearchQuery(query="refund policy", mode="hybrid", top_k=4)
+    )
+
+    (call,) = store.calls
+    assert (call.mode, call.limit, call.fusion) == ("hybrid", 4, fusion)
+    assert list(call.dense or []) == await counting.embed_query("refund policy")
+    assert call.sparse == BM25.encode_query("refund policy")
+    assert result.mode == "hybrid"
+
+
+async def test_the_default_mode_serves_queries_that_name_none(counting: CountingEmbedder) -> None:
+    store = RecordingStore()
+
+    result = await service(counting, store, sparse=True, default_mode="hybrid").search(
+        TENANT, SearchQuery(query="refund policy")
+    )
+
+    assert store.calls[0].mode == result.mode == "hybrid"
+
+
+async def test_a_stop_word_query_finds_nothing_sparse_and_falls_back_to_dense(
+    counting: CountingEmbedder,
+) -> None:
+    store = RecordingStore(hits=[scored("a", 0.9)])
+    search = service(counting, store, sparse=True)
+
+    sparse = await search.search(TENANT, SearchQuery(query="what is it", mode="sparse"))
+    hybrid = await search.search(TENANT, SearchQuery(query="what is it", mode="hybrid"))
+
+    assert sparse.results == []
+    assert hybrid.mode == "dense"
+    assert [hit.chunk_id for hit in hybrid.results] == ["a"]
+    (call,) = store.calls
+    assert (call.mode, call.sparse) == ("dense", None)
+
+
+class ReverseReranker:
+    """Scores passages by their text length, so the expected order is easy to state."""
+
+    model_id = "fake-reranker"
+
+    def __init__(self) -> None:
+        self.seen: list[list[str]] = []
+
+    async def warm_up(self) -> None:
+        return None
+
+    async def scores(self, query: str, passages: Sequence[str]) -> list[float]:
+        self.seen.append(list(passages))
+        return [float(len(passage)) for passage in passages]
+
+
+async def test_a_reranker_reorders_the_candidates_and_replaces_their_scores(
+    counting: CountingEmbedder,
+) -> None:
+    texts = ["short", "the longest text of all", "medium text", "x"]
+    hits = [scored(f"p{i}", 1.0 - i / 10, text=t) for i, t in enumerate(texts)]
+    store = RecordingStore(hits=hits)
+    reranker = ReverseReranker()
+    search = service(counting, store, reranker=reranker, rerank_candidates=3)
+
+    result = await search.search(TENANT, SearchQuery(query="q", top_k=2, min_score=5.0))
+
+    assert store.calls[0].limit == 3  # the candidates, not top_k
+    assert reranker.seen == [texts[:3]]
+    assert [(hit.chunk_id, hit.score) for hit in result.results] == [
+        ("p1", float(len(texts[1]))),
+        ("p2", float(len(texts[2]))),
+    ]
+
+
+async def test_min_score_applies_to_reranked_scores(counting: CountingEmbedder) -> None:
+    store = RecordingStore(hits=[scored("a", 0.9, text="ab"), scored("b", 0.1, text="abcdef")])
+    search = service(counting, store, reranker=ReverseReranker())
+
+    result = await search.search(TENANT, SearchQuery(query="q", min_score=3.0))
+
+    assert [hit.chunk_id for hit in result.results] == ["b"]

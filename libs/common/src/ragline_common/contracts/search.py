@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
@@ -17,12 +18,14 @@ FilterValue = str | int | float | bool
 
 
 class RangeFilter(BaseModel):
+    """Bounds are all numbers or all dates/times (ISO 8601, e.g. ``2024-05-01``; UTC if no zone)."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    gt: float | None = None
-    gte: float | None = None
-    lt: float | None = None
-    lte: float | None = None
+    gt: float | datetime | None = None
+    gte: float | datetime | None = None
+    lt: float | datetime | None = None
+    lte: float | datetime | None = None
 
 
 class SearchQuery(BaseModel):

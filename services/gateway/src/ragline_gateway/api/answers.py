@@ -1,13 +1,12 @@
-"""Search and question answering routes: the gateway forwards, retrieval and generation work."""
+"""Search route: the gateway forwards, retrieval works (answers: ``api/query.py``)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ragline_common.contracts.answer import AnswerRequest
 from ragline_common.contracts.search import SearchHit, SearchQuery
 from ragline_common.tenancy import TenantId
-from ragline_gateway.api.schemas import QueryOut, SearchOut
+from ragline_gateway.api.schemas import SearchOut
 from ragline_gateway.context import GatewayContext
 from ragline_gateway.deps import ContextDep, QueryTenant
 from ragline_gateway.domain.visibility import visible_hits, widened
@@ -27,19 +26,3 @@ async def _search(
 async def search(body: SearchQuery, context: ContextDep, tenant_id: QueryTenant) -> SearchOut:
     hits, mode = await _search(context, tenant_id, body)
     return SearchOut(results=hits, mode=mode)
-
-
-@router.post("/query", response_model=QueryOut, summary="A grounded answer with citations")
-async def query(body: SearchQuery, context: ContextDep, tenant_id: QueryTenant) -> QueryOut:
-    hits, _ = await _search(context, tenant_id, body)
-    answer = await context.answers.answer(
-        tenant_id, AnswerRequest(question=body.query, chunks=hits)
-    )
-    return QueryOut(
-        answer=answer.answer,
-        citations=answer.citations,
-        mode=answer.mode,
-        degraded=answer.degraded,
-        degraded_reason=answer.degraded_reason,
-        usage=answer.usage,
-    )

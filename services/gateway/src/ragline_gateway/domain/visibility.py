@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from ragline_common.contracts.search import MAX_TOP_K, SearchHit, SearchQuery
 from ragline_common.ports.catalog import Catalog
 from ragline_common.tenancy import TenantId
+from ragline_gateway.domain.near_duplicates import without_near_duplicates
 
 _HEADROOM = 2
-"""Fetch this many times ``top_k``: hidden hits are rare (only during a switch), so a small
-margin keeps result lists full without paying for a much larger search."""
+"""Fetch this many times ``top_k``: hidden hits and near-duplicates are rare (hidden ones only
+during a switch), so a small margin keeps result lists full without a much larger search."""
 
 
 def widened(query: SearchQuery) -> SearchQuery:
@@ -26,4 +27,5 @@ async def visible_hits(
     catalog: Catalog, tenant_id: TenantId, hits: Sequence[SearchHit], top_k: int
 ) -> list[SearchHit]:
     current = await catalog.active_versions(tenant_id, [hit.document_id for hit in hits])
-    return [hit for hit in hits if current.get(hit.document_id) == hit.version][:top_k]
+    visible = [hit for hit in hits if current.get(hit.document_id) == hit.version]
+    return without_near_duplicates(visible, top_k)

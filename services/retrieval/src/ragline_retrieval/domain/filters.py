@@ -9,10 +9,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
 
 from ragline_common.contracts.search import FilterValue, RangeFilter
 from ragline_common.errors import ValidationFailed
-from ragline_common.ports.vector_store import MatchAny, MatchRange, MatchValue, MetadataCondition
+from ragline_common.ports.vector_store import (
+    MatchAny,
+    MatchDatetimeRange,
+    MatchRange,
+    MatchValue,
+    MetadataCondition,
+)
 
 MAX_FILTERS = 32
 MAX_ANY_VALUES = 256
@@ -25,9 +32,7 @@ def _invalid(detail: str) -> ValidationFailed:
 
 def _condition(key: str, value: FilterValue | list[str | int] | RangeFilter) -> MetadataCondition:
     if isinstance(value, RangeFilter):
-        if value.gt is None and value.gte is None and value.lt is None and value.lte is None:
-            raise _invalid(f"Filter {key!r}: a range needs at least one of gt, gte, lt, lte.")
-        return MatchRange(key=key, gt=value.gt, gte=value.gte, lt=value.lt, lte=value.lte)
+        return _range(key, value)
     if isinstance(value, list):
         if not value:
             raise _invalid(f"Filter {key!r}: an empty list would match nothing.")
@@ -38,6 +43,26 @@ def _condition(key: str, value: FilterValue | list[str | int] | RangeFilter) -> 
         # Keyword matching has no float equality; a closed range is the same predicate.
         return MatchRange(key=key, gte=value, lte=value)
     return MatchValue(key=key, value=value)
+
+
+def _range(key: str, value: RangeFilter) -> MatchRange | MatchDatetimeRange:
+    bounds = {"gt": value.gt, "gte": value.gte, "lt": value.lt, "lte": value.lte}
+    given = [bound for bound in bounds.values() if bound is not None]
+    if not given:
+        raise _invalid(f"Filter {key!r}: a range needs at least one of gt, gte, lt, lte.")
+    if all(isinstance(bound, datetime) for bound in given):
+        return MatchDatetimeRange(
+            key=key, **{name: _aware(b) for name, b in bounds.items() if isinstance(b, datetime)}
+        )
+    if any(isinstance(bound, datetime) for bound in given):
+        raise _invalid(f"Filter {key!r}: a range compares numbers or dates, not both.")
+    numbers = {name: b for name, b in bounds.items() if isinstance(b, int | float)}
+    return MatchRange(key=key, **numbers)
+
+
+def _aware(moment: datetime) -> datetime:
+    """Dates without a zone are read as UTC, the zone Ragline stores and logs times in."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def to_conditions(

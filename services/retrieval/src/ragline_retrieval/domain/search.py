@@ -1,8 +1,12 @@
-"""Search: embed the query, search the tenant's chunks, shape the hits.
+"""Search: encode the query, search the tenant's chunks, optionally rerank, shape the hits.
 
-Only dense search exists so far. Sparse and hybrid search need a sparse query encoder; until one
-is configured those modes are refused with a clear ``mode_unavailable`` error rather than being
-silently served as dense.
+``dense`` compares MiniLM embeddings, ``sparse`` scores BM25 terms (IDF applied by the store),
+``hybrid`` fuses both lists with reciprocal rank fusion inside the store (one query, two
+prefetches). Without a sparse encoder only ``dense`` is offered, and the other modes are refused
+with ``mode_unavailable`` rather than silently served as dense.
+
+A query made only of stop words has no BM25 terms: ``sparse`` then finds nothing, and
+``hybrid`` is served as ``dense`` (and says so in ``mode``), the only side that can rank it.
 """
 
 from __future__ import annotations
@@ -20,12 +24,22 @@ from ragline_common.contracts.search import (
 from ragline_common.errors import ValidationFailed
 from ragline_common.ids import chunk_point_id
 from ragline_common.ports.embedder import Embedder
-from ragline_common.ports.vector_store import ScoredChunk, SearchMode, VectorStore
+from ragline_common.ports.sparse_encoder import SparseEncoder
+from ragline_common.ports.vector_store import (
+    DEFAULT_RRF,
+    Rrf,
+    ScoredChunk,
+    SearchMode,
+    SparseVector,
+    VectorStore,
+)
 from ragline_common.tenancy import TenantId
 from ragline_retrieval.domain.filters import to_conditions
 from ragline_retrieval.domain.query_cache import QueryEmbeddingCache
+from ragline_retrieval.domain.rerank import Reranker
 
-AVAILABLE_MODES: frozenset[SearchMode] = frozenset({"dense"})
+DENSE_ONLY: frozenset[SearchMode] = frozenset({"dense"})
+ALL_MODES: frozenset[SearchMode] = frozenset({"dense", "sparse", "hybrid"})
 
 _tracer = trace.get_tracer("ragline.retrieval")
 
@@ -57,27 +71,44 @@ class SearchService:
         store: VectorStore,
         default_mode: SearchMode,
         cache: QueryEmbeddingCache,
+        sparse_encoder: SparseEncoder | None = None,
+        fusion: Rrf = DEFAULT_RRF,
+        reranker: Reranker | None = None,
+        rerank_candidates: int = 30,
     ) -> None:
-        if default_mode not in AVAILABLE_MODES:
+        self._modes = ALL_MODES if sparse_encoder is not None else DENSE_ONLY
+        if default_mode not in self._modes:
             raise ValueError(
                 f"RAGLINE_RETRIEVAL_DEFAULT_MODE={default_mode!r} is not available; "
-                f"choose one of {sorted(AVAILABLE_MODES)}."
+                f"choose one of {sorted(self._modes)}."
             )
         self._embedder = embedder
         self._store = store
         self._default_mode = default_mode
         self._cache = cache
+        self._sparse_encoder = sparse_encoder
+        self._fusion = fusion
+        self._reranker = reranker
+        self._rerank_candidates = rerank_candidates
 
     async def search(self, tenant_id: TenantId, query: SearchQuery) -> SearchResult:
         mode = query.mode or self._default_mode
-        if mode not in AVAILABLE_MODES:
+        if mode not in self._modes:
             raise ValidationFailed(
                 f"Search mode {mode!r} needs a sparse encoder, which this deployment does not "
-                f"have; use one of {sorted(AVAILABLE_MODES)}.",
+                f"have; use one of {sorted(self._modes)}.",
                 code="mode_unavailable",
             )
         conditions = to_conditions(query.filters)
-        dense = await self._embed(tenant_id, query.query)
+        sparse = self._sparse(query.query) if mode != "dense" else None
+        if sparse is not None and not sparse.indices:
+            if mode == "sparse":
+                return SearchResult(results=[], mode=mode)
+            mode, sparse = "dense", None
+        dense = await self._embed(tenant_id, query.query) if mode != "sparse" else None
+        limit = query.top_k
+        if self._reranker is not None:
+            limit = max(limit, self._rerank_candidates)
         with _tracer.start_as_current_span("retrieval.search") as span:
             span.set_attribute("ragline.search.mode", mode)
             span.set_attribute("ragline.search.top_k", query.top_k)
@@ -86,11 +117,15 @@ class SearchService:
                 tenant_id,
                 mode=mode,
                 dense=dense,
-                sparse=None,
-                limit=query.top_k,
+                sparse=sparse,
+                limit=limit,
                 conditions=conditions,
+                fusion=self._fusion,
             )
             span.set_attribute("ragline.search.hits", len(chunks))
+        if self._reranker is not None:
+            chunks = await self._rerank(self._reranker, query.query, chunks)
+        chunks = chunks[: query.top_k]
         if query.min_score is not None:
             chunks = [chunk for chunk in chunks if chunk.score >= query.min_score]
         return SearchResult(results=[to_hit(chunk) for chunk in chunks], mode=mode)
@@ -125,6 +160,26 @@ class SearchService:
                 for payload in payloads
             ]
         )
+
+    def _sparse(self, text: str) -> SparseVector:
+        encoder = self._sparse_encoder
+        if encoder is None:  # unreachable: such modes were refused above
+            raise ValidationFailed("no sparse encoder", code="mode_unavailable")
+        return encoder.encode_query(text)
+
+    async def _rerank(
+        self, reranker: Reranker, query: str, chunks: list[ScoredChunk]
+    ) -> list[ScoredChunk]:
+        """Re-score the candidates with the cross-encoder; its score replaces the fused one."""
+        with _tracer.start_as_current_span("retrieval.rerank") as span:
+            span.set_attribute("ragline.rerank.model", reranker.model_id)
+            span.set_attribute("ragline.rerank.candidates", len(chunks))
+            scores = await reranker.scores(query, [chunk.payload.text for chunk in chunks])
+        rescored = [
+            ScoredChunk(id=chunk.id, score=score, payload=chunk.payload)
+            for chunk, score in zip(chunks, scores, strict=True)
+        ]
+        return sorted(rescored, key=lambda chunk: chunk.score, reverse=True)
 
     async def _embed(self, tenant_id: TenantId, text: str) -> tuple[float, ...]:
         key = (tenant_id, self._embedder.model_id, text)

@@ -46,9 +46,11 @@ from ragline_common.adapters.vector_store.schema import (
 )
 from ragline_common.errors import UpstreamUnavailable
 from ragline_common.ports.vector_store import (
+    DEFAULT_RRF,
     ChunkPayload,
     ChunkPoint,
     MetadataCondition,
+    Rrf,
     ScoredChunk,
     SearchMode,
     SparseVector,
@@ -58,9 +60,6 @@ from ragline_common.tenancy import TenantId
 T = TypeVar("T")
 
 FLUSH_INTERVAL_S = 5.0
-
-RRF_K = 2
-"""Qdrant server's default RRF constant, so hybrid scores match the remote adapter's."""
 
 _INDEXES: dict[str, edge.KeywordIndexParams | edge.IntegerIndexParams] = {
     # is_tenant co-locates each tenant's points, the shape of every query we send.
@@ -136,10 +135,11 @@ class EdgeVectorStore:
         sparse: SparseVector | None,
         limit: int,
         conditions: Sequence[MetadataCondition] = (),
+        fusion: Rrf = DEFAULT_RRF,
     ) -> list[ScoredChunk]:
         check_query(limit, dense, sparse, self._dimension)
         scope = tenant_scope(tenant_id, conditions=conditions)
-        request = _query_request(mode, dense, sparse, limit, scope)
+        request = _query_request(mode, dense, sparse, limit, scope, fusion)
         hits = await self._run(lambda shard: shard.query(request))
         return [
             ScoredChunk(id=str(hit.id), score=hit.score, payload=payload_from_store(hit.payload))
@@ -264,6 +264,7 @@ def _query_request(
     sparse: SparseVector | None,
     limit: int,
     scope: edge.Filter,
+    fusion: Rrf,
 ) -> edge.QueryRequest:
     """The engine request of one search; a mode without its query vector is refused."""
     match mode:
@@ -284,7 +285,12 @@ def _query_request(
                     edge.Prefetch(candidates, query=_sparse_query(sparse), filter=scope),
                 ],
                 # The stubs type `query` as Fusion, yet the engine takes its nested Rrf class.
-                query=edge.Fusion.Rrf(k=RRF_K),  # type: ignore[arg-type]
+                query=edge.Fusion.Rrf(  # type: ignore[arg-type]
+                    k=fusion.k,
+                    weights=[fusion.dense_weight, fusion.sparse_weight]
+                    if fusion.weighted
+                    else None,
+                ),
                 filter=scope,
                 with_payload=True,
             )

@@ -18,7 +18,13 @@ from ragline_common.adapters.vector_store.schema import (
     match_any_values,
     metadata_path,
 )
-from ragline_common.ports.vector_store import MatchAny, MatchRange, MatchValue, MetadataCondition
+from ragline_common.ports.vector_store import (
+    MatchAny,
+    MatchDatetimeRange,
+    MatchRange,
+    MatchValue,
+    MetadataCondition,
+)
 from ragline_common.tenancy import TenantId
 
 
@@ -57,3 +63,7 @@ def _condition(condition: MetadataCondition) -> edge.FieldCondition:
             return edge.FieldCondition(path, match=edge.MatchAny(match_any_values(values)))
         case MatchRange(gt=gt, gte=gte, lt=lt, lte=lte):
             return edge.FieldCondition(path, range=edge.RangeFloat(gte=gte, gt=gt, lte=lte, lt=lt))
+        case MatchDatetimeRange(gt=gt, gte=gte, lt=lt, lte=lte):
+            bounds = {"gt": gt, "gte": gte, "lt": lt, "lte": lte}
+            iso = {name: value.isoformat() for name, value in bounds.items() if value is not None}
+            return edge.FieldCondition(path, range=edge.RangeDateTime(**iso))

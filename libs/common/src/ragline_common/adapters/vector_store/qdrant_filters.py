@@ -17,7 +17,13 @@ from ragline_common.adapters.vector_store.schema import (
     match_any_values,
     metadata_path,
 )
-from ragline_common.ports.vector_store import MatchAny, MatchRange, MatchValue, MetadataCondition
+from ragline_common.ports.vector_store import (
+    MatchAny,
+    MatchDatetimeRange,
+    MatchRange,
+    MatchValue,
+    MetadataCondition,
+)
 from ragline_common.tenancy import TenantId
 
 
@@ -59,4 +65,8 @@ def _condition(condition: MetadataCondition) -> models.FieldCondition:
         case MatchRange(gt=gt, gte=gte, lt=lt, lte=lte):
             return models.FieldCondition(
                 key=path, range=models.Range(gt=gt, gte=gte, lt=lt, lte=lte)
+            )
+        case MatchDatetimeRange(gt=gt, gte=gte, lt=lt, lte=lte):
+            return models.FieldCondition(
+                key=path, range=models.DatetimeRange(gt=gt, gte=gte, lt=lt, lte=lte)
             )

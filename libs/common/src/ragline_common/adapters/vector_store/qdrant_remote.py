@@ -45,9 +45,11 @@ from ragline_common.adapters.vector_store.schema import (
 )
 from ragline_common.errors import UpstreamUnavailable
 from ragline_common.ports.vector_store import (
+    DEFAULT_RRF,
     ChunkPayload,
     ChunkPoint,
     MetadataCondition,
+    Rrf,
     ScoredChunk,
     SearchMode,
     SparseVector,
@@ -147,6 +149,7 @@ class QdrantRemoteVectorStore:
         sparse: SparseVector | None,
         limit: int,
         conditions: Sequence[MetadataCondition] = (),
+        fusion: Rrf = DEFAULT_RRF,
     ) -> list[ScoredChunk]:
         check_query(limit, dense, sparse, self._dimension)
         scope = tenant_scope(tenant_id, conditions=conditions)
@@ -183,7 +186,7 @@ class QdrantRemoteVectorStore:
                                 query=_sparse(sparse), using=SPARSE, limit=candidates, filter=scope
                             ),
                         ],
-                        query=models.FusionQuery(fusion=models.Fusion.RRF),
+                        query=_rrf(fusion),
                         query_filter=scope,
                         limit=limit,
                         with_payload=True,
@@ -312,6 +315,12 @@ def _point(point: ChunkPoint) -> models.PointStruct:
     return models.PointStruct(
         id=canonical_point_id(point.id), vector=vectors, payload=payload_to_store(point.payload)
     )
+
+
+def _rrf(fusion: Rrf) -> models.RrfQuery:
+    # Weights go only when they differ, so plain RRF also works on servers without weights.
+    weights = [fusion.dense_weight, fusion.sparse_weight] if fusion.weighted else None
+    return models.RrfQuery(rrf=models.Rrf(k=fusion.k, weights=weights))
 
 
 def _dense(vector: Sequence[float]) -> list[float]:

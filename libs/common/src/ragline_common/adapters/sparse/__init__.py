@@ -1,0 +1,1 @@
+"""Sparse encoder adapters (see :mod:`ragline_common.ports.sparse_encoder`)."""

@@ -1,0 +1,212 @@
+"""Search latency and load: the bare engine against ``POST /v1/search`` through the gateway.
+
+    .venv/bin/python services/retrieval/benchmarks/bench_search.py [--data FOLDER] [--seconds N]
+
+In one run, over the same index (SciFact by default, indexed once by :mod:`index_stack`):
+
+1. **gateway, single client**: each judged query once, one request at a time, through
+   ``POST /v1/search`` (``top_k=10``, the default mode) of ``ragline run --target all`` over
+   loopback; the query-embedding cache is off, so every request embeds its query.
+2. **gateway, 50 clients**: 50 concurrent clients loop over the queries for ``--seconds``;
+   every non-200 answer or transport error counts as an error.
+3. ``rss_mb``: resident memory of that process (it holds the index) after the load.
+4. **bare**: in this process once Ragline has stopped (the embedded store takes one process),
+   the same queries as ``embed_query`` + BM25 ``encode_query`` + ``VectorStore.search`` on the
+   same shard with the same settings: the cost no API can avoid.
+
+``overhead_ratio`` = gateway single-client p50 / bare p50. Writes ``bench-results/search.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+from beir import load
+from index_stack import REPO_ROOT, IndexState, indexed_ragline
+
+from ragline_common.ports.vector_store import SearchMode
+
+DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "scifact"
+TOP_K = 10
+CONCURRENT_CLIENTS = 50
+
+
+def summary(latencies_s: Sequence[float], seconds: float, errors: int) -> dict[str, Any]:
+    ms = sorted(latency * 1000 for latency in latencies_s)
+
+    def pct(p: float) -> float:
+        return round(ms[min(len(ms) - 1, int(p / 100 * len(ms)))], 2)
+
+    return {
+        "requests": len(ms) + errors,
+        "errors": errors,
+        "p50_ms": pct(50),
+        "p95_ms": pct(95),
+        "p99_ms": pct(99),
+        "mean_ms": round(statistics.fmean(ms), 2),
+        "throughput_rps": round(len(ms) / seconds, 1),
+    }
+
+
+async def gateway_single(url: str, key: str, queries: Sequence[str]) -> dict[str, Any]:
+    latencies, errors = [], 0
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as client:
+        for text in queries[:20]:  # warm-up: first-call allocations are not latency
+            await client.post("/v1/search", json={"query": text, "top_k": TOP_K})
+        started = time.perf_counter()
+        for text in queries:
+            t0 = time.perf_counter()
+            response = await client.post("/v1/search", json={"query": text, "top_k": TOP_K})
+            if response.status_code == 200:
+                latencies.append(time.perf_counter() - t0)
+            else:
+                errors += 1
+        return summary(latencies, time.perf_counter() - started, errors)
+
+
+async def gateway_load(
+    url: str, key: str, queries: Sequence[str], seconds: float, clients: int
+) -> dict[str, Any]:
+    latencies: list[float] = []
+    errors = 0
+    headers = {"Authorization": f"Bearer {key}"}
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    deadline = time.perf_counter() + seconds
+
+    async with httpx.AsyncClient(
+        base_url=url, headers=headers, timeout=60, limits=limits
+    ) as client:
+
+        async def worker(offset: int) -> None:
+            nonlocal errors
+            n = offset
+            while time.perf_counter() < deadline:
+                t0 = time.perf_counter()
+                try:
+                    body = {"query": queries[n % len(queries)], "top_k": TOP_K}
+                    response = await client.post("/v1/search", json=body)
+                    if response.status_code == 200:
+                        latencies.append(time.perf_counter() - t0)
+                    else:
+                        errors += 1
+                except httpx.HTTPError:
+                    errors += 1
+                n += clients
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(i) for i in range(clients)))
+        result = summary(latencies, time.perf_counter() - started, errors)
+    result["clients"] = clients
+    result["seconds"] = seconds
+    return result
+
+
+async def bare(state: IndexState, queries: Sequence[str], mode: SearchMode) -> dict[str, Any]:
+    from ragline_common.adapters.embedder.minilm import MiniLmEmbedder
+    from ragline_common.adapters.factory import model_slug
+    from ragline_common.adapters.sparse.bm25 import Bm25SparseEncoder
+    from ragline_common.adapters.vector_store.edge import EdgeVectorStore
+    from ragline_common.settings import EmbedderSettings, VectorStoreSettings
+    from ragline_common.tenancy import TenantId
+    from ragline_retrieval.settings import RetrievalSettings
+
+    embedder = MiniLmEmbedder(EmbedderSettings())
+    await embedder.warm_up()
+    encoder = Bm25SparseEncoder()
+    path = VectorStoreSettings().resolved_path(state.data_dir) / (
+        f"{model_slug(embedder.model_id)}-{embedder.dimension}"
+    )
+    store = EdgeVectorStore(path, dimension=embedder.dimension)
+    await store.open()
+    fusion = RetrievalSettings().fusion
+    tenant = TenantId(state.tenant_id)
+    latencies = []
+    try:
+
+        async def one(text: str) -> int:
+            dense = await embedder.embed_query(text) if mode != "sparse" else None
+            sparse = encoder.encode_query(text) if mode != "dense" else None
+            hits = await store.search(
+                tenant,
+                mode=mode,
+                dense=dense,
+                sparse=sparse,
+                limit=TOP_K,
+                fusion=fusion,
+            )
+            return len(hits)
+
+        for text in queries[:20]:
+            await one(text)
+        started = time.perf_counter()
+        for text in queries:
+            t0 = time.perf_counter()
+            await one(text)
+            latencies.append(time.perf_counter() - t0)
+        return summary(latencies, time.perf_counter() - started, 0)
+    finally:
+        await store.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="a BEIR folder")
+    parser.add_argument("--seconds", type=float, default=30.0, help="length of the load phase")
+    parser.add_argument("--clients", type=int, default=CONCURRENT_CLIENTS)
+    parser.add_argument("--output", type=Path, default=REPO_ROOT / "bench-results" / "search.json")
+    args = parser.parse_args()
+    data = load(args.data)
+    queries = list(data.queries.values())
+    from ragline_retrieval.settings import RetrievalSettings
+
+    mode = RetrievalSettings().default_mode
+    # Every request embeds its query, as the bare half does.
+    env = {"RAGLINE_RETRIEVAL_QUERY_CACHE_SIZE": "0"}
+    with indexed_ragline(data, args.data / "corpus.jsonl", env) as (running, state):
+        print(f"gateway, one client, {len(queries)} queries ({mode}) ...", flush=True)
+        single = asyncio.run(gateway_single(running.url, state.api_key, queries))
+        print(f"  {single}", flush=True)
+        print(f"gateway, {args.clients} clients for {args.seconds:g} s ...", flush=True)
+        load_result = asyncio.run(
+            gateway_load(running.url, state.api_key, queries, args.seconds, args.clients)
+        )
+        print(f"  {load_result}", flush=True)
+        rss_mb = round(running.rss_mb(), 1)
+    print("bare: embed + encode + store query in this process ...", flush=True)
+    bare_result = asyncio.run(bare(state, queries, mode))
+    print(f"  {bare_result}", flush=True)
+    results = {
+        "data": data.name,
+        "chunks": state.chunks,
+        "mode": mode,
+        "top_k": TOP_K,
+        "bare": bare_result,
+        "gateway_single": single,
+        "gateway_concurrent": load_result,
+        "overhead_ratio": round(single["p50_ms"] / bare_result["p50_ms"], 3),
+        "rss_mb": rss_mb,
+        "cpu_count": os.cpu_count(),
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+    print(
+        f"\noverhead_ratio {results['overhead_ratio']} (goal <= 1.3); errors under load "
+        f"{load_result['errors']} (goal 0); rss {rss_mb} MiB"
+    )
+    return 1 if load_result["errors"] or single["errors"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,230 @@
+"""Ragline in one process (``ragline run --target all``) over a BEIR corpus, indexed once.
+
+The gateway, the ingestion worker and retrieval run as in ``make run``: real HTTP, the real
+upload path, queue, parser, chunker, embedder and BM25 encoder, with the embedded Qdrant Edge
+store. Indexing SciFact takes minutes, so the data directory is kept under
+``bench-results/.index/`` keyed by the corpus and the encoders; the evaluation and the latency
+benchmark reuse it (delete the folder to re-index).
+
+BEIR scores title and text together, so each document is uploaded as its title, a blank line
+and its text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from beir import BeirSet
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+INDEX_ROOT = Path(os.environ.get("RAGLINE_BENCH_INDEX_DIR", REPO_ROOT / "bench-results" / ".index"))
+"""Where indexed data directories are kept between runs (tests point it at a temporary one)."""
+READY_TIMEOUT_S = 300.0
+UPLOADS_IN_FLIGHT = 8
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Monolith:
+    """One ``ragline run --target all`` process."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+    log_path: Path
+
+    def rss_mb(self) -> float:
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        kib = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
+        return int(kib) / 1024
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+@dataclass
+class IndexState:
+    data_dir: Path
+    admin_token: str
+    pepper: str
+    tenant_id: str = ""
+    api_key: str = ""
+    document_ids: dict[str, str] | None = None
+    """Ragline document id -> BEIR document id."""
+    chunks: int = 0
+    failed: int = 0
+    ingest_seconds: float = 0.0
+
+    @property
+    def indexed(self) -> bool:
+        return bool(self.api_key and self.document_ids)
+
+    def save(self) -> None:
+        fields = {k: v for k, v in vars(self).items() if k != "data_dir"}
+        (self.data_dir / "bench-state.json").write_text(json.dumps(fields))
+
+    @classmethod
+    def load_or_new(cls, data_dir: Path) -> IndexState:
+        path = data_dir / "bench-state.json"
+        if path.exists():
+            return cls(data_dir=data_dir, **json.loads(path.read_text()))
+        return cls(data_dir, secrets.token_urlsafe(24), secrets.token_hex(32))
+
+
+def index_dir(data: BeirSet, corpus_file: Path) -> Path:
+    from ragline_common.adapters.sparse.bm25 import BM25_MODEL_ID
+    from ragline_common.settings import EmbedderSettings
+
+    stat = corpus_file.stat()
+    key = f"{corpus_file.resolve()}:{stat.st_size}:{BM25_MODEL_ID}:{EmbedderSettings().kind}"
+    return INDEX_ROOT / f"{data.name}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+
+
+@contextmanager
+def monolith(state: IndexState, extra_env: Mapping[str, str] | None = None) -> Iterator[Monolith]:
+    port = free_port()
+    state.data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = state.data_dir / "ragline.log"
+    env = {
+        **os.environ,
+        "RAGLINE_PORT": str(port),
+        "RAGLINE_DATA_DIR": str(state.data_dir),
+        "RAGLINE_ADMIN_TOKEN": state.admin_token,
+        "RAGLINE_GATEWAY_KEY_PEPPER": state.pepper,
+        "RAGLINE_LOG_LEVEL": "warning",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        # Measuring retrieval, not the per-tenant limits.
+        "RAGLINE_GATEWAY_QUERY_PER_MINUTE": "100000000",
+        "RAGLINE_GATEWAY_INGEST_PER_MINUTE": "100000000",
+        "RAGLINE_GATEWAY_TENANT_JOBS_IN_FLIGHT": "256",
+        **(extra_env or {}),
+    }
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ragline_cli", "run", "--target", "all"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT,
+        )
+    running = Monolith(process, f"http://127.0.0.1:{port}", log_path)
+    try:
+        _wait_ready(running)
+        yield running
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_ready(running: Monolith) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if running.process.poll() is not None:
+            raise RuntimeError(f"ragline exited early:\n{running.log_tail()}")
+        try:
+            if httpx.get(f"{running.url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"ragline not ready in {READY_TIMEOUT_S:g} s:\n{running.log_tail()}")
+
+
+async def send(client: httpx.AsyncClient, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    """One request, retried while the gateway says "later" (429/503 with Retry-After)."""
+    for _ in range(100):
+        response = await client.request(method, path, **kwargs)
+        if response.status_code not in (429, 503):
+            response.raise_for_status()
+            return response
+        await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
+    raise RuntimeError(f"{method} {path} kept answering {response.status_code}")
+
+
+async def ingest(url: str, state: IndexState, data: BeirSet) -> None:
+    """Create a tenant and a key, upload every document and wait for every job."""
+    async with httpx.AsyncClient(base_url=url, timeout=120) as client:
+        admin = {"Authorization": f"Bearer {state.admin_token}"}
+        tenant = await send(client, "POST", "/v1/tenants", headers=admin, json={"name": "beir"})
+        state.tenant_id = tenant.json()["id"]
+        key = await send(
+            client,
+            "POST",
+            f"/v1/tenants/{state.tenant_id}/keys",
+            headers=admin,
+            json={"name": "beir", "scopes": ["ingest", "query"]},
+        )
+        state.api_key = key.json()["key"]
+        client.headers["Authorization"] = f"Bearer {state.api_key}"
+        slots = asyncio.Semaphore(UPLOADS_IN_FLIGHT)
+        jobs: dict[str, str] = {}
+        document_ids: dict[str, str] = {}
+        started = time.perf_counter()
+
+        async def upload(document_id: str, title: str, text: str) -> None:
+            async with slots:
+                body = {
+                    "title": (title or document_id)[:500],
+                    "text": f"{title}\n\n{text}" if title else text,
+                    "external_id": document_id,
+                }
+                accepted = (await send(client, "POST", "/v1/documents", json=body)).json()
+                jobs[accepted["job_id"]] = document_id
+                document_ids[accepted["document_id"]] = document_id
+
+        await asyncio.gather(*(upload(d.id, d.title, d.text) for d in data.corpus))
+        for done, job_id in enumerate(list(jobs), start=1):
+            while True:
+                job = (await send(client, "GET", f"/v1/jobs/{job_id}")).json()
+                if job["status"] in ("indexed", "failed"):
+                    break
+                await asyncio.sleep(0.2)
+            if job["status"] == "indexed":
+                state.chunks += job["chunk_count"]
+            else:
+                state.failed += 1
+            if done % 500 == 0:
+                print(f"  {done}/{len(jobs)} documents indexed", flush=True)
+        state.document_ids = document_ids
+        state.ingest_seconds = round(time.perf_counter() - started, 1)
+
+
+@contextmanager
+def indexed_ragline(
+    data: BeirSet, corpus_file: Path, extra_env: Mapping[str, str] | None = None
+) -> Iterator[tuple[Monolith, IndexState]]:
+    """A running Ragline holding ``data``; indexes it first unless a previous run did."""
+    state = IndexState.load_or_new(index_dir(data, corpus_file))
+    with monolith(state, extra_env) as running:
+        if not state.indexed:
+            print(f"indexing {len(data.corpus)} documents through the gateway and worker ...")
+            asyncio.run(ingest(running.url, state, data))
+            state.save()
+            print(f"indexed {state.chunks} chunks in {state.ingest_seconds} s")
+        yield running, state

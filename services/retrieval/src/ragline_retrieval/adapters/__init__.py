@@ -1,0 +1,1 @@
+"""Technology-named adapters of the retrieval service's own ports."""
