@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ragline_common.errors import RaglineError, RateLimited, UpstreamUnavailable
+from ragline_common.errors import QuotaExceeded, RaglineError, RateLimited, UpstreamUnavailable
 from ragline_common.observability.tracing import current_trace_id
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -35,6 +35,30 @@ _HTTP_CODES = {
 }
 
 
+def problem_fields(*, status: int, code: str, title: str, detail: str) -> dict[str, Any]:
+    """The problem+json body; also sent inside a stream that fails after its headers went out."""
+    return {
+        "type": f"https://ragline.dev/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "trace_id": current_trace_id(),
+    }
+
+
+def problem_body(exc: BaseException) -> dict[str, Any]:
+    """What a response for ``exc`` would carry; unexpected errors never echo their text."""
+    if isinstance(exc, RaglineError):
+        return problem_fields(status=exc.status, code=exc.code, title=exc.title, detail=exc.detail)
+    return problem_fields(
+        status=500,
+        code="internal_error",
+        title="Internal error",
+        detail="An unexpected error occurred; report the trace_id.",
+    )
+
+
 def problem_response(
     *,
     status: int,
@@ -44,14 +68,7 @@ def problem_response(
     headers: dict[str, str] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> JSONResponse:
-    body: dict[str, Any] = {
-        "type": f"https://ragline.dev/problems/{code}",
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "code": code,
-        "trace_id": current_trace_id(),
-    }
+    body = problem_fields(status=status, code=code, title=title, detail=detail)
     if extra:
         body.update(extra)
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
@@ -61,6 +78,8 @@ def _retry_headers(exc: RaglineError) -> dict[str, str] | None:
     if isinstance(exc, RateLimited):
         return {**exc.headers, "Retry-After": str(max(1, round(exc.retry_after_s)))}
     if isinstance(exc, UpstreamUnavailable):
+        return {"Retry-After": str(max(1, round(exc.retry_after_s)))}
+    if isinstance(exc, QuotaExceeded) and exc.retry_after_s is not None:
         return {"Retry-After": str(max(1, round(exc.retry_after_s)))}
     return None
 

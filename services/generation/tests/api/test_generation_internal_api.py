@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from llm_harness import counter
 from pydantic import SecretStr
 
 from ragline_common.contracts.answer import Answer, AnswerApi, AnswerRequest
@@ -58,7 +59,11 @@ BODY = {
 
 
 def service() -> AnswerService:
-    return AnswerService(extractive=ExtractiveAnswerer(max_sentences=4, snippet_chars=200))
+    return AnswerService(
+        extractive=ExtractiveAnswerer(max_sentences=4, snippet_chars=200),
+        counter=counter(),
+        settings=GenerationSettings(snippet_chars=200),
+    )
 
 
 def app_with(answers: AnswerApi, token: str | None) -> FastAPI:
@@ -92,6 +97,15 @@ async def test_the_right_token_gets_a_cited_extractive_answer() -> None:
     assert answer.degraded is False
 
 
+async def test_an_unknown_model_is_a_404_problem_with_a_stable_code() -> None:
+    body = {"tenant_id": "t", "request": {"question": "q", "chunks": [], "model": "gpt-9"}}
+    response = await post(app_with(service(), TOKEN), body, {INTERNAL_TOKEN_HEADER: TOKEN})
+
+    assert response.status_code == 404
+    assert response.headers["content-type"] == PROBLEM_MEDIA_TYPE
+    assert response.json()["code"] == "model_not_found"
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -99,7 +113,7 @@ async def test_the_right_token_gets_a_cited_extractive_answer() -> None:
         {"tenant_id": "t", "request": {"question": "", "chunks": []}},
         {"tenant_id": "t", "request": {"question": "q" * 2001, "chunks": []}},
         {"tenant_id": "t", "request": {"question": "q", "chunks": [{"chunk_id": "c1"}]}},
-        {"tenant_id": "t", "request": {"question": "q", "chunks": [], "model": "gpt"}},
+        {"tenant_id": "t", "request": {"question": "q", "chunks": [], "temperature": 1}},
     ],
 )
 async def test_invalid_requests_are_422_problems(body: dict[str, Any]) -> None:

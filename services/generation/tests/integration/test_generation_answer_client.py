@@ -6,10 +6,15 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
+from llm_harness import counter
 from pydantic import SecretStr
+from starlette.applications import Starlette
+from starlette.responses import StreamingResponse
+from starlette.routing import Route
 
 from ragline_common.clients import HttpAnswerClient
-from ragline_common.contracts.answer import AnswerRequest
+from ragline_common.clients.answer_http import ANSWER_STREAM_PATH
+from ragline_common.contracts.answer import AnswerRequest, CitationsEvent
 from ragline_common.contracts.search import MAX_TOP_K, SearchHit
 from ragline_common.errors import UpstreamUnavailable, ValidationFailed
 from ragline_common.tenancy import TenantId
@@ -17,6 +22,7 @@ from ragline_common.testing import problem_app, serve_asgi, unused_port
 from ragline_generation.api.internal import internal_router
 from ragline_generation.domain.extractive import ExtractiveAnswerer
 from ragline_generation.domain.service import AnswerService
+from ragline_generation.settings import GenerationSettings
 
 TOKEN = "internal-token-0123456789abcdef"
 TENANT = TenantId("tenant_a")
@@ -40,7 +46,11 @@ def hit(chunk_id: str, text: str) -> SearchHit:
 
 @pytest.fixture
 async def base_url() -> AsyncIterator[str]:
-    answers = AnswerService(extractive=ExtractiveAnswerer(max_sentences=4, snippet_chars=200))
+    answers = AnswerService(
+        extractive=ExtractiveAnswerer(max_sentences=4, snippet_chars=200),
+        counter=counter(),
+        settings=GenerationSettings(snippet_chars=200),
+    )
     secret = SecretStr(TOKEN)
     app = problem_app(internal_router(service=lambda: answers, internal_token=lambda: secret))
     async with serve_asgi(app) as url:
@@ -86,3 +96,30 @@ async def test_a_generation_service_that_is_down_fails_fast() -> None:
     finally:
         await client.aclose()
     assert time.monotonic() - started < 2.0
+
+
+async def test_a_stream_cut_off_before_its_end_is_an_upstream_failure() -> None:
+    async def truncated(_request: object) -> StreamingResponse:
+        async def lines() -> AsyncIterator[str]:
+            yield CitationsEvent(citations=[]).model_dump_json() + "\n"
+            yield '{"event": "delta", "text": "Refunds are"}\n'
+
+        return StreamingResponse(lines(), media_type="application/x-ndjson")
+
+    app = Starlette(routes=[Route(ANSWER_STREAM_PATH, truncated, methods=["POST"])])
+    async with serve_asgi(app) as url:
+        client = HttpAnswerClient(url, TOKEN, timeout_s=5)
+        received: list[str] = []
+
+        async def consume() -> None:
+            request = AnswerRequest(question="q", chunks=[hit("c1", "Refunds.")])
+            async for event in client.stream(TENANT, request):
+                received.append(event.event)
+
+        try:
+            with pytest.raises(UpstreamUnavailable, match="early"):
+                await consume()
+        finally:
+            await client.aclose()
+
+    assert received == ["citations", "delta"]

@@ -11,6 +11,8 @@ The mapping decides what the gateway's caller sees when a peer fails:
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import TypeVar
 
 import httpx
@@ -78,6 +80,48 @@ class InternalHttpClient:
             raise UpstreamUnavailable(
                 f"{self._peer} answered with a body that breaks the contract."
             ) from exc
+
+    @asynccontextmanager
+    async def stream(self, path: str, body: BaseModel) -> AsyncIterator[httpx.Response]:
+        """POST and hand over the response unread, to consume as it arrives (no buffering).
+
+        Leaving the block closes the connection, which tells the peer to stop its work.
+        Transport failures while reading map to ``UpstreamUnavailable`` as for :meth:`post`.
+        """
+        try:
+            async with self._http.stream(
+                "POST", path, content=body.model_dump_json(), headers=self._headers()
+            ) as response:
+                if not response.is_success:
+                    await response.aread()
+                    raise self._error_from(response)
+                yield response
+        except httpx.TimeoutException as exc:
+            raise UpstreamUnavailable(f"{self._peer} did not answer in time.") from exc
+        except httpx.RequestError as exc:
+            raise UpstreamUnavailable(f"{self._peer} is unreachable.") from exc
+
+    async def get(self, path: str, response_type: type[ResponseT]) -> ResponseT:
+        try:
+            response = await self._http.get(path, headers=self._headers())
+        except httpx.TimeoutException as exc:
+            raise UpstreamUnavailable(f"{self._peer} did not answer in time.") from exc
+        except httpx.RequestError as exc:
+            raise UpstreamUnavailable(f"{self._peer} is unreachable.") from exc
+        if not response.is_success:
+            raise self._error_from(response)
+        try:
+            return response_type.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise UpstreamUnavailable(
+                f"{self._peer} answered with a body that breaks the contract."
+            ) from exc
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"content-type": "application/json", **inject_context()}
+        if self._token is not None:
+            headers[INTERNAL_TOKEN_HEADER] = self._token.get_secret_value()
+        return headers
 
     async def ping(self) -> None:
         """Readiness check: the peer process answers.

@@ -56,7 +56,11 @@ class ExtractiveAnswerer:
         self._max_sentences = max_sentences
         self._snippet_chars = snippet_chars
 
-    def answer(self, question: str, chunks: Sequence[SearchHit]) -> Answer:
+    def answer(
+        self, question: str, chunks: Sequence[SearchHit], numbers: Sequence[int] | None = None
+    ) -> Answer:
+        """``numbers[i]`` is the ``[n]`` of ``chunks[i]`` when the caller already numbered its
+        sources (a stream announced them first); otherwise citations count up from 1."""
         candidates = [
             _Candidate(rank=rank, span=span, terms=terms(span.text))
             for rank, chunk in enumerate(chunks)
@@ -66,7 +70,7 @@ class ExtractiveAnswerer:
         if not candidates:
             return _answer(NO_INFORMATION_ANSWER, [])
         chosen = self._choose(terms(question), candidates)
-        return self._compose(chosen, chunks)
+        return self._compose(chosen, chunks, numbers)
 
     def _choose(
         self, question_terms: frozenset[str], candidates: list[_Candidate]
@@ -92,13 +96,20 @@ class ExtractiveAnswerer:
             chosen.append(item.candidate)
         return chosen
 
-    def _compose(self, chosen: list[_Candidate], chunks: Sequence[SearchHit]) -> Answer:
+    def _compose(
+        self,
+        chosen: list[_Candidate],
+        chunks: Sequence[SearchHit],
+        fixed: Sequence[int] | None,
+    ) -> Answer:
         numbers: dict[int, int] = {}
         citations: list[Citation] = []
         parts: list[str] = []
         for candidate in chosen:
             if candidate.rank not in numbers:
-                numbers[candidate.rank] = len(numbers) + 1
+                numbers[candidate.rank] = (
+                    fixed[candidate.rank] if fixed is not None else len(numbers) + 1
+                )
                 chunk = chunks[candidate.rank]
                 citations.append(
                     Citation(
