@@ -38,6 +38,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -185,7 +186,7 @@ def _retrying(action: Callable[[], None], what: str, attempts: int = 12) -> None
 
 
 @contextmanager
-def ragline_stack(work: Path) -> Iterator[tuple[str, str, RaglineProcess]]:
+def ragline_stack(work: Path) -> Iterator[tuple[str, str, RaglineProcess, RaglineProcess]]:
     """Worker and gateway processes on fresh queues and a fresh catalog; torn down after."""
     for port, name in ((5672, "RabbitMQ"), (5432, "PostgreSQL")):
         try:
@@ -234,7 +235,7 @@ def ragline_stack(work: Path) -> Iterator[tuple[str, str, RaglineProcess]]:
         )
         processes.append(gateway)
         gateway.wait_ready()
-        yield gateway.url, admin_token, worker
+        yield gateway.url, admin_token, worker, gateway
     finally:
         from ragline_common.adapters.broker.rabbitmq import delete_topology
 
@@ -360,6 +361,11 @@ def chunk_texts(documents: Sequence[Document], embedder: Any) -> list[str]:
 def time_encode(model: Any, texts: Sequence[str], batch_size: int) -> float:
     """Chunks per second of one ``encode`` call, as the worker calls it."""
     started = time.perf_counter()
+    _encode(model, texts, batch_size)
+    return len(texts) / (time.perf_counter() - started)
+
+
+def _encode(model: Any, texts: Sequence[str], batch_size: int) -> None:
     model.encode(
         list(texts),
         batch_size=batch_size,
@@ -367,18 +373,51 @@ def time_encode(model: Any, texts: Sequence[str], batch_size: int) -> float:
         convert_to_numpy=True,
         show_progress_bar=False,
     )
-    return len(texts) / (time.perf_counter() - started)
 
 
-def raw_encode(
-    documents: Sequence[Document], batch_sizes: Sequence[int]
-) -> tuple[list[str], int, float, float, dict[int, float]]:
-    """Chunks; best batch size; chunks/s and CPU seconds over all chunks at it; chunks/s
-    per batch size on the sample."""
+def time_parallel_encode(model: Any, texts: Sequence[str], batch_size: int, lanes: int) -> float:
+    """Chunks per second of ``lanes`` encode calls side by side, each on cores / lanes torch
+    threads and an equal share of the texts: the bare form of ``parallel_encodes``."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // lanes))
+    try:
+        shares = [texts[lane::lanes] for lane in range(lanes)]
+        workers = [
+            threading.Thread(target=_encode, args=(model, share, batch_size)) for share in shares
+        ]
+        started = time.perf_counter()
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        return len(texts) / (time.perf_counter() - started)
+    finally:
+        torch.set_num_threads(threads)
+
+
+@dataclass
+class RawEncode:
+    texts: list[str]
+    best_batch_size: int
+    chunks_per_s: float
+    """The best of one call and, when the worker runs parallel encodes, as many side by side."""
+    cpu_s: float
+    by_batch_size: dict[int, float]
+    single_call_chunks_per_s: float
+    parallel_chunks_per_s: float | None
+
+
+def raw_encode(documents: Sequence[Document], batch_sizes: Sequence[int]) -> RawEncode:
+    """The same chunks through the bare model at its best: the fastest batch size on a sample,
+    then every chunk in one call, and in as many parallel calls as the worker's
+    ``parallel_encodes`` (the worker gets no credit for a parallelism the bare model also has)."""
     from ragline_common.adapters.embedder.minilm import MiniLmEmbedder
     from ragline_common.settings import EmbedderSettings
 
-    embedder = MiniLmEmbedder(EmbedderSettings())
+    settings = EmbedderSettings()
+    embedder = MiniLmEmbedder(settings.model_copy(update={"parallel_encodes": 1}))
     asyncio.run(embedder.warm_up())
     texts = chunk_texts(documents, embedder)
     model = embedder._model  # the bare model, on purpose
@@ -389,8 +428,20 @@ def raw_encode(
     by_size = {size: time_encode(model, sample, size) for size in batch_sizes}
     best = max(by_size, key=lambda size: by_size[size])
     cpu_started = time.process_time()
-    chunks_per_s = time_encode(model, texts, best)
-    return texts, best, chunks_per_s, time.process_time() - cpu_started, by_size
+    single = time_encode(model, texts, best)
+    cpu_s = time.process_time() - cpu_started
+    parallel = None
+    if settings.parallel_encodes > 1:
+        parallel = time_parallel_encode(model, texts, best, settings.parallel_encodes)
+    return RawEncode(
+        texts=texts,
+        best_batch_size=best,
+        chunks_per_s=max(single, parallel or 0.0),
+        cpu_s=cpu_s,
+        by_batch_size=by_size,
+        single_call_chunks_per_s=single,
+        parallel_chunks_per_s=parallel,
+    )
 
 
 # --- main --------------------------------------------------------------------------------------
@@ -412,17 +463,24 @@ def main() -> int:
 
     with (
         tempfile.TemporaryDirectory(prefix="ragline-bench-") as work,
-        ragline_stack(Path(work)) as (url, admin_token, worker),
+        ragline_stack(Path(work)) as (url, admin_token, worker, gateway),
     ):
-        worker_cpu_s = worker.cpu_seconds()
+        worker_cpu_s, gateway_cpu_s = worker.cpu_seconds(), gateway.cpu_seconds()
         run = asyncio.run(ingest_through_api(url, admin_token, documents, args.upload_concurrency))
         worker_cpu_s = worker.cpu_seconds() - worker_cpu_s
+        gateway_cpu_s = gateway.cpu_seconds() - gateway_cpu_s
         worker_peak_rss_mb = worker.peak_rss_mb()
         if run.failures:
             print(worker.log_tail(), file=sys.stderr)
 
     print("timing the bare model on the same chunks ...")
-    texts, best_batch, raw_per_s, raw_cpu_s, by_size = raw_encode(documents, batch_sizes)
+    raw = raw_encode(documents, batch_sizes)
+    texts, best_batch, raw_per_s, raw_cpu_s = (
+        raw.texts,
+        raw.best_batch_size,
+        raw.chunks_per_s,
+        raw.cpu_s,
+    )
     pipeline_per_s = run.chunks / run.seconds
     results = {
         "documents": len(documents),
@@ -435,16 +493,26 @@ def main() -> int:
         "pipeline_chunks_per_s": round(pipeline_per_s, 2),
         "raw_encode_chunks_per_s": round(raw_per_s, 2),
         "raw_encode_best_batch_size": best_batch,
-        "raw_encode_sample_chunks_per_s": {str(k): round(v, 2) for k, v in by_size.items()},
+        "raw_encode_sample_chunks_per_s": {
+            str(k): round(v, 2) for k, v in raw.by_batch_size.items()
+        },
+        "raw_encode_single_call_chunks_per_s": round(raw.single_call_chunks_per_s, 2),
+        "raw_encode_parallel_chunks_per_s": (
+            None if raw.parallel_chunks_per_s is None else round(raw.parallel_chunks_per_s, 2)
+        ),
         "ratio": round(pipeline_per_s / raw_per_s, 3),
         "worker_peak_rss_mb": round(worker_peak_rss_mb, 1),
         # CPU time per chunk does not depend on what else runs on the machine: with other
         # load present, cpu_ratio says how much work the pipeline adds around the encode.
         "worker_cpu_ms_per_chunk": round(worker_cpu_s / run.chunks * 1000, 2),
         "raw_encode_cpu_ms_per_chunk": round(raw_cpu_s / len(texts) * 1000, 2),
+        # What the front half (API, catalog bookkeeping, dispatch) costs per chunk.
+        "gateway_cpu_ms_per_chunk": round(gateway_cpu_s / run.chunks * 1000, 2),
         "cpu_ratio": round((raw_cpu_s / len(texts)) / (worker_cpu_s / run.chunks), 3),
         "cpu_count": os.cpu_count(),
-        "embedder_threads": os.environ.get("RAGLINE_EMBEDDER_THREADS", "0 (torch default)"),
+        "embedder_threads": os.environ.get("RAGLINE_EMBEDDER_THREADS", "0 (cores / lanes)"),
+        "embedder_parallel_encodes": os.environ.get("RAGLINE_EMBEDDER_PARALLEL_ENCODES", "1"),
+        "ingestion_embed_window": os.environ.get("RAGLINE_INGESTION_EMBED_WINDOW", "default"),
         "ingestion_concurrency": os.environ.get("RAGLINE_INGESTION_CONCURRENCY", "default"),
         "embedder_batch_size": os.environ.get("RAGLINE_EMBEDDER_BATCH_SIZE", "default"),
         "tenant_jobs_in_flight": os.environ.get(

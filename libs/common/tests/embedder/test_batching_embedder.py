@@ -62,6 +62,65 @@ async def test_a_call_split_across_batches_gets_its_vectors_in_order() -> None:
     assert results == [await expected(texts) for texts in calls]
 
 
+async def test_a_window_is_encoded_as_batches_of_similar_length() -> None:
+    inner = RecordingEmbedder()
+    batching = BatchingEmbedder(inner, batch_size=2, max_wait_s=0.02, window=6)
+    # Lengths interleaved so that arrival order would pair every long text with a short one.
+    calls = [["x" * 50, "y"], ["x" * 40, "yy"], ["x" * 30, "yyy"]]
+    results = await asyncio.gather(*(batching.embed_documents(texts) for texts in calls))
+    assert [[len(text) for text in batch] for batch in inner.batches] == [[50, 40], [30, 3], [2, 1]]
+    # Sorted for the encode, yet every caller gets its own vectors in its own order.
+    assert results == [await expected(texts) for texts in calls]
+
+
+async def test_a_window_waits_for_the_deadline_not_just_for_one_full_batch() -> None:
+    inner = RecordingEmbedder()
+    batching = BatchingEmbedder(inner, batch_size=2, max_wait_s=0.1, window=6)
+    first = asyncio.create_task(batching.embed_documents(["a", "bb"]))
+    await asyncio.sleep(0.03)
+    assert inner.batches == [], "a full batch went before the window's deadline"
+    second = asyncio.create_task(batching.embed_documents(["ccc"]))
+    await asyncio.gather(first, second)
+    assert inner.batches == [["ccc", "bb"], ["a"]]
+
+
+async def test_a_failed_batch_fails_every_caller_in_its_window() -> None:
+    inner = RecordingEmbedder(fail_on="poison")
+    batching = BatchingEmbedder(inner, batch_size=2, max_wait_s=0.02, window=4)
+    outcomes = await asyncio.gather(
+        batching.embed_documents(["a long healthy text", "poison"]),
+        batching.embed_documents(["tiny", "other healthy text"]),
+        return_exceptions=True,
+    )
+    assert all(isinstance(outcome, ConnectionError) for outcome in outcomes)
+    # The failing batch came second; nothing after it in the window was encoded.
+    assert inner.batches == [["a long healthy text", "other healthy text"], ["poison", "tiny"]]
+
+
+async def test_lanes_encode_windows_side_by_side_and_finish_independently() -> None:
+    inner = RecordingEmbedder(gated=True)
+    batching = BatchingEmbedder(inner, batch_size=2, max_wait_s=0.0, window=2, lanes=2)
+    first = asyncio.create_task(batching.embed_documents(["a", "b"]))
+    await inner.started.wait()
+    # The first lane is held at the gate; a second window gets the second lane at once.
+    second = asyncio.create_task(batching.embed_documents(["c"]))
+    for _ in range(100):
+        if inner.running == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert inner.max_running == 2
+    # A third window waits for a free lane rather than starting a third encode.
+    third = asyncio.create_task(batching.embed_documents(["d"]))
+    await asyncio.sleep(0.05)
+    assert inner.max_running == 2
+    inner.gate.set()
+    assert await asyncio.gather(first, second, third) == [
+        await expected(["a", "b"]),
+        await expected(["c"]),
+        await expected(["d"]),
+    ]
+
+
 async def test_a_lone_call_waits_at_most_max_wait_and_a_full_batch_not_at_all() -> None:
     batching = BatchingEmbedder(RecordingEmbedder(), batch_size=4, max_wait_s=0.2)
     started = time.perf_counter()
@@ -162,3 +221,7 @@ def test_it_describes_the_inner_model_and_refuses_nonsense_settings() -> None:
         BatchingEmbedder(inner, batch_size=0, max_wait_s=0.0)
     with pytest.raises(ValueError, match="max_wait_s"):
         BatchingEmbedder(inner, batch_size=1, max_wait_s=-1.0)
+    with pytest.raises(ValueError, match="lanes"):
+        BatchingEmbedder(inner, batch_size=8, max_wait_s=0.0, lanes=0)
+    with pytest.raises(ValueError, match="window"):
+        BatchingEmbedder(inner, batch_size=8, max_wait_s=0.0, window=4)

