@@ -60,8 +60,22 @@ bench-parse: install ## Extraction quality per groundtruth file -> bench-results
 bench-ingest: install services ## SciFact through the real queue and worker vs bare encode -> bench-results/ingest.json
 	$(BIN)/python services/ingestion/benchmarks/bench_ingest.py $(BENCH_ARGS)
 
+DATA ?= ../shared/data/scifact
+
+.PHONY: eval
+eval: install ## nDCG@10/recall@100/MRR@10 per search mode on a BEIR folder (DATA=...) -> bench-results/eval-<set>.json
+	$(BIN)/python services/retrieval/benchmarks/eval_beir.py --data $(DATA) $(EVAL_ARGS)
+
+.PHONY: bench-search
+bench-search: install ## Search latency: bare engine vs POST /v1/search, 1 and 50 clients -> bench-results/search.json
+	$(BIN)/python services/retrieval/benchmarks/bench_search.py --data $(DATA) $(BENCH_ARGS)
+
+.PHONY: bench-ttfb
+bench-ttfb: install ## Streamed answer time to first byte: gateway vs the model's own first token -> bench-results/ttfb.json
+	$(BIN)/python services/generation/benchmarks/bench_ttfb.py $(BENCH_ARGS)
+
 .PHONY: bench
-bench: bench-parse bench-ingest ## Every benchmark
+bench: bench-parse bench-ingest bench-search bench-ttfb ## Every benchmark
 
 .PHONY: lock
 lock: | $(UV) ## Re-resolve uv.lock after changing dependencies

@@ -90,6 +90,24 @@ class RateLimited(RaglineError):
         self.headers = headers or {}
 
 
+class QuotaExceeded(RaglineError):
+    """A tenant used up a quota (documents, stored bytes, LLM tokens per day).
+
+    ``retry_after_s`` is set when the quota renews by itself (a daily one); a storage quota
+    only frees up when the tenant deletes something, so it carries none.
+    """
+
+    status = 429
+    code = "quota_exceeded"
+    title = "Quota exceeded"
+
+    def __init__(
+        self, detail: str, *, retry_after_s: float | None = None, code: str | None = None
+    ) -> None:
+        super().__init__(detail, code=code)
+        self.retry_after_s = retry_after_s
+
+
 class UpstreamUnavailable(RaglineError):
     """A dependency (broker, vector store, model, peer service) cannot serve right now."""
 

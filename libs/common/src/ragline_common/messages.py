@@ -88,8 +88,18 @@ class DocumentDeleteRequested(Envelope):
     keep_version: int | None = None
 
 
+class TenantDeleteRequested(Envelope):
+    """Remove every chunk of a tenant from the vector store (the tenant was erased).
+
+    The gateway sends it after the catalog rows are gone; it is idempotent, and a late index
+    of a job already in flight is pruned by the gateway when its status event arrives.
+    """
+
+    type: Literal["tenant.delete.v1"] = "tenant.delete.v1"
+
+
 AnyMessage = Annotated[
-    DocumentIngestRequested | JobStatusChanged | DocumentDeleteRequested,
+    DocumentIngestRequested | JobStatusChanged | DocumentDeleteRequested | TenantDeleteRequested,
     Field(discriminator="type"),
 ]
 
@@ -100,7 +110,7 @@ class _MessageAdapter(BaseModel):
 
 def parse_message(
     body: bytes | str,
-) -> DocumentIngestRequested | JobStatusChanged | DocumentDeleteRequested:
+) -> DocumentIngestRequested | JobStatusChanged | DocumentDeleteRequested | TenantDeleteRequested:
     """Decode a broker body into its typed envelope (raises ``pydantic.ValidationError``)."""
     import json
 

@@ -99,7 +99,11 @@ class EmbedderSettings(BaseSettings):
     """16 measured fastest on 2 CPU cores and keeps the worker well under 1.5 GiB (attention
     memory grows with batch size times sequence length squared)."""
     threads: int = Field(default=0, ge=0)
-    """Torch intra-op threads; 0 leaves torch's default (all cores)."""
+    """Torch intra-op threads per encode; 0 means the cores divided by ``parallel_encodes``."""
+    parallel_encodes: int = Field(default=1, ge=1, le=64)
+    """Encodes that may run at once, each on its own thread with ``threads`` cores. Two
+    single-threaded encodes on two cores do not wait for each other at every operator, so a
+    core taken by other work (the event loop, a parser) stalls one of them, not both."""
     hash_dimension: int = Field(default=384, ge=8)
 
 

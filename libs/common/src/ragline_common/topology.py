@@ -20,6 +20,7 @@ CREDENTIAL_HEADERS = frozenset({INTAKE_API_KEY_HEADER, "authorization"})
 
 ROUTING_INGEST = "document.ingest.v1"
 ROUTING_DELETE = "document.delete.v1"
+ROUTING_TENANT_DELETE = "tenant.delete.v1"
 ROUTING_JOB_STATUS = "job.status.v1"
 
 # Growing delays for transient retries; past the last tier the last delay repeats.
@@ -40,7 +41,10 @@ class QueueName(StrEnum):
 
 # queue -> (exchange, routing keys bound)
 BINDINGS: dict[QueueName, tuple[str, tuple[str, ...]]] = {
-    QueueName.INGESTION: (COMMANDS_EXCHANGE, (ROUTING_INGEST, ROUTING_DELETE)),
+    QueueName.INGESTION: (
+        COMMANDS_EXCHANGE,
+        (ROUTING_INGEST, ROUTING_DELETE, ROUTING_TENANT_DELETE),
+    ),
     QueueName.JOB_EVENTS: (EVENTS_EXCHANGE, (ROUTING_JOB_STATUS,)),
     QueueName.INTAKE: (INTAKE_EXCHANGE, ("#",)),
     QueueName.DEAD_LETTERS: (DEAD_LETTER_EXCHANGE, ("#",)),
@@ -53,7 +57,7 @@ PARKING_QUEUES = frozenset({QueueName.DEAD_LETTERS, QueueName.DEAD_LETTER_EVENTS
 
 def exchange_for(routing_key: str) -> str:
     """Which exchange a routing key is published to."""
-    if routing_key in (ROUTING_INGEST, ROUTING_DELETE):
+    if routing_key in (ROUTING_INGEST, ROUTING_DELETE, ROUTING_TENANT_DELETE):
         return COMMANDS_EXCHANGE
     if routing_key == ROUTING_JOB_STATUS:
         return EVENTS_EXCHANGE

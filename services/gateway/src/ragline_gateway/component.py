@@ -4,33 +4,53 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import structlog
 from fastapi import APIRouter, Depends, Request
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 
 from ragline_common.contracts.answer import AnswerApi
 from ragline_common.contracts.search import SearchApi
 from ragline_common.hosting import Host
+from ragline_common.ports.catalog import DocumentDraft
 from ragline_common.ports.rate_limiter import RateLimiter
+from ragline_common.tenancy import TenantId
 from ragline_common.topology import QueueName
 from ragline_gateway.adapters.catalog import SqlCatalog
 from ragline_gateway.adapters.rate_limit_memory import MemoryRateLimiter
 from ragline_gateway.adapters.rate_limit_redis import RedisRateLimiter
-from ragline_gateway.api import admin, answers, documents, tenants
+from ragline_gateway.api import (
+    admin,
+    answers,
+    chat_completions,
+    documents,
+    query,
+    tenants,
+    usage,
+)
 from ragline_gateway.api.body_limit import BodySizeLimitMiddleware
+from ragline_gateway.api.front_door import ContentTypeMiddleware, FrontDoorHeadersMiddleware
+from ragline_gateway.api.idempotency import IdempotencyMiddleware
+from ragline_gateway.api.problem_docs import PROBLEM_RESPONSES
 from ragline_gateway.context import GatewayContext
+from ragline_gateway.domain.backpressure import IngestBackpressure
 from ragline_gateway.domain.dead_letter_events import DeadLetterEventHandler
 from ragline_gateway.domain.dispatch import JobDispatcher
 from ragline_gateway.domain.intake import IntakeHandler
 from ragline_gateway.domain.job_events import JobEventHandler
+from ragline_gateway.domain.key_directory import KeyDirectory
+from ragline_gateway.domain.limits import EffectiveLimits, check_upload_quota
 from ragline_gateway.secrets_store import load_gateway_secrets
 from ragline_gateway.settings import GatewaySettings
 
 _log = structlog.get_logger(__name__)
 _JOB_EVENT_PREFETCH = 32
 _INTAKE_PREFETCH = 8
+_IDEMPOTENCY_PURGE_INTERVAL_S = 600.0
 
 
 class GatewayComponent:
@@ -50,13 +70,45 @@ class GatewayComponent:
         request.state.gateway = self.context
 
     def routers(self, *, internal_api: bool) -> Sequence[APIRouter]:
-        public = APIRouter(dependencies=[Depends(self._attach)])
-        for module_router in (tenants.router, documents.router, answers.router, admin.router):
+        public = APIRouter(dependencies=[Depends(self._attach)], responses=PROBLEM_RESPONSES)
+        for module_router in (
+            tenants.router,
+            documents.router,
+            answers.router,
+            query.router,
+            chat_completions.router,
+            usage.router,
+            admin.router,
+        ):
             public.include_router(module_router)
         return [public]
 
     def middleware(self) -> Sequence[Middleware]:
-        return [Middleware(BodySizeLimitMiddleware, max_bytes=self.settings.max_upload_bytes)]
+        # Innermost first (each one added wraps the previous): CORS answers preflights before
+        # anything else, every response gets the security headers, oversize bodies are refused
+        # before the content type is even looked at, and idempotency sees only valid requests.
+        stack = [
+            Middleware(
+                IdempotencyMiddleware,
+                context=lambda: self.context,
+                routes=frozenset({("POST", "/v1/documents"), ("POST", "/v1/query")}),
+            ),
+            Middleware(ContentTypeMiddleware, multipart_paths=frozenset({"/v1/documents"})),
+            Middleware(BodySizeLimitMiddleware, max_bytes=self.settings.max_upload_bytes),
+            Middleware(FrontDoorHeadersMiddleware),
+        ]
+        if self.settings.cors_allow_origins:
+            stack.append(
+                Middleware(
+                    CORSMiddleware,
+                    allow_origins=self.settings.cors_allow_origins,
+                    allow_methods=["GET", "POST", "PATCH", "DELETE"],
+                    allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+                    expose_headers=["RateLimit", "RateLimit-Policy", "Retry-After"],
+                    max_age=600,
+                )
+            )
+        return stack
 
     def _rate_limiter(self) -> RateLimiter:
         match self.settings.rate_limiter:
@@ -81,6 +133,12 @@ class GatewayComponent:
         host.stack.push_async_callback(limiter.close)
         search, answers_api = await self._peers(host)
         dispatcher = JobDispatcher(catalog, broker, window=self.settings.tenant_jobs_in_flight)
+        keys = KeyDirectory(
+            catalog,
+            ttl_s=self.settings.key_cache_ttl_s,
+            touch_interval_s=self.settings.key_touch_interval_s,
+        )
+        backpressure = IngestBackpressure(catalog, broker, limit=self.settings.ingest_backlog_limit)
         self._context = GatewayContext(
             settings=self.settings,
             catalog=catalog,
@@ -91,6 +149,8 @@ class GatewayComponent:
             answers=answers_api,
             key_pepper=gateway_secrets.key_pepper,
             admin_token=gateway_secrets.admin_token,
+            keys=keys,
+            backpressure=backpressure,
         )
         host.checks["catalog"] = catalog.ping
         host.checks["broker"] = broker.ping
@@ -107,6 +167,7 @@ class GatewayComponent:
             key_pepper=gateway_secrets.key_pepper,
             admin_token=gateway_secrets.admin_token,
             max_upload_bytes=self.settings.max_upload_bytes,
+            quota=self._upload_quota,
         )
         await broker.consume(QueueName.INTAKE, intake, prefetch=_INTAKE_PREFETCH)
         await broker.consume(
@@ -120,6 +181,11 @@ class GatewayComponent:
         await dispatcher.dispatch_all()
         sweeper = asyncio.create_task(self._sweep_forever(), name="gateway-dispatch-sweeper")
         host.stack.push_async_callback(_cancel, sweeper)
+
+    async def _upload_quota(self, tenant_id: TenantId, draft: DocumentDraft) -> None:
+        context = self.context
+        limits = EffectiveLimits.of(await context.keys.tenant_limits(tenant_id), self.settings)
+        await check_upload_quota(context.catalog, tenant_id, limits, draft)
 
     async def _peers(self, host: Host) -> tuple[SearchApi, AnswerApi]:
         from ragline_common.clients.answer_http import HttpAnswerClient
@@ -146,12 +212,19 @@ class GatewayComponent:
         return search, answers_api
 
     async def _sweep_forever(self) -> None:
+        next_purge = 0.0
         while True:
             await asyncio.sleep(self.settings.sweep_interval_s)
             try:
                 await self.context.dispatcher.dispatch_all()
             except Exception:
                 _log.exception("dispatch_sweep_failed")
+            if time.monotonic() >= next_purge:
+                next_purge = time.monotonic() + _IDEMPOTENCY_PURGE_INTERVAL_S
+                try:
+                    await self.context.catalog.purge_idempotency_keys(before=datetime.now(UTC))
+                except Exception:
+                    _log.exception("idempotency_purge_failed")
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

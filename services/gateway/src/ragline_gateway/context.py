@@ -9,7 +9,9 @@ from ragline_common.contracts.search import SearchApi
 from ragline_common.ports.broker import Broker
 from ragline_common.ports.catalog import Catalog
 from ragline_common.ports.rate_limiter import RateLimiter
+from ragline_gateway.domain.backpressure import IngestBackpressure
 from ragline_gateway.domain.dispatch import JobDispatcher
+from ragline_gateway.domain.key_directory import KeyDirectory
 from ragline_gateway.settings import GatewaySettings
 
 
@@ -24,3 +26,5 @@ class GatewayContext:
     answers: AnswerApi
     key_pepper: bytes
     admin_token: str
+    keys: KeyDirectory
+    backpressure: IngestBackpressure

@@ -7,16 +7,24 @@ Handlers never read a tenant from the path, query or body for data access.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Literal
+from datetime import UTC, datetime
+from typing import Annotated
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from ragline_common.errors import Forbidden, NotFound, RateLimited, Unauthorized
-from ragline_common.ports.rate_limiter import RateLimitDecision
+from ragline_common.errors import Forbidden, NotFound, Unauthorized
 from ragline_common.tenancy import Principal, Scope, TenantId
+from ragline_gateway.api.front_door import RESPONSE_HEADERS_STATE
 from ragline_gateway.context import GatewayContext
 from ragline_gateway.domain.authentication import authenticate, require_scope
+from ragline_gateway.domain.limits import (
+    Bucket,
+    EffectiveLimits,
+    check_token_quota,
+    enforce_rate_limit,
+    policy_headers,
+)
 
 _bearer = HTTPBearer(
     auto_error=False, description="A tenant API key (rl_...) or the operator token"
@@ -42,12 +50,14 @@ async def get_principal(
         )
     principal = await authenticate(
         credentials.credentials,
-        catalog=context.catalog,
+        catalog=context.keys,
         key_pepper=context.key_pepper,
         admin_token=context.admin_token,
     )
     if principal.tenant_id is not None:
         request.scope.setdefault("state", {})["tenant_id"] = principal.tenant_id
+    if principal.key_id is not None:
+        await context.keys.touch(principal.key_id, datetime.now(UTC))
     return principal
 
 
@@ -62,44 +72,38 @@ def require_operator(principal: PrincipalDep) -> Principal:
 
 OperatorDep = Annotated[Principal, Depends(require_operator)]
 
-LimitBucket = Literal["ingest", "query"]
+
+def add_response_headers(request: Request, headers: dict[str, str]) -> None:
+    """Headers for this request's response, whatever it turns out to be (errors included).
+
+    :class:`~ragline_gateway.api.front_door.FrontDoorHeadersMiddleware` adds them.
+    """
+    request.scope.setdefault("state", {}).setdefault(RESPONSE_HEADERS_STATE, {}).update(headers)
 
 
-def _policy_headers(decision: RateLimitDecision, name: str) -> dict[str, str]:
-    # IETF draft-ietf-httpapi-ratelimit-headers: structured-field lists of named policies.
-    return {
-        "RateLimit-Policy": f'"{name}";q={decision.limit};w={decision.window_s}',
-        "RateLimit": f'"{name}";r={decision.remaining};t={round(decision.reset_s)}',
-    }
+async def tenant_limits(context: GatewayContext, tenant_id: TenantId) -> EffectiveLimits:
+    return EffectiveLimits.of(await context.keys.tenant_limits(tenant_id), context.settings)
 
 
 def _tenant_with_scope(
-    scopes: frozenset[Scope], bucket: LimitBucket
-) -> Callable[[Response, ContextDep, PrincipalDep], Awaitable[TenantId]]:
+    scopes: frozenset[Scope], bucket: Bucket
+) -> Callable[[Request, ContextDep, PrincipalDep], Awaitable[TenantId]]:
     async def dependency(
-        response: Response, context: ContextDep, principal: PrincipalDep
+        request: Request, context: ContextDep, principal: PrincipalDep
     ) -> TenantId:
         tenant_id = require_scope(principal, scopes)
-        limit = (
-            context.settings.ingest_per_minute
-            if bucket == "ingest"
-            else context.settings.query_per_minute
+        limits = await tenant_limits(context, tenant_id)
+        limit = limits.per_minute(bucket)
+        add_response_headers(request, policy_headers(bucket, limit, None))
+        headers = await enforce_rate_limit(
+            context.rate_limiter,
+            bucket=bucket,
+            key_id=principal.key_id,
+            tenant_id=tenant_id,
+            limit=limit,
+            failure_mode=context.settings.rate_limit_failure_mode,
         )
-        key_decision = await context.rate_limiter.hit(
-            f"{bucket}:key:{principal.key_id}", limit=limit, window_s=60
-        )
-        tenant_decision = await context.rate_limiter.hit(
-            f"{bucket}:tenant:{tenant_id}", limit=limit, window_s=60
-        )
-        tightest = min((key_decision, tenant_decision), key=lambda d: (d.allowed, d.remaining))
-        headers = _policy_headers(tightest, bucket)
-        response.headers.update(headers)
-        if not (key_decision.allowed and tenant_decision.allowed):
-            raise RateLimited(
-                f"Rate limit for {bucket} exceeded; retry later.",
-                retry_after_s=tightest.retry_after_s,
-                headers=headers,
-            )
+        add_response_headers(request, headers)
         return tenant_id
 
     return dependency
@@ -111,6 +115,17 @@ ReaderTenant = Annotated[
     TenantId, Depends(_tenant_with_scope(frozenset({Scope.INGEST, Scope.QUERY}), "query"))
 ]
 """Reading documents and jobs: either scope may check on what it uploaded or searches."""
+
+
+async def _generation_tenant(context: ContextDep, tenant_id: QueryTenant) -> TenantId:
+    """A query-scoped tenant that still has LLM tokens left today (quota)."""
+    limits = await tenant_limits(context, tenant_id)
+    await check_token_quota(context.catalog, tenant_id, limits, now=datetime.now(UTC))
+    return tenant_id
+
+
+GenerationTenant = Annotated[TenantId, Depends(_generation_tenant)]
+"""For routes that spend LLM tokens: ``QueryTenant`` plus the daily token quota."""
 
 
 async def _admin_of_tenant(principal: PrincipalDep, tenant_id: str) -> Principal:

@@ -31,3 +31,27 @@ class GatewaySettings(BaseSettings):
     exceed the workers' combined ``RAGLINE_INGESTION_CONCURRENCY`` (32 each by default)."""
     sweep_interval_s: float = Field(default=5.0, gt=0)
     """How often waiting jobs are dispatched even without an upload or a finished job."""
+
+    # Front door (issue 6, ADR 0012)
+    key_cache_ttl_s: float = Field(default=1.0, ge=0, le=1.0)
+    """How long a replica trusts a key lookup (and the tenant's limits) without the catalog.
+    At most one second: a revocation must bind every replica within that."""
+    key_touch_interval_s: float = Field(default=60.0, ge=0)
+    """``last_used_at`` is written at most this often per key and replica (not per request)."""
+    key_rotation_grace_s: int = Field(default=24 * 3600, ge=0, le=30 * 24 * 3600)
+    """Default time a rotated key keeps working beside its replacement."""
+    rate_limit_failure_mode: Literal["open", "closed"] = "closed"
+    """With the limiter store down: ``open`` serves unlimited (logged, counted in
+    ``ragline_gateway_rate_limiter_unavailable_total``); ``closed`` answers 503."""
+    quota_documents: int | None = Field(default=None, ge=1)
+    """Default most live documents per tenant (None: unlimited); operators override per tenant."""
+    quota_stored_bytes: int | None = Field(default=None, ge=1)
+    quota_llm_tokens_per_day: int | None = Field(default=None, ge=1)
+    ingest_backlog_limit: int = Field(default=10_000, ge=1)
+    """Unfinished ingestion jobs (all tenants) past which uploads get 503 + Retry-After."""
+    idempotency_ttl_s: int = Field(default=24 * 3600, ge=60)
+    idempotency_lease_s: float = Field(default=300.0, gt=0)
+    """A request holding an idempotency key longer than this is presumed dead (its replica
+    crashed), and a retry may take the key over."""
+    cors_allow_origins: list[str] = Field(default_factory=list)
+    """Browser origins allowed to call the API; empty (the default) sends no CORS headers."""

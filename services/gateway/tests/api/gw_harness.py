@@ -29,6 +29,7 @@ from ragline_common.messages import (
     DocumentIngestRequested,
     JobStatus,
     JobStatusChanged,
+    TenantDeleteRequested,
     parse_message,
 )
 from ragline_common.ports.broker import Broker, Delivery
@@ -132,6 +133,9 @@ class FakePeers:
             message = parse_message(delivery.body)
             if isinstance(message, DocumentDeleteRequested):
                 self.search.forget(message.tenant_id, message.document_id, message.keep_version)
+                return
+            if isinstance(message, TenantDeleteRequested):
+                self.search.indexed.pop(message.tenant_id, None)
                 return
             assert isinstance(message, DocumentIngestRequested)
             if message.content == POISON:

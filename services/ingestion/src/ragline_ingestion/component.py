@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from starlette.middleware import Middleware
 
 from ragline_common.adapters.embedder.batching import BatchingEmbedder
+from ragline_common.adapters.sparse.bm25 import Bm25SparseEncoder
 from ragline_common.hosting import Host
 from ragline_common.topology import QueueName
 from ragline_ingestion.consumers.ingestion_queue import IngestionQueueConsumer
@@ -47,12 +48,16 @@ class IngestionComponent:
         host.checks.setdefault("broker", broker.ping)
         # Most documents are a chunk or two: embedded one document at a time, the model
         # would run at batch size 1-2. The batcher pools the chunks of the documents in flight
-        # (``concurrency`` of them) into full batches. Only this pipeline's calls go through
-        # it; the shared embedder stays unbatched, so a co-hosted search never waits for a batch.
+        # (``concurrency`` of them) into length-sorted windows of full batches. Only this
+        # pipeline's calls go through it; the shared embedder stays unbatched, so a co-hosted
+        # search never waits for a batch.
+        batch_size = host.settings.embedder.batch_size
         batching = BatchingEmbedder(
             embedder,
-            batch_size=host.settings.embedder.batch_size,
+            batch_size=batch_size,
             max_wait_s=settings.embed_batch_wait_ms / 1000,
+            window=max(settings.embed_window, batch_size),
+            lanes=host.settings.embedder.parallel_encodes,
         )
         pipeline = IngestionPipeline(
             settings=settings,
@@ -60,6 +65,7 @@ class IngestionComponent:
             embedder=batching,
             vector_store=vector_store,
             broker=broker,
+            sparse_encoder=Bm25SparseEncoder(),
         )
         consumer = IngestionQueueConsumer(pipeline)
         await broker.consume(QueueName.INGESTION, consumer.handle, prefetch=settings.concurrency)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol
+from datetime import date, datetime
+from typing import Literal, Protocol
 
 from pydantic import JsonValue
 
@@ -35,6 +35,8 @@ class ApiKeyRecord:
     expires_at: datetime | None
     revoked_at: datetime | None
     last_used_at: datetime | None
+    replaced_by: str | None = None
+    """The key that replaced this one in a rotation; this one lives out its grace period."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,18 @@ class DocumentRecord:
 
 
 @dataclass(frozen=True)
+class TraceContext:
+    """The W3C trace context an upload arrived in, kept with its job.
+
+    A job may be published long after its upload (when its tenant's dispatch window has room);
+    keeping the context lets that publish, and the worker's processing, join the upload's trace.
+    """
+
+    traceparent: str
+    tracestate: str | None = None
+
+
+@dataclass(frozen=True)
 class JobRecord:
     id: str
     tenant_id: TenantId
@@ -82,6 +96,8 @@ class JobRecord:
     published: bool
     created_at: datetime
     updated_at: datetime
+    trace: TraceContext | None = None
+    """Trace context of the upload that created the job; None if it had none."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +107,71 @@ class Submission:
     document: DocumentRecord
     job: JobRecord
     created: bool
+
+
+@dataclass(frozen=True)
+class UsageDelta:
+    """What one answer consumed, added to the tenant's row for the day it finished."""
+
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost_micro_usd: int
+    degraded: bool
+
+
+@dataclass(frozen=True)
+class UsageRecord:
+    """A tenant's totals for one UTC day and one model."""
+
+    day: date
+    model: str
+    requests: int
+    degraded_requests: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_micro_usd: int
+
+
+@dataclass(frozen=True)
+class TenantLimits:
+    """An operator's overrides of one tenant's rate limits and quotas (``None``: the default)."""
+
+    query_per_minute: int | None = None
+    ingest_per_minute: int | None = None
+    max_documents: int | None = None
+    max_stored_bytes: int | None = None
+    max_llm_tokens_per_day: int | None = None
+
+
+@dataclass(frozen=True)
+class StorageUsage:
+    """What a tenant keeps now: live documents and the bytes of their current versions."""
+
+    documents: int
+    stored_bytes: int
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    """A finished response kept for replay under an idempotency key."""
+
+    status_code: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class IdempotencyClaim:
+    """Outcome of presenting an idempotency key.
+
+    ``claimed``: the caller runs the request and then completes or releases the key;
+    ``running``: another request holds it; ``mismatch``: it was used for another request;
+    ``done``: ``response`` is the original answer to replay.
+    """
+
+    outcome: Literal["claimed", "running", "mismatch", "done"]
+    response: StoredResponse | None = None
 
 
 class Catalog(Protocol):
@@ -129,11 +210,57 @@ class Catalog(Protocol):
 
     async def touch_api_key(self, key_id: str, when: datetime) -> None: ...
 
+    async def retire_api_key(
+        self, tenant_id: TenantId, key_id: str, *, replaced_by: str, expires_at: datetime
+    ) -> bool:
+        """Mark a rotated key: it expires at ``expires_at`` (or earlier, if it already did)."""
+
+    # per-tenant limits, quotas and idempotency (gateway)
+    async def get_tenant_limits(self, tenant_id: TenantId) -> TenantLimits | None:
+        """The tenant's overrides, or ``None`` when there is no such tenant."""
+
+    async def set_tenant_limits(self, tenant_id: TenantId, limits: TenantLimits) -> bool: ...
+
+    async def storage_usage(self, tenant_id: TenantId) -> StorageUsage: ...
+
+    async def find_document_by_external_id(
+        self, tenant_id: TenantId, external_id: str
+    ) -> DocumentRecord | None: ...
+
+    async def claim_idempotency_key(
+        self,
+        tenant_id: TenantId,
+        key: str,
+        fingerprint: str,
+        *,
+        now: datetime,
+        lease_s: float,
+        ttl_s: float,
+    ) -> IdempotencyClaim:
+        """Claim ``key`` for a request; a running claim older than ``lease_s`` is abandoned."""
+
+    async def complete_idempotency_key(
+        self, tenant_id: TenantId, key: str, response: StoredResponse
+    ) -> None: ...
+
+    async def release_idempotency_key(self, tenant_id: TenantId, key: str) -> None:
+        """Forget a claim whose request failed in a way a retry may fix."""
+
+    async def purge_idempotency_keys(self, *, before: datetime) -> int:
+        """Drop records that expired before ``before``; returns how many."""
+
     # documents and jobs
     async def submit_document(
-        self, tenant_id: TenantId, draft: DocumentDraft, content: bytes
+        self,
+        tenant_id: TenantId,
+        draft: DocumentDraft,
+        content: bytes,
+        *,
+        trace: TraceContext | None = None,
     ) -> Submission:
         """Record a new document (or new version under the same external id) and its job.
+
+        ``trace`` is stored with a new job, so a later publish joins the upload's trace.
 
         Identical content under the same external id is not re-indexed: the existing document
         and its latest job come back with ``created=False``.
@@ -174,6 +301,9 @@ class Catalog(Protocol):
     async def reopen_job(self, tenant_id: TenantId, job_id: str) -> bool:
         """Move a failed job back to queued (published), for an operator's replay."""
 
+    async def count_unfinished_jobs(self) -> int:
+        """Jobs of every tenant not yet indexed or failed: the ingestion backlog."""
+
     async def count_in_flight(self, tenant_id: TenantId) -> int:
         """Jobs of the tenant published to the broker and not yet indexed or failed."""
 
@@ -187,7 +317,19 @@ class Catalog(Protocol):
         """Mark every unfinished job unpublished (after the in-process broker lost them)."""
 
     async def delete_tenant(self, tenant_id: TenantId) -> bool:
-        """Remove every catalog row of the tenant (keys, documents, contents, jobs)."""
+        """Remove every catalog row of the tenant (keys, documents, contents, jobs, usage)."""
+
+    # usage (generation)
+    async def record_usage(self, tenant_id: TenantId, delta: UsageDelta, *, when: datetime) -> None:
+        """Add one answer's tokens and cost to the tenant's totals for ``when``'s UTC day."""
+
+    async def usage_between(
+        self, tenant_id: TenantId, *, first_day: date, last_day: date
+    ) -> list[UsageRecord]:
+        """The tenant's daily totals from ``first_day`` to ``last_day`` (inclusive, UTC days)."""
+
+    async def tokens_used_on(self, tenant_id: TenantId, day: date) -> int:
+        """Prompt plus completion tokens of the tenant on one UTC day, all models (quotas)."""
 
     async def apply_job_status(
         self,

@@ -21,13 +21,14 @@ from ragline_gateway.api.schemas import (
     TextDocumentCreate,
     UploadAccepted,
 )
-from ragline_gateway.deps import ContextDep, IngestTenant, ReaderTenant
+from ragline_gateway.deps import ContextDep, IngestTenant, ReaderTenant, tenant_limits
 from ragline_gateway.domain.content_types import (
     EXTENSION_TYPES,
     content_mismatch,
     content_type_for,
     safe_source_name,
 )
+from ragline_gateway.domain.limits import check_upload_quota
 from ragline_gateway.domain.uploads import content_hash, request_chunk_deletion, submit_upload
 
 router = APIRouter(prefix="/v1", tags=["documents"])
@@ -153,6 +154,8 @@ async def _from_multipart(request: Request) -> tuple[DocumentDraft, bytes]:
 async def create_document(
     request: Request, response: Response, context: ContextDep, tenant_id: IngestTenant
 ) -> UploadAccepted:
+    # Refused before the body is read: a full backlog must not cost a 10 MB upload's parsing.
+    await context.backpressure.check()
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type == "application/json":
         draft, content = await _from_json(request)
@@ -162,6 +165,8 @@ async def create_document(
         raise UnsupportedMediaType(
             "Send application/json or multipart/form-data.", code="unsupported_media_type"
         )
+    limits = await tenant_limits(context, tenant_id)
+    await check_upload_quota(context.catalog, tenant_id, limits, draft)
     submission = await submit_upload(context.catalog, context.dispatcher, tenant_id, draft, content)
     if not submission.created:
         response.status_code = 200

@@ -53,6 +53,7 @@ class KeyOut(BaseModel):
     expires_at: datetime | None
     revoked_at: datetime | None
     last_used_at: datetime | None
+    replaced_by: str | None = Field(default=None, description="Set on a rotated key")
 
     @classmethod
     def of(cls, record: ApiKeyRecord) -> KeyOut:
@@ -66,6 +67,7 @@ class KeyOut(BaseModel):
             expires_at=record.expires_at,
             revoked_at=record.revoked_at,
             last_used_at=record.last_used_at,
+            replaced_by=record.replaced_by,
         )
 
 

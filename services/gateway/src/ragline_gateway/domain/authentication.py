@@ -8,15 +8,22 @@ arrives. Error details are fixed texts: they never echo the presented key.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Protocol
 
 from ragline_common.errors import Forbidden, Unauthorized
-from ragline_common.ports.catalog import Catalog
+from ragline_common.ports.catalog import ApiKeyRecord
 from ragline_common.tenancy import Principal, Scope, TenantId
 from ragline_gateway.domain import api_keys
 
 
+class KeyLookup(Protocol):
+    """Where keys are found: the catalog itself, or a short-lived cache of it."""
+
+    async def find_api_key(self, key_hash: str) -> ApiKeyRecord | None: ...
+
+
 async def authenticate(
-    token: str, *, catalog: Catalog, key_pepper: bytes, admin_token: str
+    token: str, *, catalog: KeyLookup, key_pepper: bytes, admin_token: str
 ) -> Principal:
     """The principal a presented secret stands for, or ``Unauthorized``.
 

@@ -16,8 +16,10 @@ from pydantic import ValidationError
 
 from ragline_common.errors import TransientProcessingError, UpstreamUnavailable
 from ragline_common.messages import DocumentIngestRequested, JobStatus, parse_message
+from ragline_common.observability.messaging import consumer_span
 from ragline_common.ports.broker import Delivery
 from ragline_common.ports.catalog import Catalog
+from ragline_common.topology import QueueName
 from ragline_gateway.domain.dispatch import JobDispatcher
 
 _log = structlog.get_logger(__name__)
@@ -37,7 +39,20 @@ class DeadLetterEventHandler:
             return  # not one of ours (an intake message, say): nothing to fail
         if not isinstance(message, DocumentIngestRequested):
             return
-        reason = delivery.headers.get(_REASON_HEADER) or _FALLBACK_REASON
+        # A parked message keeps its upload's traceparent: failing its job joins that trace.
+        with (
+            consumer_span(
+                QueueName.DEAD_LETTER_EVENTS,
+                delivery.headers,
+                message_id=message.event_id,
+                message_type=message.type,
+                tenant_id=message.tenant_id,
+            ),
+            structlog.contextvars.bound_contextvars(tenant_id=message.tenant_id),
+        ):
+            await self._fail(message, delivery.headers.get(_REASON_HEADER) or _FALLBACK_REASON)
+
+    async def _fail(self, message: DocumentIngestRequested, reason: str) -> None:
         try:
             changed = await self._catalog.apply_job_status(
                 message.tenant_id,

@@ -9,6 +9,7 @@ single document waits behind at most that many, not behind the whole backlog (AD
 Published jobs are confirmed by the broker before they are marked published; a crash between
 the two publishes the job again later, and the worker's deterministic point ids make that
 harmless. A sweeper runs :meth:`dispatch_all` to cover crashes, broker outages and replicas.
+Each job is published in its upload's trace, from the context stored with it.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ import asyncio
 import structlog
 
 from ragline_common.errors import UpstreamUnavailable
-from ragline_common.observability.tracing import inject_context
 from ragline_common.ports.broker import Broker
 from ragline_common.ports.catalog import Catalog, DocumentRecord, JobRecord
 from ragline_common.tenancy import TenantId
 from ragline_common.topology import ROUTING_INGEST
+from ragline_gateway.domain.job_trace import dispatch_span
 from ragline_gateway.domain.uploads import ingest_message
 
 _log = structlog.get_logger(__name__)
@@ -64,12 +65,12 @@ class JobDispatcher:
         return published
 
     async def _publish(self, document: DocumentRecord, job: JobRecord, content: bytes) -> None:
-        await self._broker.publish(
-            ingest_message(document, job, content),
-            routing_key=ROUTING_INGEST,
-            headers=inject_context(),
-        )
-        await self._catalog.mark_job_published(document.tenant_id, job.id)
+        # In the upload's trace, whenever and from wherever the job goes out (job_trace).
+        with dispatch_span(job):
+            await self._broker.publish(
+                ingest_message(document, job, content), routing_key=ROUTING_INGEST
+            )
+            await self._catalog.mark_job_published(document.tenant_id, job.id)
 
     async def dispatch_all(self) -> int:
         """One pass over every tenant with waiting jobs, oldest waiting first."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Awaitable, Callable
 
 import structlog
 from pydantic import ValidationError
@@ -26,9 +27,11 @@ from ragline_common.errors import (
     TransientProcessingError,
     UpstreamUnavailable,
 )
+from ragline_common.observability.messaging import consumer_span
 from ragline_common.ports.broker import Broker, Delivery
-from ragline_common.ports.catalog import Catalog, Submission
+from ragline_common.ports.catalog import Catalog, DocumentDraft, Submission
 from ragline_common.tenancy import Scope, TenantId
+from ragline_common.topology import QueueName
 from ragline_gateway.domain import api_keys
 from ragline_gateway.domain.authentication import authenticate, require_scope
 from ragline_gateway.domain.dispatch import JobDispatcher
@@ -41,6 +44,9 @@ from ragline_gateway.domain.intake_message import (
 from ragline_gateway.domain.uploads import submit_upload
 
 _log = structlog.get_logger(__name__)
+
+UploadQuota = Callable[[TenantId, DocumentDraft], Awaitable[None]]
+"""Raises ``QuotaExceeded`` when the tenant may not store this upload."""
 _INGEST = frozenset({Scope.INGEST})
 _MAX_DETAIL_CHARS = 1000
 _KEY_BODY_CHARS = api_keys.KEY_LENGTH - len(api_keys.KEY_PREFIX)
@@ -59,7 +65,9 @@ class IntakeHandler:
         key_pepper: bytes,
         admin_token: str,
         max_upload_bytes: int,
+        quota: UploadQuota | None = None,
     ) -> None:
+        self._quota = quota
         self._catalog = catalog
         self._broker = broker
         self._dispatcher = dispatcher
@@ -68,6 +76,18 @@ class IntakeHandler:
         self._max_upload_bytes = max_upload_bytes
 
     async def __call__(self, delivery: Delivery) -> None:
+        # The upload's trace starts at the producer's message (its traceparent, if it sent
+        # one); the job keeps this span's context, so a late publish joins the same trace.
+        with consumer_span(
+            QueueName.INTAKE,
+            delivery.headers,
+            message_id=None,
+            message_type=None,
+            tenant_id=None,
+        ):
+            await self._handle(delivery)
+
+    async def _handle(self, delivery: Delivery) -> None:
         try:
             submission = await self._accept(delivery)
         except PermanentProcessingError as exc:
@@ -129,6 +149,9 @@ class IntakeHandler:
             raise PermanentProcessingError(_describe(exc), code="invalid_message") from None
         draft, content = upload_of(message, max_upload_bytes=self._max_upload_bytes)
         try:
+            if self._quota is not None:
+                # The same storage quotas as REST uploads; exceeded: dead-lettered with the code.
+                await self._quota(tenant_id, draft)
             submission = await submit_upload(
                 self._catalog, self._dispatcher, tenant_id, draft, content
             )

@@ -15,10 +15,12 @@ from ragline_common.messages import (
     JobStatusChanged,
     parse_message,
 )
+from ragline_common.observability.messaging import consumer_span
+from ragline_common.observability.metrics import JOBS
 from ragline_common.observability.tracing import inject_context
 from ragline_common.ports.broker import Broker, Delivery
 from ragline_common.ports.catalog import Catalog
-from ragline_common.topology import ROUTING_DELETE
+from ragline_common.topology import ROUTING_DELETE, QueueName
 from ragline_gateway.domain.dispatch import JobDispatcher
 
 _log = structlog.get_logger(__name__)
@@ -32,9 +34,23 @@ class JobEventHandler:
 
     async def __call__(self, delivery: Delivery) -> None:
         message = parse_message(delivery.body)
-        if not isinstance(message, JobStatusChanged):
-            _log.warning("job_event_ignored", type=message.type)
-            return
+        # Continues the worker's trace (the upload's): applying its status is part of it.
+        with (
+            consumer_span(
+                QueueName.JOB_EVENTS,
+                delivery.headers,
+                message_id=message.event_id,
+                message_type=message.type,
+                tenant_id=message.tenant_id,
+            ),
+            structlog.contextvars.bound_contextvars(tenant_id=message.tenant_id),
+        ):
+            if not isinstance(message, JobStatusChanged):
+                _log.warning("job_event_ignored", type=message.type)
+                return
+            await self._apply(message)
+
+    async def _apply(self, message: JobStatusChanged) -> None:
         changed = await self._catalog.apply_job_status(
             message.tenant_id,
             message.job_id,
@@ -49,6 +65,8 @@ class JobEventHandler:
             status=message.status,
             changed=changed,
         )
+        if changed:
+            JOBS.labels(message.status.value).inc()
         if message.status is JobStatus.INDEXED and (message.version > 1 or not changed):
             # A first version has nothing older to prune; an event that changed nothing may
             # belong to a document deleted meanwhile, whose chunks must go again.

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 import structlog
 
 from ragline_common.errors import UpstreamUnavailable
-from ragline_common.messages import DocumentDeleteRequested, DocumentIngestRequested
+from ragline_common.messages import DocumentDeleteRequested, DocumentIngestRequested, JobStatus
+from ragline_common.observability.metrics import JOBS
 from ragline_common.observability.tracing import inject_context
 from ragline_common.ports.broker import Broker
 from ragline_common.ports.catalog import (
@@ -25,6 +26,7 @@ from ragline_common.ports.catalog import (
 )
 from ragline_common.tenancy import TenantId
 from ragline_common.topology import ROUTING_DELETE
+from ragline_gateway.domain.job_trace import current_trace
 
 if TYPE_CHECKING:
     from ragline_gateway.domain.dispatch import JobDispatcher
@@ -60,10 +62,11 @@ async def submit_upload(
     draft: DocumentDraft,
     content: bytes,
 ) -> Submission:
-    submission = await catalog.submit_document(tenant_id, draft, content)
+    submission = await catalog.submit_document(tenant_id, draft, content, trace=current_trace())
     if not submission.created:
         _log.info("upload_duplicate", document_id=submission.document.id)
         return submission
+    JOBS.labels(JobStatus.QUEUED.value).inc()
     await dispatcher.dispatch(tenant_id)
     _log.info(
         "upload_accepted",

@@ -16,6 +16,7 @@ from ragline_common.messages import (
     DocumentDeleteRequested,
     DocumentIngestRequested,
     JobStatusChanged,
+    TenantDeleteRequested,
     parse_message,
 )
 from ragline_common.observability.tracing import extract_context
@@ -34,10 +35,11 @@ class IngestionQueueConsumer:
         message = parse_message(delivery.body)
         log_context: dict[str, str | int] = {
             "tenant_id": message.tenant_id,
-            "document_id": message.document_id,
             "event_id": message.event_id,
             "attempt": delivery.attempt,
         }
+        if not isinstance(message, TenantDeleteRequested):
+            log_context["document_id"] = message.document_id
         if isinstance(message, DocumentIngestRequested):
             log_context |= {"job_id": message.job_id, "version": message.version}
         with (
@@ -50,6 +52,7 @@ class IngestionQueueConsumer:
                     "messaging.destination.name": QueueName.INGESTION.value,
                     "messaging.message.id": message.event_id,
                     "ragline.message.type": message.type,
+                    "tenant.id": message.tenant_id,
                 },
             ),
             structlog.contextvars.bound_contextvars(**log_context),
@@ -59,6 +62,8 @@ class IngestionQueueConsumer:
                     await self._pipeline.ingest(message)
                 case DocumentDeleteRequested():
                     await self._pipeline.delete(message)
+                case TenantDeleteRequested():
+                    await self._pipeline.delete_tenant(message)
                 case JobStatusChanged():
                     raise PermanentProcessingError(
                         f"{message.type} messages do not belong on the ingestion queue",

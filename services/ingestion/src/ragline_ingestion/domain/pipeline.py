@@ -38,11 +38,13 @@ from ragline_common.messages import (
     DocumentIngestRequested,
     JobStatus,
     JobStatusChanged,
+    TenantDeleteRequested,
 )
 from ragline_common.observability.tracing import inject_context
 from ragline_common.ports.broker import Broker
 from ragline_common.ports.embedder import Embedder
-from ragline_common.ports.vector_store import ChunkPayload, ChunkPoint, VectorStore
+from ragline_common.ports.sparse_encoder import SparseEncoder
+from ragline_common.ports.vector_store import ChunkPayload, ChunkPoint, SparseVector, VectorStore
 from ragline_common.tenancy import TenantId
 from ragline_common.topology import ROUTING_JOB_STATUS
 from ragline_ingestion.domain.chunking import Chunk, ChunkingLimits, chunk_document
@@ -92,8 +94,11 @@ class IngestionPipeline:
         embedder: Embedder,
         vector_store: VectorStore,
         broker: Broker,
+        sparse_encoder: SparseEncoder | None = None,
     ) -> None:
         self._settings = settings
+        # BM25 term weights beside the dense vector, for sparse and hybrid search (ADR 0010).
+        self._sparse_encoder = sparse_encoder
         self._parsers = parsers
         self._embedder = embedder
         self._store = vector_store
@@ -141,6 +146,12 @@ class IngestionPipeline:
                 request.tenant_id, request.document_id, keep_version=request.keep_version
             )
         _log.info("document_chunks_deleted", keep_version=request.keep_version)
+
+    async def delete_tenant(self, request: TenantDeleteRequested) -> None:
+        """Erase every chunk of an erased tenant (issue 6: DELETE /v1/tenants/{id})."""
+        with _stage("delete"), _upstream("vector store"):
+            await self._store.delete_tenant(request.tenant_id)
+        _log.info("tenant_chunks_deleted")
 
     async def _parse(self, request: DocumentIngestRequested) -> ParsedDocument:
         parser = self._parsers.parser_for(request.content_type)
@@ -195,6 +206,9 @@ class IngestionPipeline:
         EMBED_BATCH_SIZE.observe(len(chunks))
         with _stage("embed", batch_size=len(chunks)), _upstream("embedder"):
             vectors = await self._embedder.embed_documents([chunk.text for chunk in chunks])
+        sparse: Sequence[SparseVector | None] = [None] * len(chunks)
+        if self._sparse_encoder is not None:
+            sparse = await self._sparse_encoder.encode_documents([chunk.text for chunk in chunks])
         points = [
             ChunkPoint(
                 id=chunk_point_id(
@@ -216,8 +230,9 @@ class IngestionPipeline:
                     metadata=request.metadata,
                 ),
                 dense=vector,
+                sparse=terms,
             )
-            for chunk, vector in zip(chunks, vectors, strict=True)
+            for chunk, vector, terms in zip(chunks, vectors, sparse, strict=True)
         ]
         with _stage("upsert", points=len(points)), _upstream("vector store"):
             await self._store.upsert(request.tenant_id, points)

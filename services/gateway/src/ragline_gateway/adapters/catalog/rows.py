@@ -9,7 +9,13 @@ from typing import Any
 from sqlalchemy import RowMapping
 
 from ragline_common.messages import JobStatus
-from ragline_common.ports.catalog import ApiKeyRecord, DocumentRecord, JobRecord, TenantRecord
+from ragline_common.ports.catalog import (
+    ApiKeyRecord,
+    DocumentRecord,
+    JobRecord,
+    TenantRecord,
+    TraceContext,
+)
 from ragline_common.tenancy import Scope, TenantId
 
 
@@ -40,6 +46,7 @@ def api_key_record(row: RowMapping) -> ApiKeyRecord:
         expires_at=row["expires_at"],
         revoked_at=row["revoked_at"],
         last_used_at=row["last_used_at"],
+        replaced_by=row["replaced_by"],
     )
 
 
@@ -76,4 +83,5 @@ def job_record(row: RowMapping) -> JobRecord:
         published=row["published"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        trace=(TraceContext(row["traceparent"], row["tracestate"]) if row["traceparent"] else None),
     )

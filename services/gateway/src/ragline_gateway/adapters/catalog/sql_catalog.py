@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import RowMapping, delete, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -24,14 +24,23 @@ from ragline_common.ports.catalog import (
     ApiKeyRecord,
     DocumentDraft,
     DocumentRecord,
+    IdempotencyClaim,
     JobRecord,
+    StorageUsage,
+    StoredResponse,
     Submission,
+    TenantLimits,
     TenantRecord,
+    TraceContext,
+    UsageDelta,
+    UsageRecord,
 )
 from ragline_common.tenancy import Scope, TenantId
+from ragline_gateway.adapters.catalog import idempotency, tenant_policy
 from ragline_gateway.adapters.catalog.engine import (
-    WRITE_OPTION,
     create_catalog_engine,
+    for_reading,
+    for_writing,
     sqlite_file,
     unavailable_on_outage,
 )
@@ -48,9 +57,12 @@ from ragline_gateway.adapters.catalog.tables import (
     api_keys,
     document_blobs,
     documents,
+    idempotency_keys,
     jobs,
     tenants,
+    usage_daily,
 )
+from ragline_gateway.adapters.catalog.usage import add_usage, tokens_on, usage_rows
 
 _PROGRESS = {
     JobStatus.QUEUED: 0,
@@ -89,7 +101,8 @@ class SqlCatalog:
     def __init__(self, url: str, pool_size: int) -> None:
         self._url = url
         self._engine = create_catalog_engine(url, pool_size)
-        self._write_engine = self._engine.execution_options(**{WRITE_OPTION: True})
+        self._read_engine = for_reading(self._engine)
+        self._write_engine = for_writing(self._engine)
 
     async def open(self) -> None:
         database_file = sqlite_file(self._url)
@@ -111,7 +124,7 @@ class SqlCatalog:
     @asynccontextmanager
     async def _reading(self) -> AsyncIterator[AsyncConnection]:
         with unavailable_on_outage():
-            async with self._engine.connect() as connection:
+            async with self._read_engine.connect() as connection:
                 yield connection
 
     @asynccontextmanager
@@ -161,7 +174,7 @@ class SqlCatalog:
             ).first()
             if found is None:
                 return False
-            for table in (jobs, document_blobs, documents, api_keys):
+            for table in (jobs, document_blobs, documents, api_keys, usage_daily, idempotency_keys):
                 await connection.execute(delete(table).where(table.c.tenant_id == tenant_id))
             await connection.execute(delete(tenants).where(tenants.c.id == tenant_id))
         return True
@@ -177,6 +190,101 @@ class SqlCatalog:
         ).first()
         if found is None:
             raise NotFound(f"Tenant {tenant_id} does not exist.")
+
+    # usage (generation; the statements live in usage.py)
+
+    async def record_usage(self, tenant_id: TenantId, delta: UsageDelta, *, when: datetime) -> None:
+        async with self._writing() as connection:
+            await add_usage(connection, tenant_id, delta, when)
+
+    async def usage_between(
+        self, tenant_id: TenantId, *, first_day: date, last_day: date
+    ) -> list[UsageRecord]:
+        async with self._reading() as connection:
+            return await usage_rows(connection, tenant_id, first_day, last_day)
+
+    async def tokens_used_on(self, tenant_id: TenantId, day: date) -> int:
+        async with self._reading() as connection:
+            return await tokens_on(connection, tenant_id, day)
+
+    # limits, quotas, key rotation and idempotency (gateway; statements in tenant_policy.py
+    # and idempotency.py)
+
+    async def get_tenant_limits(self, tenant_id: TenantId) -> TenantLimits | None:
+        async with self._reading() as connection:
+            return await tenant_policy.tenant_limits(connection, tenant_id)
+
+    async def set_tenant_limits(self, tenant_id: TenantId, limits: TenantLimits) -> bool:
+        async with self._writing() as connection:
+            return await tenant_policy.store_tenant_limits(connection, tenant_id, limits)
+
+    async def storage_usage(self, tenant_id: TenantId) -> StorageUsage:
+        async with self._reading() as connection:
+            return await tenant_policy.storage_of(connection, tenant_id)
+
+    async def retire_api_key(
+        self, tenant_id: TenantId, key_id: str, *, replaced_by: str, expires_at: datetime
+    ) -> bool:
+        async with self._writing() as connection:
+            return await tenant_policy.retire_key(
+                connection, tenant_id, key_id, replaced_by, expires_at
+            )
+
+    async def find_document_by_external_id(
+        self, tenant_id: TenantId, external_id: str
+    ) -> DocumentRecord | None:
+        async with self._reading() as connection:
+            row = await _first(
+                connection,
+                select(documents).where(
+                    documents.c.tenant_id == tenant_id,
+                    documents.c.external_id == external_id,
+                    documents.c.deleted_at.is_(None),
+                ),
+            )
+        return None if row is None else document_record(row)
+
+    async def claim_idempotency_key(
+        self,
+        tenant_id: TenantId,
+        key: str,
+        fingerprint: str,
+        *,
+        now: datetime,
+        lease_s: float,
+        ttl_s: float,
+    ) -> IdempotencyClaim:
+        for attempt in range(2):
+            try:
+                async with self._writing() as connection:
+                    await self._require_tenant(connection, tenant_id)
+                    return await idempotency.claim(
+                        connection,
+                        tenant_id,
+                        key,
+                        fingerprint,
+                        now=now,
+                        lease_s=lease_s,
+                        ttl_s=ttl_s,
+                    )
+            except IntegrityError:
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def complete_idempotency_key(
+        self, tenant_id: TenantId, key: str, response: StoredResponse
+    ) -> None:
+        async with self._writing() as connection:
+            await idempotency.complete(connection, tenant_id, key, response)
+
+    async def release_idempotency_key(self, tenant_id: TenantId, key: str) -> None:
+        async with self._writing() as connection:
+            await idempotency.release(connection, tenant_id, key)
+
+    async def purge_idempotency_keys(self, *, before: datetime) -> int:
+        async with self._writing() as connection:
+            return await idempotency.purge(connection, before)
 
     # keys
 
@@ -263,7 +371,12 @@ class SqlCatalog:
     # documents
 
     async def submit_document(
-        self, tenant_id: TenantId, draft: DocumentDraft, content: bytes
+        self,
+        tenant_id: TenantId,
+        draft: DocumentDraft,
+        content: bytes,
+        *,
+        trace: TraceContext | None = None,
     ) -> Submission:
         """Record a new document (or a new version under the same external id) and its job.
 
@@ -274,7 +387,7 @@ class SqlCatalog:
         while True:
             try:
                 async with self._writing() as connection:
-                    return await self._submit(connection, tenant_id, draft, content)
+                    return await self._submit(connection, tenant_id, draft, content, trace)
             except IntegrityError as exc:
                 if draft.external_id is None:
                     raise
@@ -289,6 +402,7 @@ class SqlCatalog:
         tenant_id: TenantId,
         draft: DocumentDraft,
         content: bytes,
+        trace: TraceContext | None,
     ) -> Submission:
         await self._require_tenant(connection, tenant_id)
         now = _now()
@@ -380,6 +494,8 @@ class SqlCatalog:
                 published=False,
                 created_at=now,
                 updated_at=now,
+                traceparent=trace.traceparent if trace else None,
+                tracestate=trace.tracestate if trace else None,
             )
             .returning(jobs),
         )
@@ -481,6 +597,15 @@ class SqlCatalog:
                 .values(status=JobStatus.QUEUED.value, updated_at=now)
             )
         return True
+
+    async def count_unfinished_jobs(self) -> int:
+        async with self._reading() as connection:
+            count: int = (
+                await connection.execute(
+                    select(func.count()).select_from(jobs).where(jobs.c.status.in_(_UNFINISHED))
+                )
+            ).scalar_one()
+        return count
 
     async def count_in_flight(self, tenant_id: TenantId) -> int:
         async with self._reading() as connection:

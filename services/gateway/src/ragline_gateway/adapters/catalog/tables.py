@@ -16,6 +16,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     Dialect,
     ForeignKey,
@@ -90,6 +91,12 @@ tenants = Table(
     Column("id", String(64), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    # Operator overrides (migration 0004); NULL means the gateway's configured default.
+    Column("query_per_minute", Integer(), nullable=True),
+    Column("ingest_per_minute", Integer(), nullable=True),
+    Column("max_documents", BigInteger(), nullable=True),
+    Column("max_stored_bytes", BigInteger(), nullable=True),
+    Column("max_llm_tokens_per_day", BigInteger(), nullable=True),
 )
 
 api_keys = Table(
@@ -105,6 +112,8 @@ api_keys = Table(
     Column("expires_at", UtcDateTime(), nullable=True),
     Column("revoked_at", UtcDateTime(), nullable=True),
     Column("last_used_at", UtcDateTime(), nullable=True),
+    # The key that replaced this one in a rotation (this one expires after the grace period).
+    Column("replaced_by", String(64), nullable=True),
 )
 
 documents = Table(
@@ -157,9 +166,44 @@ jobs = Table(
     Column("published", Boolean(), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    # W3C trace context of the upload, so a job published later joins its trace (0005).
+    Column("traceparent", String(128), nullable=True),
+    Column("tracestate", String(512), nullable=True),
     # One job per document version; it also serves "latest job of a document".
     UniqueConstraint("document_id", "version"),
     _status_check(),
     # Recovery scan: unfinished jobs, oldest first.
     Index(None, "status", "created_at"),
+)
+
+usage_daily = Table(
+    "usage_daily",
+    metadata,
+    # One row per tenant, UTC day and model: "tokens used today" stays a key lookup (quotas).
+    Column("tenant_id", String(64), ForeignKey("tenants.id"), primary_key=True),
+    Column("day", Date(), primary_key=True),
+    Column("model", String(200), primary_key=True),
+    Column("requests", BigInteger(), nullable=False),
+    Column("degraded_requests", BigInteger(), nullable=False),
+    Column("prompt_tokens", BigInteger(), nullable=False),
+    Column("completion_tokens", BigInteger(), nullable=False),
+    # Integer micro-dollars: sums of many small prices never drift.
+    Column("cost_micro_usd", BigInteger(), nullable=False),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    # Per tenant: two tenants may well pick the same key.
+    Column("tenant_id", String(64), ForeignKey("tenants.id"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    # SHA-256 of method, path and body: the same key with another request is refused.
+    Column("fingerprint", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("status_code", Integer(), nullable=True),
+    Column("response_headers", JSON(), nullable=True),
+    Column("response_body", LargeBinary(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False, index=True),
+    CheckConstraint("state IN ('running', 'done')", name="state"),
 )
