@@ -13,7 +13,13 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from ragline_common.errors import NotFound
 from ragline_common.messages import JobStatus
-from ragline_common.ports.catalog import Catalog, DocumentDraft, JobRecord, Submission
+from ragline_common.ports.catalog import (
+    Catalog,
+    DocumentDraft,
+    JobRecord,
+    JobStatusUpdate,
+    Submission,
+)
 from ragline_common.tenancy import Scope, TenantId
 from ragline_gateway.adapters.catalog import SqlCatalog
 from ragline_gateway.adapters.catalog.tables import (
@@ -365,6 +371,42 @@ async def test_job_status_only_moves_forward(catalog: SqlCatalog) -> None:
     assert (job.status, job.chunk_count) == (JobStatus.INDEXED, 7)
     assert (document.status, document.chunk_count) == (JobStatus.INDEXED, 7)
     assert job.updated_at > job.created_at
+
+
+async def test_a_batch_of_events_applies_in_order_in_one_call(catalog: SqlCatalog) -> None:
+    tenant_id = await new_tenant(catalog)
+    other = await new_tenant(catalog)
+    first = await submit(catalog, tenant_id, b"one", external_id="one")
+    second = await submit(catalog, tenant_id, b"two", external_id="two")
+    replaced = await submit(catalog, tenant_id, b"two, edited", external_id="two")
+
+    changed = await catalog.apply_job_statuses(
+        [
+            # One job's whole life in one batch: each step applies, in order.
+            JobStatusUpdate(tenant_id, first.job.id, JobStatus.PROCESSING),
+            JobStatusUpdate(tenant_id, first.job.id, JobStatus.INDEXED, chunk_count=3),
+            JobStatusUpdate(tenant_id, first.job.id, JobStatus.PROCESSING),  # backwards
+            JobStatusUpdate(other, second.job.id, JobStatus.FAILED, reason="forged"),
+            JobStatusUpdate(tenant_id, "job_unknown", JobStatus.INDEXED, chunk_count=1),
+            # A replaced version's job moves; the document keeps showing the new version.
+            JobStatusUpdate(tenant_id, second.job.id, JobStatus.INDEXED, chunk_count=2),
+            JobStatusUpdate(tenant_id, replaced.job.id, JobStatus.FAILED, reason="bad bytes"),
+        ]
+    )
+
+    assert changed == [True, True, False, False, False, True, True]
+    job = await catalog.get_job(tenant_id, first.job.id)
+    document = await catalog.get_document(tenant_id, first.document.id)
+    assert job is not None and document is not None
+    assert (job.status, job.chunk_count) == (JobStatus.INDEXED, 3)
+    assert (document.status, document.indexed_version) == (JobStatus.INDEXED, 1)
+    old_job = await catalog.get_job(tenant_id, second.job.id)
+    edited = await catalog.get_document(tenant_id, replaced.document.id)
+    assert old_job is not None and edited is not None
+    assert old_job.status is JobStatus.INDEXED
+    # Version 1 became searchable (nothing newer was indexed); the document shows version 2.
+    assert (edited.version, edited.status, edited.indexed_version) == (2, JobStatus.FAILED, 1)
+    assert await catalog.apply_job_statuses([]) == []
 
 
 async def test_a_failed_job_keeps_its_reason_and_the_document_shows_it(

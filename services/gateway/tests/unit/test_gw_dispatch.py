@@ -150,3 +150,39 @@ async def test_published_message_carries_the_stored_content(
         await asyncio.sleep(0.01)
     assert received[0].content == b"\x00raw bytes"
     assert received[0].job_id == submission.job.id
+
+
+async def test_a_dispatch_requested_while_one_runs_becomes_one_more_round_not_a_queue(
+    catalog: SqlCatalog, broker: MemoryBroker
+) -> None:
+    dispatcher = JobDispatcher(catalog, broker, window=2)
+    tenant = (await catalog.create_tenant("bursty")).id
+    submissions = [
+        await submit_upload(catalog, dispatcher, tenant, _draft(i), f"body {i}".encode())
+        for i in range(4)
+    ]
+    assert await broker.queue_depth(QueueName.INGESTION) == 2
+    waiting = {job.id for job in await catalog.next_unpublished(tenant, limit=10)}
+    in_queue = [s.job for s in submissions if s.job.id not in waiting]
+    counting = catalog.count_in_flight
+    calls = 0
+
+    async def slow_count(tenant_id: TenantId) -> int:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.05)
+        return await counting(tenant_id)
+
+    catalog.count_in_flight = slow_count  # type: ignore[method-assign]
+    # Both queued jobs finish; three dispatch requests arrive while the first one runs.
+    for job in in_queue:
+        await catalog.apply_job_status(
+            tenant, job.id, JobStatus.INDEXED, chunk_count=1, reason=None
+        )
+    running = asyncio.create_task(dispatcher.dispatch(tenant))
+    await asyncio.sleep(0.01)
+    assert [await dispatcher.dispatch(tenant) for _ in range(3)] == [0, 0, 0]
+    assert await running == 2
+    # One round for the first request and one more for all three later ones, not four.
+    assert calls == 2
+    assert await broker.queue_depth(QueueName.INGESTION) == 4

@@ -18,6 +18,17 @@ from ragline_common.tenancy import Scope, TenantId
 
 
 @dataclass(frozen=True)
+class JobStatusUpdate:
+    """One worker event for :meth:`Catalog.apply_job_statuses`."""
+
+    tenant_id: TenantId
+    job_id: str
+    status: JobStatus
+    chunk_count: int | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
 class TenantRecord:
     id: TenantId
     name: str
@@ -341,3 +352,9 @@ class Catalog(Protocol):
         reason: str | None,
     ) -> bool:
         """Move a job forward; stale or backward transitions are ignored (returns False)."""
+
+    async def apply_job_statuses(self, updates: Sequence[JobStatusUpdate]) -> list[bool]:
+        """Apply several events in one transaction, in order; one ``changed`` flag each.
+
+        The job-events consumer coalesces the events that arrive together: per event, a
+        transaction of its own costs several round trips and most of the gateway's CPU."""

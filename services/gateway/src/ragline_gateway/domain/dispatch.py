@@ -9,6 +9,9 @@ single document waits behind at most that many, not behind the whole backlog (AD
 Published jobs are confirmed by the broker before they are marked published; a crash between
 the two publishes the job again later, and the worker's deterministic point ids make that
 harmless. A sweeper runs :meth:`dispatch_all` to cover crashes, broker outages and replicas.
+Requests for a tenant whose dispatch is already running do not queue up behind it (a burst of
+finished jobs would otherwise run as many dispatches): they ask the running one to go round
+once more, which sees every slot freed meanwhile.
 Each job is published in its upload's trace, from the context stored with it.
 """
 
@@ -36,17 +39,27 @@ class JobDispatcher:
         self._broker = broker
         self._window = window
         self._locks: dict[TenantId, asyncio.Lock] = {}
+        self._again: set[TenantId] = set()
 
     async def dispatch(self, tenant_id: TenantId) -> int:
-        """Publish the tenant's next jobs into its free window; returns how many went out."""
+        """Publish the tenant's next jobs into its free window; returns how many went out
+        (0 if a dispatch for the tenant was running: that one publishes them)."""
         lock = self._locks.setdefault(tenant_id, asyncio.Lock())
+        if lock.locked():
+            self._again.add(tenant_id)
+            return 0
+        published = 0
         async with lock:
-            try:
-                return await self._dispatch_locked(tenant_id)
-            except UpstreamUnavailable as exc:
-                # The jobs stay in the catalog; the sweeper tries again.
-                _log.warning("dispatch_deferred", tenant_id=tenant_id, reason=exc.detail)
-                return 0
+            while True:
+                self._again.discard(tenant_id)
+                try:
+                    published += await self._dispatch_locked(tenant_id)
+                except UpstreamUnavailable as exc:
+                    # The jobs stay in the catalog; the sweeper tries again.
+                    _log.warning("dispatch_deferred", tenant_id=tenant_id, reason=exc.detail)
+                    return published
+                if tenant_id not in self._again:
+                    return published
 
     async def _dispatch_locked(self, tenant_id: TenantId) -> int:
         free = self._window - await self._catalog.count_in_flight(tenant_id)

@@ -19,9 +19,10 @@ from ragline_common.observability.messaging import consumer_span
 from ragline_common.observability.metrics import JOBS
 from ragline_common.observability.tracing import inject_context
 from ragline_common.ports.broker import Broker, Delivery
-from ragline_common.ports.catalog import Catalog
+from ragline_common.ports.catalog import Catalog, JobStatusUpdate
 from ragline_common.topology import ROUTING_DELETE, QueueName
 from ragline_gateway.domain.dispatch import JobDispatcher
+from ragline_gateway.domain.status_batches import CoalescingStatusApplier
 
 _log = structlog.get_logger(__name__)
 
@@ -31,6 +32,8 @@ class JobEventHandler:
         self._catalog = catalog
         self._broker = broker
         self._dispatcher = dispatcher
+        # Events delivered together (up to the consumer's prefetch) share one transaction.
+        self._statuses = CoalescingStatusApplier(catalog)
 
     async def __call__(self, delivery: Delivery) -> None:
         message = parse_message(delivery.body)
@@ -51,12 +54,14 @@ class JobEventHandler:
             await self._apply(message)
 
     async def _apply(self, message: JobStatusChanged) -> None:
-        changed = await self._catalog.apply_job_status(
-            message.tenant_id,
-            message.job_id,
-            message.status,
-            chunk_count=message.chunk_count,
-            reason=message.reason,
+        changed = await self._statuses.apply(
+            JobStatusUpdate(
+                tenant_id=message.tenant_id,
+                job_id=message.job_id,
+                status=message.status,
+                chunk_count=message.chunk_count,
+                reason=message.reason,
+            )
         )
         _log.info(
             "job_status_applied",

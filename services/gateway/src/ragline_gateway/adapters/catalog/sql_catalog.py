@@ -26,6 +26,7 @@ from ragline_common.ports.catalog import (
     DocumentRecord,
     IdempotencyClaim,
     JobRecord,
+    JobStatusUpdate,
     StorageUsage,
     StoredResponse,
     Submission,
@@ -36,7 +37,7 @@ from ragline_common.ports.catalog import (
     UsageRecord,
 )
 from ragline_common.tenancy import Scope, TenantId
-from ragline_gateway.adapters.catalog import idempotency, tenant_policy
+from ragline_gateway.adapters.catalog import idempotency, job_status, tenant_policy
 from ragline_gateway.adapters.catalog.engine import (
     create_catalog_engine,
     for_reading,
@@ -63,14 +64,6 @@ from ragline_gateway.adapters.catalog.tables import (
     usage_daily,
 )
 from ragline_gateway.adapters.catalog.usage import add_usage, tokens_on, usage_rows
-
-_PROGRESS = {
-    JobStatus.QUEUED: 0,
-    JobStatus.PROCESSING: 1,
-    JobStatus.INDEXED: 2,
-    JobStatus.FAILED: 2,
-}
-"""A job only ever moves to a higher rank; redelivered or reordered events change nothing."""
 
 _UNFINISHED = (JobStatus.QUEUED.value, JobStatus.PROCESSING.value)
 
@@ -690,60 +683,15 @@ class SqlCatalog:
         chunk_count: int | None,
         reason: str | None,
     ) -> bool:
-        """Move a job forward; stale, repeated or backward transitions are ignored (``False``).
+        """Move a job forward; stale, repeated or backward transitions are ignored (``False``)."""
+        update = JobStatusUpdate(tenant_id, job_id, status, chunk_count, reason)
+        return (await self.apply_job_statuses([update]))[0]
 
-        The document mirrors the job of its current version only: a late event for a version
-        that a newer upload replaced updates that job's history, not what the document shows.
-        """
+    async def apply_job_statuses(self, updates: Sequence[JobStatusUpdate]) -> list[bool]:
+        if not updates:
+            return []
         async with self._writing() as connection:
-            job = await _first(
-                connection,
-                select(jobs)
-                .where(jobs.c.tenant_id == tenant_id, jobs.c.id == job_id)
-                .with_for_update(),
-            )
-            if job is None or _PROGRESS[status] <= _PROGRESS[JobStatus(job["status"])]:
-                return False
-            now = _now()
-            new_chunk_count = job["chunk_count"] if chunk_count is None else chunk_count
-            await connection.execute(
-                update(jobs)
-                .where(jobs.c.id == job_id)
-                .values(
-                    status=status.value,
-                    chunk_count=new_chunk_count,
-                    reason=job["reason"] if reason is None else reason,
-                    updated_at=now,
-                )
-            )
-            # The version test sits in the UPDATE itself: a concurrent submit that bumps the
-            # version holds the row lock, and PostgreSQL re-checks the condition after it.
-            await connection.execute(
-                update(documents)
-                .where(
-                    documents.c.tenant_id == tenant_id,
-                    documents.c.id == job["document_id"],
-                    documents.c.version == job["version"],
-                )
-                .values(status=status.value, chunk_count=new_chunk_count, updated_at=now)
-            )
-            if status is JobStatus.INDEXED:
-                # Searches switch to this version in one step; the worker prunes older ones
-                # only after this flip (ADR 0008), so no reader sees both or neither.
-                await connection.execute(
-                    update(documents)
-                    .where(
-                        documents.c.tenant_id == tenant_id,
-                        documents.c.id == job["document_id"],
-                        documents.c.deleted_at.is_(None),
-                        or_(
-                            documents.c.indexed_version.is_(None),
-                            documents.c.indexed_version < job["version"],
-                        ),
-                    )
-                    .values(indexed_version=job["version"])
-                )
-        return True
+            return await job_status.apply_statuses(connection, updates, _now())
 
     async def delete_document(self, tenant_id: TenantId, document_id: str) -> bool:
         async with self._writing() as connection:
