@@ -14,7 +14,7 @@ Run from the repository root (RabbitMQ and PostgreSQL must be up, as for ``make 
    sampling can miss the peak), stops everything, drops the database and the queues.
 4. In this process, recomputes the same chunks with the ingestion parser and chunker, loads
    the same model with the same settings, finds the fastest ``encode`` batch size on a sample
-   and times ``encode`` over all the chunks with it.
+   and times ``encode`` over all the chunks with it, twice, keeping the faster pass.
 
 ``ratio`` = pipeline chunks/s over raw chunks/s: how much of the model's speed survives the
 queue, the API and the bookkeeping around each document. Both halves run in the same run, on
@@ -55,6 +55,7 @@ RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
 READY_TIMEOUT_S = 180.0
 JOB_POLL_INTERVAL_S = 0.2
 RAW_SAMPLE_CHUNKS = 512
+RAW_PASSES = 2
 MAX_TITLE_CHARS = 500
 JOBS_IN_FLIGHT = 256
 
@@ -160,6 +161,23 @@ class RaglineProcess:
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self._log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def backing_cpu_seconds() -> dict[str, float]:
+    """CPU time so far of the machine's PostgreSQL and RabbitMQ processes (by command name):
+    on a benchmark machine nothing else uses them, so a difference is what the pipeline cost."""
+    names = {"postgres": "postgresql", "beam.smp": "rabbitmq"}
+    totals = dict.fromkeys(names.values(), 0.0)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            head, _, rest = stat.read_text().rpartition(")")
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        name = names.get(head.partition("(")[2])
+        if name is not None:
+            fields = rest.split()
+            totals[name] += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return totals
 
 
 async def _postgres(statement: str) -> None:
@@ -427,12 +445,17 @@ def raw_encode(documents: Sequence[Document], batch_sizes: Sequence[int]) -> Raw
     time_encode(model, sample[:32], 32)  # first-call allocations are not throughput
     by_size = {size: time_encode(model, sample, size) for size in batch_sizes}
     best = max(by_size, key=lambda size: by_size[size])
+    # The bare model's speed varies by a quarter from one pass to the next on a shared
+    # machine; its best of two passes is the baseline (the conservative choice for ``ratio``).
     cpu_started = time.process_time()
-    single = time_encode(model, texts, best)
-    cpu_s = time.process_time() - cpu_started
+    single = max(time_encode(model, texts, best) for _ in range(RAW_PASSES))
+    cpu_s = (time.process_time() - cpu_started) / RAW_PASSES
     parallel = None
     if settings.parallel_encodes > 1:
-        parallel = time_parallel_encode(model, texts, best, settings.parallel_encodes)
+        parallel = max(
+            time_parallel_encode(model, texts, best, settings.parallel_encodes)
+            for _ in range(RAW_PASSES)
+        )
     return RawEncode(
         texts=texts,
         best_batch_size=best,
@@ -466,9 +489,14 @@ def main() -> int:
         ragline_stack(Path(work)) as (url, admin_token, worker, gateway),
     ):
         worker_cpu_s, gateway_cpu_s = worker.cpu_seconds(), gateway.cpu_seconds()
+        backing_before, client_cpu_s = backing_cpu_seconds(), time.process_time()
         run = asyncio.run(ingest_through_api(url, admin_token, documents, args.upload_concurrency))
         worker_cpu_s = worker.cpu_seconds() - worker_cpu_s
         gateway_cpu_s = gateway.cpu_seconds() - gateway_cpu_s
+        client_cpu_s = time.process_time() - client_cpu_s
+        backing_cpu_s = {
+            name: seconds - backing_before[name] for name, seconds in backing_cpu_seconds().items()
+        }
         worker_peak_rss_mb = worker.peak_rss_mb()
         if run.failures:
             print(worker.log_tail(), file=sys.stderr)
@@ -508,6 +536,13 @@ def main() -> int:
         "raw_encode_cpu_ms_per_chunk": round(raw_cpu_s / len(texts) * 1000, 2),
         # What the front half (API, catalog bookkeeping, dispatch) costs per chunk.
         "gateway_cpu_ms_per_chunk": round(gateway_cpu_s / run.chunks * 1000, 2),
+        # The rest of the machine during the pipeline half: the benchmark's own HTTP client
+        # (uploads and job polling) and the backing services.
+        "client_cpu_ms_per_chunk": round(client_cpu_s / run.chunks * 1000, 2),
+        **{
+            f"{name}_cpu_ms_per_chunk": round(seconds / run.chunks * 1000, 2)
+            for name, seconds in backing_cpu_s.items()
+        },
         "cpu_ratio": round((raw_cpu_s / len(texts)) / (worker_cpu_s / run.chunks), 3),
         "cpu_count": os.cpu_count(),
         "embedder_threads": os.environ.get("RAGLINE_EMBEDDER_THREADS", "0 (cores / lanes)"),
