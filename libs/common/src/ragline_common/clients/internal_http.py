@@ -11,8 +11,8 @@ The mapping decides what the gateway's caller sees when a peer fails:
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import TypeVar
 
 import httpx
@@ -63,23 +63,10 @@ class InternalHttpClient:
         self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout)
 
     async def post(self, path: str, body: BaseModel, response_type: type[ResponseT]) -> ResponseT:
-        headers = {"content-type": "application/json", **inject_context()}
-        if self._token is not None:
-            headers[INTERNAL_TOKEN_HEADER] = self._token.get_secret_value()
-        try:
-            response = await self._http.post(path, content=body.model_dump_json(), headers=headers)
-        except httpx.TimeoutException as exc:
-            raise UpstreamUnavailable(f"{self._peer} did not answer in time.") from exc
-        except httpx.RequestError as exc:
-            raise UpstreamUnavailable(f"{self._peer} is unreachable.") from exc
-        if not response.is_success:
-            raise self._error_from(response)
-        try:
-            return response_type.model_validate_json(response.content)
-        except ValidationError as exc:
-            raise UpstreamUnavailable(
-                f"{self._peer} answered with a body that breaks the contract."
-            ) from exc
+        return await self._call("POST", path, response_type, content=body.model_dump_json())
+
+    async def get(self, path: str, response_type: type[ResponseT]) -> ResponseT:
+        return await self._call("GET", path, response_type)
 
     @asynccontextmanager
     async def stream(self, path: str, body: BaseModel) -> AsyncIterator[httpx.Response]:
@@ -88,7 +75,7 @@ class InternalHttpClient:
         Leaving the block closes the connection, which tells the peer to stop its work.
         Transport failures while reading map to ``UpstreamUnavailable`` as for :meth:`post`.
         """
-        try:
+        with self._transport_errors():
             async with self._http.stream(
                 "POST", path, content=body.model_dump_json(), headers=self._headers()
             ) as response:
@@ -96,18 +83,14 @@ class InternalHttpClient:
                     await response.aread()
                     raise self._error_from(response)
                 yield response
-        except httpx.TimeoutException as exc:
-            raise UpstreamUnavailable(f"{self._peer} did not answer in time.") from exc
-        except httpx.RequestError as exc:
-            raise UpstreamUnavailable(f"{self._peer} is unreachable.") from exc
 
-    async def get(self, path: str, response_type: type[ResponseT]) -> ResponseT:
-        try:
-            response = await self._http.get(path, headers=self._headers())
-        except httpx.TimeoutException as exc:
-            raise UpstreamUnavailable(f"{self._peer} did not answer in time.") from exc
-        except httpx.RequestError as exc:
-            raise UpstreamUnavailable(f"{self._peer} is unreachable.") from exc
+    async def _call(
+        self, method: str, path: str, response_type: type[ResponseT], content: str | None = None
+    ) -> ResponseT:
+        with self._transport_errors():
+            response = await self._http.request(
+                method, path, content=content, headers=self._headers()
+            )
         if not response.is_success:
             raise self._error_from(response)
         try:
@@ -116,6 +99,16 @@ class InternalHttpClient:
             raise UpstreamUnavailable(
                 f"{self._peer} answered with a body that breaks the contract."
             ) from exc
+
+    @contextmanager
+    def _transport_errors(self) -> Iterator[None]:
+        """A peer that times out or cannot be reached is an outage (503), not a bug (500)."""
+        try:
+            yield
+        except httpx.TimeoutException as exc:
+            raise UpstreamUnavailable(f"{self._peer} did not answer in time.") from exc
+        except httpx.RequestError as exc:
+            raise UpstreamUnavailable(f"{self._peer} is unreachable.") from exc
 
     def _headers(self) -> dict[str, str]:
         headers = {"content-type": "application/json", **inject_context()}
