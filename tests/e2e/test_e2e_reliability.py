@@ -39,6 +39,10 @@ def stack(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         extra_env={
             "RAGLINE_SHUTDOWN_GRACE_S": str(SHUTDOWN_GRACE_S),
             "RAGLINE_INGESTION_CONCURRENCY": "8",
+            # Eight one-chunk documents never fill an embedding window, so each waits for the
+            # window's deadline: with the hash embedder a document is otherwise done within
+            # milliseconds, and the drain test would find nothing in flight to finish.
+            "RAGLINE_INGESTION_EMBED_BATCH_WAIT_MS": "300",
         },
     )
     try:
