@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import RowMapping, delete, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.expression import Executable
+from sqlalchemy.sql.expression import ColumnElement, Executable
 
 from ragline_common.errors import Conflict, NotFound, UpstreamUnavailable
 from ragline_common.ids import new_id
@@ -226,16 +226,7 @@ class SqlCatalog:
     async def find_document_by_external_id(
         self, tenant_id: TenantId, external_id: str
     ) -> DocumentRecord | None:
-        async with self._reading() as connection:
-            row = await _first(
-                connection,
-                select(documents).where(
-                    documents.c.tenant_id == tenant_id,
-                    documents.c.external_id == external_id,
-                    documents.c.deleted_at.is_(None),
-                ),
-            )
-        return None if row is None else document_record(row)
+        return await self._live_document(tenant_id, documents.c.external_id == external_id)
 
     async def claim_idempotency_key(
         self,
@@ -495,12 +486,18 @@ class SqlCatalog:
         return Submission(document=document_record(document), job=job_record(job), created=True)
 
     async def get_document(self, tenant_id: TenantId, document_id: str) -> DocumentRecord | None:
+        return await self._live_document(tenant_id, documents.c.id == document_id)
+
+    async def _live_document(
+        self, tenant_id: TenantId, identified_by: ColumnElement[bool]
+    ) -> DocumentRecord | None:
+        """The tenant's document matching ``identified_by``, unless it was deleted."""
         async with self._reading() as connection:
             row = await _first(
                 connection,
                 select(documents).where(
                     documents.c.tenant_id == tenant_id,
-                    documents.c.id == document_id,
+                    identified_by,
                     documents.c.deleted_at.is_(None),
                 ),
             )
