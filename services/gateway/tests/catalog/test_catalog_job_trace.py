@@ -8,26 +8,22 @@ recording tracer.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
 
 import pytest
+from gw_spans import Recorder
 from opentelemetry import trace
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind
 
 from ragline_common.adapters.broker.memory import MemoryBroker
 from ragline_common.messages import JobStatus, JobStatusChanged, encode_message
-from ragline_common.observability import messaging
 from ragline_common.observability.tracing import inject_context
 from ragline_common.ports.broker import Delivery
 from ragline_common.ports.catalog import DocumentDraft, TraceContext
 from ragline_common.tenancy import TenantId
 from ragline_common.topology import ROUTING_JOB_STATUS, QueueName
 from ragline_gateway.adapters.catalog import SqlCatalog
-from ragline_gateway.domain import job_trace
 from ragline_gateway.domain.dispatch import JobDispatcher
 from ragline_gateway.domain.job_events import JobEventHandler
 from ragline_gateway.domain.uploads import submit_upload
@@ -74,24 +70,6 @@ async def test_a_job_keeps_the_trace_context_it_was_submitted_in(catalog: SqlCat
         trace=TraceContext("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
     )
     assert not repeat.created and repeat.job.trace == UPLOAD_TRACE
-
-
-@dataclass
-class Recorder:
-    tracer: trace.Tracer
-    exporter: InMemorySpanExporter
-
-
-@pytest.fixture
-def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorder]:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    tracer = provider.get_tracer("test")
-    monkeypatch.setattr(messaging, "_tracer", tracer)
-    monkeypatch.setattr(job_trace, "_tracer", tracer)
-    yield Recorder(tracer, exporter)
-    provider.shutdown()
 
 
 @pytest.fixture

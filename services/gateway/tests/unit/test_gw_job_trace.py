@@ -8,21 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+from gw_spans import Recorder
 from opentelemetry import trace
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from opentelemetry.trace.span import TraceState
 
 from ragline_common.adapters.broker.memory import MemoryBroker
 from ragline_common.messages import JobStatus, encode_message
-from ragline_common.observability import messaging
 from ragline_common.observability.tracing import inject_context
 from ragline_common.ports.broker import Delivery
 from ragline_common.ports.catalog import DocumentDraft
@@ -37,28 +33,6 @@ from ragline_gateway.domain.intake_message import HEADER_API_KEY, SCHEMA_V1
 from ragline_gateway.domain.uploads import ingest_message, submit_upload
 
 PEPPER = b"pepper-for-job-trace-tests"
-
-
-@dataclass
-class Recorder:
-    tracer: trace.Tracer
-    exporter: InMemorySpanExporter
-
-    def named(self, name: str) -> ReadableSpan:
-        [span] = [s for s in self.exporter.get_finished_spans() if s.name == name]
-        return span
-
-
-@pytest.fixture
-def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorder]:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    tracer = provider.get_tracer("test")
-    monkeypatch.setattr(messaging, "_tracer", tracer)
-    monkeypatch.setattr(job_trace, "_tracer", tracer)
-    yield Recorder(tracer, exporter)
-    provider.shutdown()
 
 
 @pytest.fixture
