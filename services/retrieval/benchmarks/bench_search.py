@@ -4,15 +4,15 @@
 
 In one run, over the same index (SciFact by default, indexed once by :mod:`index_stack`):
 
-1. **gateway, single client**: each judged query once, one request at a time, through
-   ``POST /v1/search`` (``top_k=10``, the default mode) of ``ragline run --target all`` over
-   loopback; the query-embedding cache is off, so every request embeds its query.
+1. **single client, paired**: each judged query once through ``POST /v1/search`` (``top_k=10``,
+   the default mode) of ``ragline run --target all`` over loopback, and once **bare**:
+   ``embed_query`` + BM25 ``encode_query`` + ``VectorStore.search`` in this process on a copy of
+   the same shard with the same settings, the cost no API can avoid. The two run back to back
+   per query, so both see the same machine. The query-embedding cache is off: every gateway
+   request embeds its query, as the bare side does.
 2. **gateway, 50 clients**: 50 concurrent clients loop over the queries for ``--seconds``;
    every non-200 answer or transport error counts as an error.
-3. ``rss_mb``: resident memory of that process (it holds the index) after the load.
-4. **bare**: in this process once Ragline has stopped (the embedded store takes one process),
-   the same queries as ``embed_query`` + BM25 ``encode_query`` + ``VectorStore.search`` on the
-   same shard with the same settings: the cost no API can avoid.
+3. ``rss_mb``: resident memory of the Ragline process (it holds the index) after the load.
 
 ``overhead_ratio`` = gateway single-client p50 / bare p50. Writes ``bench-results/search.json``.
 """
@@ -23,8 +23,10 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -56,23 +58,6 @@ def summary(latencies_s: Sequence[float], seconds: float, errors: int) -> dict[s
         "mean_ms": round(statistics.fmean(ms), 2),
         "throughput_rps": round(len(ms) / seconds, 1),
     }
-
-
-async def gateway_single(url: str, key: str, queries: Sequence[str]) -> dict[str, Any]:
-    latencies, errors = [], 0
-    headers = {"Authorization": f"Bearer {key}"}
-    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as client:
-        for text in queries[:20]:  # warm-up: first-call allocations are not latency
-            await client.post("/v1/search", json={"query": text, "top_k": TOP_K})
-        started = time.perf_counter()
-        for text in queries:
-            t0 = time.perf_counter()
-            response = await client.post("/v1/search", json={"query": text, "top_k": TOP_K})
-            if response.status_code == 200:
-                latencies.append(time.perf_counter() - t0)
-            else:
-                errors += 1
-        return summary(latencies, time.perf_counter() - started, errors)
 
 
 async def gateway_load(
@@ -112,51 +97,99 @@ async def gateway_load(
     return result
 
 
-async def bare(state: IndexState, queries: Sequence[str], mode: SearchMode) -> dict[str, Any]:
-    from ragline_common.adapters.embedder.minilm import MiniLmEmbedder
+class BareSearch:
+    """The cost no API can avoid: ``embed_query`` + BM25 ``encode_query`` + ``VectorStore.search``
+    in this process, on a copy of the running Ragline's shard (the embedded store allows one
+    process per shard), with the same settings."""
+
+    def __init__(self, shard_copy: Path, mode: SearchMode, tenant_id: str) -> None:
+        from ragline_common.adapters.embedder.minilm import MiniLmEmbedder
+        from ragline_common.adapters.sparse.bm25 import Bm25SparseEncoder
+        from ragline_common.adapters.vector_store.edge import EdgeVectorStore
+        from ragline_common.settings import EmbedderSettings
+        from ragline_common.tenancy import TenantId
+        from ragline_retrieval.settings import RetrievalSettings
+
+        self._embedder = MiniLmEmbedder(EmbedderSettings())
+        self._encoder = Bm25SparseEncoder()
+        self._store = EdgeVectorStore(shard_copy, dimension=self._embedder.dimension)
+        self._fusion = RetrievalSettings().fusion
+        self._mode = mode
+        self._tenant = TenantId(tenant_id)
+
+    async def open(self) -> None:
+        await self._embedder.warm_up()
+        await self._store.open()
+
+    async def close(self) -> None:
+        await self._store.close()
+
+    async def search(self, text: str) -> int:
+        dense = await self._embedder.embed_query(text) if self._mode != "sparse" else None
+        sparse = self._encoder.encode_query(text) if self._mode != "dense" else None
+        hits = await self._store.search(
+            self._tenant,
+            mode=self._mode,
+            dense=dense,
+            sparse=sparse,
+            limit=TOP_K,
+            fusion=self._fusion,
+        )
+        return len(hits)
+
+
+def copy_shard(state: IndexState, into: Path) -> Path:
+    from ragline_common.adapters.embedder.minilm import DIMENSION, MODEL_ID
     from ragline_common.adapters.factory import model_slug
-    from ragline_common.adapters.sparse.bm25 import Bm25SparseEncoder
-    from ragline_common.adapters.vector_store.edge import EdgeVectorStore
-    from ragline_common.settings import EmbedderSettings, VectorStoreSettings
-    from ragline_common.tenancy import TenantId
-    from ragline_retrieval.settings import RetrievalSettings
+    from ragline_common.settings import VectorStoreSettings
 
-    embedder = MiniLmEmbedder(EmbedderSettings())
-    await embedder.warm_up()
-    encoder = Bm25SparseEncoder()
-    path = VectorStoreSettings().resolved_path(state.data_dir) / (
-        f"{model_slug(embedder.model_id)}-{embedder.dimension}"
-    )
-    store = EdgeVectorStore(path, dimension=embedder.dimension)
-    await store.open()
-    fusion = RetrievalSettings().fusion
-    tenant = TenantId(state.tenant_id)
-    latencies = []
-    try:
+    name = f"{model_slug(MODEL_ID)}-{DIMENSION}"
+    source = VectorStoreSettings().resolved_path(state.data_dir) / name
+    return Path(shutil.copytree(source, into / name))
 
-        async def one(text: str) -> int:
-            dense = await embedder.embed_query(text) if mode != "sparse" else None
-            sparse = encoder.encode_query(text) if mode != "dense" else None
-            hits = await store.search(
-                tenant,
-                mode=mode,
-                dense=dense,
-                sparse=sparse,
-                limit=TOP_K,
-                fusion=fusion,
-            )
-            return len(hits)
 
-        for text in queries[:20]:
-            await one(text)
-        started = time.perf_counter()
-        for text in queries:
+async def paired_single(
+    url: str, key: str, queries: Sequence[str], bare: BareSearch
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Each query through the gateway and bare, back to back, which goes first alternating.
+
+    Pairing puts both measurements under the same machine conditions, so drift and noisy
+    neighbours (the run takes minutes) move both figures rather than their ratio.
+    """
+    gateway_latencies: list[float] = []
+    bare_latencies: list[float] = []
+    errors = 0
+    headers = {"Authorization": f"Bearer {key}"}
+    await bare.open()
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as client:
+
+        async def through_gateway(text: str) -> None:
+            nonlocal errors
             t0 = time.perf_counter()
-            await one(text)
-            latencies.append(time.perf_counter() - t0)
-        return summary(latencies, time.perf_counter() - started, 0)
-    finally:
-        await store.close()
+            response = await client.post("/v1/search", json={"query": text, "top_k": TOP_K})
+            if response.status_code == 200:
+                gateway_latencies.append(time.perf_counter() - t0)
+            else:
+                errors += 1
+
+        async def in_process(text: str) -> None:
+            t0 = time.perf_counter()
+            await bare.search(text)
+            bare_latencies.append(time.perf_counter() - t0)
+
+        for text in queries[:20]:  # warm-up: first-call allocations are not latency
+            await client.post("/v1/search", json={"query": text, "top_k": TOP_K})
+            await bare.search(text)
+        for n, text in enumerate(queries):
+            sides = (through_gateway, in_process) if n % 2 else (in_process, through_gateway)
+            for side in sides:
+                await side(text)
+    await bare.close()
+    # Throughput of each side alone: requests over the time spent in that side's calls.
+    return (
+        summary(gateway_latencies, sum(gateway_latencies), errors),
+        summary(bare_latencies, sum(bare_latencies), 0),
+    )
 
 
 def main() -> int:
@@ -173,19 +206,20 @@ def main() -> int:
     mode = RetrievalSettings().default_mode
     # Every request embeds its query, as the bare half does.
     env = {"RAGLINE_RETRIEVAL_QUERY_CACHE_SIZE": "0"}
-    with indexed_ragline(data, args.data / "corpus.jsonl", env) as (running, state):
-        print(f"gateway, one client, {len(queries)} queries ({mode}) ...", flush=True)
-        single = asyncio.run(gateway_single(running.url, state.api_key, queries))
-        print(f"  {single}", flush=True)
+    with (
+        indexed_ragline(data, args.data / "corpus.jsonl", env) as (running, state),
+        tempfile.TemporaryDirectory(prefix="bench-search-") as scratch,
+    ):
+        bare = BareSearch(copy_shard(state, Path(scratch)), mode, state.tenant_id)
+        print(f"gateway and bare, one client, {len(queries)} queries each ({mode}) ...")
+        single, bare_result = asyncio.run(paired_single(running.url, state.api_key, queries, bare))
+        print(f"  gateway {single}\n  bare    {bare_result}", flush=True)
         print(f"gateway, {args.clients} clients for {args.seconds:g} s ...", flush=True)
         load_result = asyncio.run(
             gateway_load(running.url, state.api_key, queries, args.seconds, args.clients)
         )
         print(f"  {load_result}", flush=True)
         rss_mb = round(running.rss_mb(), 1)
-    print("bare: embed + encode + store query in this process ...", flush=True)
-    bare_result = asyncio.run(bare(state, queries, mode))
-    print(f"  {bare_result}", flush=True)
     results = {
         "data": data.name,
         "chunks": state.chunks,

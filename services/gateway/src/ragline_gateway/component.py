@@ -66,7 +66,7 @@ class GatewayComponent:
             raise RuntimeError("gateway not started")
         return self._context
 
-    def _attach(self, request: Request) -> None:
+    async def _attach(self, request: Request) -> None:
         request.state.gateway = self.context
 
     def routers(self, *, internal_api: bool) -> Sequence[APIRouter]:

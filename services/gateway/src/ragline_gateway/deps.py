@@ -31,7 +31,7 @@ _bearer = HTTPBearer(
 )
 
 
-def get_context(request: Request) -> GatewayContext:
+async def get_context(request: Request) -> GatewayContext:
     context: GatewayContext = request.state.gateway
     return context
 
@@ -64,7 +64,7 @@ async def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def require_operator(principal: PrincipalDep) -> Principal:
+async def require_operator(principal: PrincipalDep) -> Principal:
     if not principal.is_operator:
         raise Forbidden("Only the operator may manage tenants.", code="operator_only")
     return principal
@@ -144,7 +144,7 @@ async def _admin_of_tenant(principal: PrincipalDep, tenant_id: str) -> Principal
 TenantAdminDep = Annotated[Principal, Depends(_admin_of_tenant)]
 
 
-def _operator_or_tenant_admin(principal: PrincipalDep) -> Principal:
+async def _operator_or_tenant_admin(principal: PrincipalDep) -> Principal:
     """The operator (every tenant) or a tenant's ``admin`` key (that tenant only)."""
     if principal.is_operator or Scope.ADMIN in principal.scopes:
         return principal

@@ -158,6 +158,8 @@ def is_outage(exc: BaseException) -> bool:
     """True when ``exc`` means the database cannot serve now, rather than a bad statement."""
     if isinstance(exc, OSError | TimeoutError | PoolTimeoutError | DisconnectionError):
         return True
+    if isinstance(exc, sqlite3.OperationalError):  # raised by a raw sqlite3 connection
+        return _sqlite_outage(str(exc))
     if isinstance(exc, DBAPIError):
         if exc.connection_invalidated:
             return True
@@ -166,9 +168,13 @@ def is_outage(exc: BaseException) -> bool:
             return True
         if isinstance(exc.orig, OSError | TimeoutError):
             return True
-        # SQLite reports a write lock held past the busy timeout this way.
-        return "database is locked" in str(exc.orig)
+        return _sqlite_outage(str(exc.orig))
     return False
+
+
+def _sqlite_outage(message: str) -> bool:
+    # A lock held past the busy timeout, or a file that cannot be opened (disk, permissions).
+    return "database is locked" in message or "unable to open database file" in message
 
 
 @contextmanager

@@ -54,6 +54,7 @@ from ragline_gateway.adapters.catalog.rows import (
     tenant_record,
     utc,
 )
+from ragline_gateway.adapters.catalog.sqlite_versions import SqliteVersionReader
 from ragline_gateway.adapters.catalog.tables import (
     api_keys,
     document_blobs,
@@ -96,6 +97,10 @@ class SqlCatalog:
         self._engine = create_catalog_engine(url, pool_size)
         self._read_engine = for_reading(self._engine)
         self._write_engine = for_writing(self._engine)
+        database_file = sqlite_file(url)
+        self._sqlite_versions = (
+            SqliteVersionReader(database_file) if database_file is not None else None
+        )
 
     async def open(self) -> None:
         database_file = sqlite_file(self._url)
@@ -105,6 +110,8 @@ class SqlCatalog:
             await upgrade_to_head(self._write_engine)
 
     async def close(self) -> None:
+        if self._sqlite_versions is not None:
+            self._sqlite_versions.close()
         await self._engine.dispose()
 
     async def ping(self) -> None:
@@ -735,6 +742,9 @@ class SqlCatalog:
     ) -> dict[str, int]:
         if not document_ids:
             return {}
+        if self._sqlite_versions is not None:
+            # On every search's path: see sqlite_versions for why this bypasses the engine.
+            return self._sqlite_versions.active_versions(tenant_id, document_ids)
         async with self._reading() as connection:
             rows = await connection.execute(
                 select(documents.c.id, documents.c.indexed_version).where(
