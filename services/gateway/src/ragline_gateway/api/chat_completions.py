@@ -57,8 +57,8 @@ from ragline_gateway.api.sse import (
 )
 from ragline_gateway.context import GatewayContext
 from ragline_gateway.deps import ContextDep, GenerationTenant, QueryTenant
-from ragline_gateway.domain.grounding import grounding_hits
 from ragline_gateway.domain.usage import record_usage
+from ragline_gateway.domain.visibility import visible_search
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 _log = structlog.get_logger(__name__)
@@ -128,7 +128,7 @@ async def chat_completions(
         search = SearchQuery(query=rewritten.question, top_k=body.top_k, filters=body.filters)
     except ValidationError as exc:
         raise ValidationFailed("The search derived from the messages is invalid.") from exc
-    hits = await grounding_hits(context.search, context.catalog, tenant_id, search)
+    hits = (await visible_search(context.search, context.catalog, tenant_id, search)).results
     request = AnswerRequest(question=rewritten.question, chunks=hits, model=body.model)
     completion_id = f"chatcmpl-{secrets.token_hex(12)}"
     created = int(time.time())

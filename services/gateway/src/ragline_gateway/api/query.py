@@ -24,8 +24,8 @@ from ragline_gateway.api.sse import (
 )
 from ragline_gateway.context import GatewayContext
 from ragline_gateway.deps import ContextDep, GenerationTenant
-from ragline_gateway.domain.grounding import grounding_hits
 from ragline_gateway.domain.usage import record_usage
+from ragline_gateway.domain.visibility import visible_search
 
 router = APIRouter(prefix="/v1", tags=["answers"])
 
@@ -61,8 +61,8 @@ _STREAM_DOC = {
 async def query(
     body: QueryIn, context: ContextDep, tenant_id: GenerationTenant
 ) -> QueryOut | CancellableStreamingResponse:
-    hits = await grounding_hits(context.search, context.catalog, tenant_id, body.search_query())
-    request = AnswerRequest(question=body.query, chunks=hits, model=body.model)
+    found = await visible_search(context.search, context.catalog, tenant_id, body.search_query())
+    request = AnswerRequest(question=body.query, chunks=found.results, model=body.model)
     if body.stream:
         return await stream_answer(context, tenant_id, request)
     answer = await context.answers.answer(tenant_id, request)
