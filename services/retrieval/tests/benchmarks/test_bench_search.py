@@ -8,42 +8,19 @@ no errors, a ratio that is the quotient of the two medians, and the index's resi
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from tiny_beir import QUERIES, write_beir
+from tiny_beir import QUERIES, run_benchmark
 
 pytestmark = [pytest.mark.model, pytest.mark.e2e, pytest.mark.timeout(600)]
 
-BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_search.py"
-
 
 def test_the_benchmark_measures_both_sides_and_writes_its_figures(tmp_path: Path) -> None:
-    data = tmp_path / "tiny"
-    write_beir(data)
     output = tmp_path / "search.json"
-    env = {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "RAGLINE_BENCH_INDEX_DIR": str(tmp_path / "index"),
-    }
 
-    run = subprocess.run(
-        [
-            sys.executable,
-            str(BENCHMARK),
-            *("--data", str(data), "--output", str(output)),
-            *("--seconds", "2", "--clients", "4"),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=540,
-        check=False,
+    run = run_benchmark(
+        "bench_search.py", tmp_path, "--output", str(output), "--seconds", "2", "--clients", "4"
     )
 
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]

@@ -8,38 +8,18 @@ easy queries answered perfectly by the lexical and fused modes.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from tiny_beir import write_beir
+from tiny_beir import run_benchmark
 
 pytestmark = [pytest.mark.model, pytest.mark.e2e, pytest.mark.timeout(600)]
 
-HARNESS = Path(__file__).resolve().parents[2] / "benchmarks" / "eval_beir.py"
-
 
 def test_the_harness_scores_every_mode_through_the_api(tmp_path: Path) -> None:
-    data = tmp_path / "tiny"
-    write_beir(data)
     out = tmp_path / "out"
-    env = {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "RAGLINE_BENCH_INDEX_DIR": str(tmp_path / "index"),
-    }
 
-    run = subprocess.run(
-        [sys.executable, str(HARNESS), "--data", str(data), "--output-dir", str(out)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=540,
-        check=False,
-    )
+    run = run_benchmark("eval_beir.py", tmp_path, "--output-dir", str(out))
 
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     scores = json.loads((out / "eval-tiny.json").read_text())
