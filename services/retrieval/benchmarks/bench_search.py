@@ -140,12 +140,13 @@ class BareSearch:
 
 def copy_shard(state: IndexState, into: Path) -> Path:
     from ragline_common.adapters.embedder.minilm import DIMENSION, MODEL_ID
-    from ragline_common.adapters.factory import model_slug
+    from ragline_common.adapters.factory import edge_shard_path
     from ragline_common.settings import VectorStoreSettings
 
-    name = f"{model_slug(MODEL_ID)}-{DIMENSION}"
-    source = VectorStoreSettings().resolved_path(state.data_dir) / name
-    return Path(shutil.copytree(source, into / name))
+    source = edge_shard_path(
+        VectorStoreSettings().resolved_path(state.data_dir), MODEL_ID, DIMENSION
+    )
+    return Path(shutil.copytree(source, into / source.name))
 
 
 async def paired_single(

@@ -19,6 +19,8 @@ from ragline_common.ports.vector_store import VectorStore
 from ragline_common.topology import QueueName
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ragline_common.hosting import Host
 
 QUEUE_SAMPLE_INTERVAL_S = 15.0
@@ -34,6 +36,11 @@ SAMPLED_QUEUES = (
 def model_slug(model_id: str) -> str:
     """Filesystem- and collection-safe model id: ``all-MiniLM-L6-v2`` -> ``all-minilm-l6-v2``."""
     return re.sub(r"[^a-z0-9]+", "-", model_id.lower()).strip("-")
+
+
+def edge_shard_path(vector_store_root: Path, model_id: str, dimension: int) -> Path:
+    """One embedded shard per embedding model: vectors of different models never mix."""
+    return vector_store_root / f"{model_slug(model_id)}-{dimension}"
 
 
 async def open_broker(host: Host) -> Broker:
@@ -90,9 +97,10 @@ async def open_vector_store(host: Host) -> VectorStore:
         case "edge":
             from ragline_common.adapters.vector_store.edge import EdgeVectorStore
 
-            # One shard per embedding model: vectors of different models never mix.
-            path = settings.resolved_path(host.settings.core.data_dir) / (
-                f"{model_slug(embedder.model_id)}-{embedder.dimension}"
+            path = edge_shard_path(
+                settings.resolved_path(host.settings.core.data_dir),
+                embedder.model_id,
+                embedder.dimension,
             )
             store = EdgeVectorStore(path, dimension=embedder.dimension)
         case "qdrant":
