@@ -93,19 +93,17 @@ class SqlCatalog:
     """
 
     def __init__(self, url: str, pool_size: int) -> None:
-        self._url = url
         self._engine = create_catalog_engine(url, pool_size)
         self._read_engine = for_reading(self._engine)
         self._write_engine = for_writing(self._engine)
-        database_file = sqlite_file(url)
+        self._database_file = sqlite_file(url)
         self._sqlite_versions = (
-            SqliteVersionReader(database_file) if database_file is not None else None
+            SqliteVersionReader(self._database_file) if self._database_file is not None else None
         )
 
     async def open(self) -> None:
-        database_file = sqlite_file(self._url)
-        if database_file is not None:
-            database_file.parent.mkdir(parents=True, exist_ok=True)
+        if self._database_file is not None:
+            self._database_file.parent.mkdir(parents=True, exist_ok=True)
         with unavailable_on_outage():
             await upgrade_to_head(self._write_engine)
 
