@@ -2,108 +2,26 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from ragline_common import testing_process
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 READY_TIMEOUT_S = 180.0
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @dataclass
-class RaglineProcess:
-    """One ``ragline run --target ...`` process, its port and its log file."""
+class RaglineProcess(testing_process.RaglineProcess):
+    """A Ragline process run from the repository root, as ``make run`` runs it."""
 
-    targets: str
-    env: Mapping[str, str]
-    log_path: Path
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> RaglineProcess:
-        env = {
-            **os.environ,
-            "HF_HUB_OFFLINE": "1",
-            "TRANSFORMERS_OFFLINE": "1",
-            **self.env,
-            "RAGLINE_PORT": str(self.port),
-        }
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "ragline_cli", "run", "--target", self.targets],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=REPO_ROOT,
-        )
-        self.wait_ready()
-        return self
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise AssertionError(
-                    f"{self.targets} exited with {self.process.returncode}:\n{self.log_tail()}"
-                )
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise AssertionError(f"{self.targets} not ready in time:\n{self.log_tail()}")
-
-    def stop(self, timeout_s: float = 30.0) -> bool:
-        """SIGTERM and wait; True when the process shut down cleanly within the grace period.
-
-        uvicorn re-raises the SIGTERM it handled once shutdown is complete (so the exit status
-        says "terminated by SIGTERM", as supervisors expect); clean means the lifespan shutdown
-        finished, which the log proves.
-        """
-        if self.process is None:
-            return True
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-                raise AssertionError(
-                    f"{self.targets} ignored SIGTERM:\n{self.log_tail()}"
-                ) from None
-        clean_status = self.process.returncode in (0, -signal.SIGTERM)
-        return clean_status and "Application shutdown complete" in self.log_tail(200)
-
-    def log_tail(self, lines: int = 60) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except FileNotFoundError:
-            return "(no log)"
+    cwd: Path | None = REPO_ROOT
+    ready_timeout_s: float = READY_TIMEOUT_S
 
 
 @dataclass(frozen=True)

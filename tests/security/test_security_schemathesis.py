@@ -8,7 +8,6 @@ status code, media type and body. Bounded by ``max_examples`` to stay within a c
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -40,6 +39,7 @@ from ragline_common.settings import (
     InfrastructureSettings,
     VectorStoreSettings,
 )
+from ragline_common.testing_process import unused_port
 
 MAX_EXAMPLES = 15
 CHECKS = [
@@ -54,12 +54,6 @@ CHECKS = [
 class LiveGateway:
     base_url: str
     tenant_key: str
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _provision(base_url: str) -> str:
@@ -90,7 +84,7 @@ def live_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveGatew
         vector_store=VectorStoreSettings(kind="edge"),
         embedder=EmbedderSettings(kind="hash"),
     )
-    port = _free_port()
+    port = unused_port()
     server = uvicorn.Server(
         uvicorn.Config(build_app(TARGETS, infra), host="127.0.0.1", port=port, log_level="warning")
     )

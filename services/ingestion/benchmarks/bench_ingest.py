@@ -33,20 +33,20 @@ import json
 import os
 import random
 import secrets
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from ragline_common.testing_process import RaglineProcess
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_CORPUS = REPO_ROOT.parent / "shared" / "data" / "scifact" / "corpus.jsonl"
@@ -91,76 +91,21 @@ def load_corpus(path: Path, limit: int | None) -> list[Document]:
 # --- Ragline processes ------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class RaglineProcess:
-    """``ragline run --target ...`` in the background, logging to a file."""
-
-    def __init__(self, targets: str, env: Mapping[str, str], log_path: Path) -> None:
-        self.targets = targets
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._log_path = log_path
-        with log_path.open("ab") as log:
-            self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-                [sys.executable, "-m", "ragline_cli", "run", "--target", targets],
-                env={**os.environ, **env, "RAGLINE_PORT": str(self.port)},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=REPO_ROOT,
-            )
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.targets} exited early:\n{self.log_tail()}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise RuntimeError(f"{self.targets} not ready in {READY_TIMEOUT_S:g} s:\n{self.log_tail()}")
-
-    def peak_rss_mb(self) -> float:
-        """The process's resident-memory high-water mark, from the kernel."""
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        kib = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))
-        return int(kib) / 1024
-
-    def cpu_seconds(self) -> float:
-        """CPU time of the process and its children so far (parse processes included)."""
-        pids = [self.process.pid]
-        tasks = Path(f"/proc/{self.process.pid}/task")
-        for task in tasks.iterdir():
-            pids += [int(pid) for pid in (task / "children").read_text().split()]
-        total = 0
-        for pid in pids:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except FileNotFoundError:
-                continue  # a parse process that just ended
-            # utime, stime, and for children also cutime, cstime (the processes they reaped)
-            total += sum(int(value) for value in fields[11 : 15 if pid != pids[0] else 13])
-        return total / os.sysconf("SC_CLK_TCK")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    def log_tail(self, lines: int = 40) -> str:
-        return "\n".join(self._log_path.read_text(errors="replace").splitlines()[-lines:])
+def process_cpu_seconds(process: RaglineProcess) -> float:
+    """CPU time of the process and its children so far (parse processes included)."""
+    pid = process.process.pid if process.process is not None else 0
+    pids = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        pids += [int(child) for child in (task / "children").read_text().split()]
+    total = 0
+    for one in pids:
+        try:
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue  # a parse process that just ended
+        # utime, stime, and for children also cutime, cstime (the processes they reaped)
+        total += sum(int(value) for value in fields[11 : 15 if one != pid else 13])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def backing_cpu_seconds() -> dict[str, float]:
@@ -228,9 +173,11 @@ def ragline_stack(work: Path) -> Iterator[tuple[str, str, RaglineProcess, Raglin
             "retrieval,ingestion",
             {**common, "RAGLINE_DATA_DIR": str(work / "worker")},
             work / "worker.log",
+            cwd=REPO_ROOT,
+            ready_timeout_s=READY_TIMEOUT_S,
         )
         processes.append(worker)
-        worker.wait_ready()
+        worker.start()
         gateway = RaglineProcess(
             "gateway,generation",
             {
@@ -250,15 +197,20 @@ def ragline_stack(work: Path) -> Iterator[tuple[str, str, RaglineProcess, Raglin
                 ),
             },
             work / "gateway.log",
+            cwd=REPO_ROOT,
+            ready_timeout_s=READY_TIMEOUT_S,
         )
         processes.append(gateway)
-        gateway.wait_ready()
+        gateway.start()
         yield gateway.url, admin_token, worker, gateway
     finally:
         from ragline_common.adapters.broker.rabbitmq import delete_topology
 
         for process in reversed(processes):
-            process.stop()
+            try:
+                process.stop()
+            except RuntimeError as exc:  # killed after ignoring SIGTERM: say so, clean up anyway
+                print(exc, file=sys.stderr)
         asyncio.run(_postgres(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
         _retrying(lambda: asyncio.run(delete_topology(RABBITMQ_URL, namespace)), "queue clean-up")
 
@@ -488,11 +440,11 @@ def main() -> int:
         tempfile.TemporaryDirectory(prefix="ragline-bench-") as work,
         ragline_stack(Path(work)) as (url, admin_token, worker, gateway),
     ):
-        worker_cpu_s, gateway_cpu_s = worker.cpu_seconds(), gateway.cpu_seconds()
+        worker_cpu_s, gateway_cpu_s = process_cpu_seconds(worker), process_cpu_seconds(gateway)
         backing_before, client_cpu_s = backing_cpu_seconds(), time.process_time()
         run = asyncio.run(ingest_through_api(url, admin_token, documents, args.upload_concurrency))
-        worker_cpu_s = worker.cpu_seconds() - worker_cpu_s
-        gateway_cpu_s = gateway.cpu_seconds() - gateway_cpu_s
+        worker_cpu_s = process_cpu_seconds(worker) - worker_cpu_s
+        gateway_cpu_s = process_cpu_seconds(gateway) - gateway_cpu_s
         client_cpu_s = time.process_time() - client_cpu_s
         backing_cpu_s = {
             name: seconds - backing_before[name] for name, seconds in backing_cpu_seconds().items()

@@ -17,10 +17,6 @@ import hashlib
 import json
 import os
 import secrets
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -31,35 +27,12 @@ from typing import Any
 import httpx
 from beir import BeirSet
 
+from ragline_common.testing_process import RaglineProcess
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 INDEX_ROOT = Path(os.environ.get("RAGLINE_BENCH_INDEX_DIR", REPO_ROOT / "bench-results" / ".index"))
 """Where indexed data directories are kept between runs (tests point it at a temporary one)."""
-READY_TIMEOUT_S = 300.0
 UPLOADS_IN_FLIGHT = 8
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@dataclass
-class Monolith:
-    """One ``ragline run --target all`` process."""
-
-    process: subprocess.Popen[bytes]
-    url: str
-    log_path: Path
-
-    def rss_mb(self) -> float:
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        kib = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
-        return int(kib) / 1024
-
-    def log_tail(self, lines: int = 40) -> str:
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
 
 @dataclass
@@ -101,59 +74,26 @@ def index_dir(data: BeirSet, corpus_file: Path) -> Path:
 
 
 @contextmanager
-def monolith(state: IndexState, extra_env: Mapping[str, str] | None = None) -> Iterator[Monolith]:
-    port = free_port()
+def monolith(
+    state: IndexState, extra_env: Mapping[str, str] | None = None
+) -> Iterator[RaglineProcess]:
     state.data_dir.mkdir(parents=True, exist_ok=True)
-    log_path = state.data_dir / "ragline.log"
     env = {
-        **os.environ,
-        "RAGLINE_PORT": str(port),
         "RAGLINE_DATA_DIR": str(state.data_dir),
         "RAGLINE_ADMIN_TOKEN": state.admin_token,
         "RAGLINE_GATEWAY_KEY_PEPPER": state.pepper,
         "RAGLINE_LOG_LEVEL": "warning",
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
         # Measuring retrieval, not the per-tenant limits.
         "RAGLINE_GATEWAY_QUERY_PER_MINUTE": "100000000",
         "RAGLINE_GATEWAY_INGEST_PER_MINUTE": "100000000",
         "RAGLINE_GATEWAY_TENANT_JOBS_IN_FLIGHT": "256",
         **(extra_env or {}),
     }
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "ragline_cli", "run", "--target", "all"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=REPO_ROOT,
-        )
-    running = Monolith(process, f"http://127.0.0.1:{port}", log_path)
+    running = RaglineProcess("all", env, state.data_dir / "ragline.log", cwd=REPO_ROOT)
     try:
-        _wait_ready(running)
-        yield running
+        yield running.start()
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_ready(running: Monolith) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if running.process.poll() is not None:
-            raise RuntimeError(f"ragline exited early:\n{running.log_tail()}")
-        try:
-            if httpx.get(f"{running.url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"ragline not ready in {READY_TIMEOUT_S:g} s:\n{running.log_tail()}")
+        running.stop(timeout_s=60)
 
 
 async def send(client: httpx.AsyncClient, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -218,7 +158,7 @@ async def ingest(url: str, state: IndexState, data: BeirSet) -> None:
 @contextmanager
 def indexed_ragline(
     data: BeirSet, corpus_file: Path, extra_env: Mapping[str, str] | None = None
-) -> Iterator[tuple[Monolith, IndexState]]:
+) -> Iterator[tuple[RaglineProcess, IndexState]]:
     """A running Ragline holding ``data``; indexes it first unless a previous run did."""
     state = IndexState.load_or_new(index_dir(data, corpus_file))
     with monolith(state, extra_env) as running:

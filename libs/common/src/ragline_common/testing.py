@@ -21,6 +21,7 @@ from fastapi import APIRouter, FastAPI
 from starlette.types import ASGIApp
 
 from ragline_common.problem import install_problem_handlers
+from ragline_common.testing_process import unused_port as unused_port  # re-exported
 
 LOOPBACK = "127.0.0.1"
 SERVER_START_TIMEOUT_S = 10.0
@@ -54,18 +55,6 @@ def problem_app(*routers: APIRouter) -> FastAPI:
         app.include_router(router)
     install_problem_handlers(app)
     return app
-
-
-def unused_port() -> int:
-    """A loopback port nothing listens on: bound once to let the OS pick it, then released.
-
-    For "the peer is down" tests; a server of our own should use :func:`serve_asgi`, which keeps
-    the socket it binds and so cannot race another process for the port.
-    """
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 @asynccontextmanager

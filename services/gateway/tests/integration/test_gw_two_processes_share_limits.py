@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,16 +16,11 @@ import httpx
 import pytest
 
 from ragline_common.testing import require_service
+from ragline_common.testing_process import unused_port
 
 pytestmark = pytest.mark.integration
 ADMIN_TOKEN = "operator-token-" + secrets.token_hex(16)
 PEPPER = secrets.token_hex(32)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _wait_healthy(process: subprocess.Popen[bytes], url: str) -> None:
@@ -51,7 +45,7 @@ def two_gateways(tmp_path: Path) -> Iterator[list[str]]:
         # Started together, as replicas are: same pepper and operator token from the
         # environment, one SQLite catalog file (migrations serialise on it).
         for index in range(2):
-            port = _free_port()
+            port = unused_port()
             env = {
                 **os.environ,
                 "RAGLINE_DATA_DIR": str(tmp_path),
