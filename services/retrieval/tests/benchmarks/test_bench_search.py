@@ -27,7 +27,7 @@ def test_the_benchmark_measures_both_sides_and_writes_its_figures(tmp_path: Path
     results = json.loads(output.read_text())
     assert results["data"] == "tiny"
     assert results["chunks"] == 6
-    for side in ("bare", "gateway_single"):
+    for side in ("bare", "gateway_single", "gateway_single_httpx"):
         assert results[side]["requests"] == len(QUERIES)
         assert results[side]["errors"] == 0
         assert 0 < results[side]["p50_ms"] <= results[side]["p99_ms"]
@@ -37,4 +37,6 @@ def test_the_benchmark_measures_both_sides_and_writes_its_figures(tmp_path: Path
     assert load["requests"] > 0
     ratio = results["gateway_single"]["p50_ms"] / results["bare"]["p50_ms"]
     assert results["overhead_ratio"] == pytest.approx(ratio, abs=0.001)
+    httpx_ratio = results["gateway_single_httpx"]["p50_ms"] / results["bare"]["p50_ms"]
+    assert results["overhead_ratio_httpx"] == pytest.approx(httpx_ratio, abs=0.001)
     assert results["rss_mb"] > 100  # the process holds MiniLM and the index
