@@ -14,7 +14,6 @@ import httpx
 import pytest
 import structlog
 from fastapi import FastAPI, Request
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -22,6 +21,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from ragline_common.adapters.broker.memory import MemoryBroker
 from ragline_common.http.middleware import RequestObservabilityMiddleware
+from ragline_common.http.telemetry import request_telemetry
 from ragline_common.messages import DocumentDeleteRequested
 from ragline_common.observability import genai, messaging, metrics, tracing
 from ragline_common.observability.tenancy import bind_tenant
@@ -160,7 +160,7 @@ def test_spans_started_after_the_tenant_is_bound_carry_it(
 async def test_request_spans_join_the_callers_trace_and_record_the_tenant(
     provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
-    app = FastAPI()
+    app = FastAPI(telemetry=request_telemetry(provider))
     tracer = provider.get_tracer("test")
 
     @app.post("/things/{thing_id}")
@@ -170,10 +170,11 @@ async def test_request_spans_join_the_callers_trace_and_record_the_tenant(
             pass
         return {"id": thing_id}
 
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
     app.add_middleware(RequestObservabilityMiddleware, service="unit")
-    FastAPIInstrumentor.instrument_app(
-        app, tracer_provider=provider, exclude_spans=["receive", "send"]
-    )
     labels = {
         "service": "unit",
         "method": "POST",
@@ -185,9 +186,13 @@ async def test_request_spans_join_the_callers_trace_and_record_the_tenant(
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://unit") as client:
         response = await client.post("/things/abc", headers={"traceparent": TRACEPARENT})
+        probe = await client.get("/healthz")
     assert response.status_code == 200
+    assert probe.status_code == 200
 
-    spans = by_name(exporter.get_finished_spans())
+    finished = exporter.get_finished_spans()
+    assert [span.kind for span in finished].count(SpanKind.SERVER) == 1  # probes: no span
+    spans = by_name(finished)
     server = spans["POST /things/{thing_id}"]
     assert server.kind is SpanKind.SERVER
     assert format(server.context.trace_id, "032x") == TRACE_ID
@@ -195,6 +200,8 @@ async def test_request_spans_join_the_callers_trace_and_record_the_tenant(
         "b7ad6b7169203331"
     )
     assert (server.attributes or {}).get("tenant.id") == "t-42"
+    assert (server.attributes or {}).get("http.route") == "/things/{thing_id}"
+    assert (server.attributes or {}).get("http.response.status_code") == 200
     inner = spans["inner"]
     assert inner.parent is not None and inner.parent.span_id == server.context.span_id
     assert (inner.attributes or {}).get("tenant.id") == "t-42"

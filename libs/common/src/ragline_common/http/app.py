@@ -11,11 +11,11 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 import structlog
 from fastapi import FastAPI
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from ragline_common.hosting import Host, ServiceComponent
 from ragline_common.http.middleware import RequestObservabilityMiddleware
 from ragline_common.http.ops import ReadinessCheck, ops_router
+from ragline_common.http.telemetry import request_telemetry
 from ragline_common.problem import install_problem_handlers
 from ragline_common.settings import InfrastructureSettings
 
@@ -45,6 +45,9 @@ def assemble_app(
         version="0.1.0",
         summary="Multi-tenant retrieval-augmented generation",
         lifespan=lifespan,
+        # The server span starts before anything else runs (Starlette's error middleware
+        # included), so the request middleware, errors and handlers all log and trace inside it.
+        telemetry=request_telemetry(),
     )
     internal_api = "gateway" not in targets
     for component in components:
@@ -56,11 +59,4 @@ def assemble_app(
         for middleware in component.middleware():
             app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
     app.add_middleware(RequestObservabilityMiddleware, service=",".join(names))
-    # Outermost: the server span starts from the caller's ``traceparent`` before anything else
-    # runs, so the request middleware, errors and handlers all log and trace inside it.
-    # Probes and scrapes would be most of the spans and tell nothing; the per-chunk ASGI
-    # send/receive spans only add noise to every trace.
-    FastAPIInstrumentor.instrument_app(
-        app, excluded_urls="/healthz,/readyz,/metrics", exclude_spans=["receive", "send"]
-    )
     return app

@@ -19,12 +19,12 @@ import structlog
 from opentelemetry import trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ragline_common.http.telemetry import QUIET_PATHS
 from ragline_common.ids import new_id
 from ragline_common.observability.metrics import HTTP_LATENCY, HTTP_REQUESTS, tenant_label
 from ragline_common.observability.tenancy import bind_tenant
 
 _log = structlog.get_logger("ragline.http")
-_QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 def _route_template(scope: Scope) -> str:
@@ -67,7 +67,7 @@ class RequestObservabilityMiddleware:
                 message["headers"] = headers
             await send(message)
 
-        # Inside the OpenTelemetry middleware (outermost): the current span is the server span.
+        # Inside FastAPI's request telemetry: the current span is the server span.
         scope["state"] = _RequestState(scope.get("state") or {}, trace.get_current_span())
         structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
@@ -81,7 +81,7 @@ class RequestObservabilityMiddleware:
             tenant = tenant_label(str(tenant_id) if tenant_id else None)
             HTTP_REQUESTS.labels(self.service, method, route, str(status), tenant).inc()
             HTTP_LATENCY.labels(self.service, method, route, tenant).observe(elapsed)
-            if scope.get("path") not in _QUIET_PATHS:
+            if scope.get("path") not in QUIET_PATHS:
                 _log.info(
                     "http_request",
                     method=method,
