@@ -1,7 +1,8 @@
 """``ragline run`` as a child process, for end-to-end tests and benchmarks alike.
 
 Both need the same things of it: a free port, a log file to show when it fails, readiness by
-``/readyz``, a clean SIGTERM shutdown they can check, and its memory as the kernel sees it.
+``/readyz`` (``/healthz`` where a process cannot be ready alone), a clean SIGTERM shutdown they
+can check, and its memory as the kernel sees it.
 Kept apart from :mod:`ragline_common.testing`, which imports pytest: benchmarks are not tests.
 """
 
@@ -45,6 +46,8 @@ class RaglineProcess:
     log_path: Path
     cwd: Path | None = None
     ready_timeout_s: float = READY_TIMEOUT_S
+    ready_path: str = "/readyz"
+    """``/healthz`` for a process that cannot be ready alone (a gateway without retrieval)."""
     port: int = field(default_factory=unused_port)
     process: subprocess.Popen[bytes] | None = None
 
@@ -83,7 +86,7 @@ class RaglineProcess:
                     f"{self.targets} exited with {process.returncode}:\n{self.log_tail()}"
                 )
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                if httpx.get(f"{self.url}{self.ready_path}", timeout=2).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass

@@ -3,12 +3,7 @@ processes: ``ragline run --target gateway`` twice, sharing a catalog and a key p
 
 from __future__ import annotations
 
-import os
 import secrets
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,67 +11,47 @@ import httpx
 import pytest
 
 from ragline_common.testing import require_service
-from ragline_common.testing_process import unused_port
+from ragline_common.testing_process import RaglineProcess
 
 pytestmark = pytest.mark.integration
 ADMIN_TOKEN = "operator-token-" + secrets.token_hex(16)
 PEPPER = secrets.token_hex(32)
 
 
-def _wait_healthy(process: subprocess.Popen[bytes], url: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the gateway process exited"
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"{url} did not become healthy")
-
-
 @pytest.fixture
 def two_gateways(tmp_path: Path) -> Iterator[list[str]]:
     require_service("127.0.0.1", 6379, "Redis")
-    urls: list[str] = []
-    processes: list[subprocess.Popen[bytes]] = []
+    # Started together, as replicas are: same pepper and operator token from the environment,
+    # one SQLite catalog file (migrations serialise on it).
+    env = {
+        "RAGLINE_DATA_DIR": str(tmp_path),
+        "RAGLINE_ADMIN_TOKEN": ADMIN_TOKEN,
+        "RAGLINE_GATEWAY_KEY_PEPPER": PEPPER,
+        "RAGLINE_BROKER_KIND": "memory",
+        "RAGLINE_LOG_LEVEL": "warning",
+        "RAGLINE_SHUTDOWN_GRACE_S": "1",
+        "RAGLINE_GATEWAY_RATE_LIMITER": "redis",
+        "RAGLINE_GATEWAY_REDIS_URL": "redis://127.0.0.1:6379/0",
+    }
+    gateways = [
+        RaglineProcess(
+            "gateway",
+            env,
+            tmp_path / f"gateway-{index}.log",
+            ready_timeout_s=60,
+            ready_path="/healthz",  # no retrieval behind these gateways: never "ready"
+        )
+        for index in range(2)
+    ]
     try:
-        # Started together, as replicas are: same pepper and operator token from the
-        # environment, one SQLite catalog file (migrations serialise on it).
-        for index in range(2):
-            port = unused_port()
-            env = {
-                **os.environ,
-                "RAGLINE_DATA_DIR": str(tmp_path),
-                "RAGLINE_PORT": str(port),
-                "RAGLINE_ADMIN_TOKEN": ADMIN_TOKEN,
-                "RAGLINE_GATEWAY_KEY_PEPPER": PEPPER,
-                "RAGLINE_BROKER_KIND": "memory",
-                "RAGLINE_LOG_LEVEL": "warning",
-                "RAGLINE_SHUTDOWN_GRACE_S": "1",
-                "RAGLINE_GATEWAY_RATE_LIMITER": "redis",
-                "RAGLINE_GATEWAY_REDIS_URL": "redis://127.0.0.1:6379/0",
-            }
-            process = subprocess.Popen(
-                [sys.executable, "-m", "ragline_cli", "run", "--target", "gateway"],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=(tmp_path / f"gateway-{index}.log").open("wb"),
-            )
-            processes.append(process)
-            urls.append(f"http://127.0.0.1:{port}")
-        for process, url in zip(processes, urls, strict=True):
-            _wait_healthy(process, url)
-        yield urls
+        for gateway in gateways:
+            gateway.start(wait=False)
+        for gateway in gateways:
+            gateway.wait_ready(gateway.ready_timeout_s)
+        yield [gateway.url for gateway in gateways]
     finally:
-        for process in processes:
-            process.send_signal(signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        for gateway in gateways:
+            gateway.stop()
 
 
 def test_two_gateway_processes_enforce_one_limit_together(two_gateways: list[str]) -> None:
