@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 
 from ragline_common.adapters.broker.memory import MemoryBroker
 from ragline_common.errors import UpstreamUnavailable
@@ -29,22 +25,6 @@ def _draft(i: int) -> DocumentDraft:
         size_bytes=5,
         metadata={},
     )
-
-
-@pytest.fixture
-async def catalog(tmp_path: Path) -> AsyncIterator[SqlCatalog]:
-    catalog = SqlCatalog(f"sqlite+aiosqlite:///{tmp_path / 'c.db'}", pool_size=1)
-    await catalog.open()
-    yield catalog
-    await catalog.close()
-
-
-@pytest.fixture
-async def broker() -> AsyncIterator[MemoryBroker]:
-    broker = MemoryBroker()
-    await broker.start()
-    yield broker
-    await broker.close()
 
 
 async def test_a_tenant_never_has_more_than_its_window_in_the_queue(

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 
-import pytest
 from gw_spans import Recorder
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
@@ -33,22 +31,6 @@ from ragline_gateway.domain.intake_message import HEADER_API_KEY, SCHEMA_V1
 from ragline_gateway.domain.uploads import ingest_message, submit_upload
 
 PEPPER = b"pepper-for-job-trace-tests"
-
-
-@pytest.fixture
-async def catalog(tmp_path: Path) -> AsyncIterator[SqlCatalog]:
-    catalog = SqlCatalog(f"sqlite+aiosqlite:///{tmp_path / 'c.db'}", pool_size=1)
-    await catalog.open()
-    yield catalog
-    await catalog.close()
-
-
-@pytest.fixture
-async def broker() -> AsyncIterator[MemoryBroker]:
-    broker = MemoryBroker(close_timeout_s=1.0)
-    await broker.start()
-    yield broker
-    await broker.close()
 
 
 def _draft(name: str) -> DocumentDraft:
