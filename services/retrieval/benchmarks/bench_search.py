@@ -155,7 +155,8 @@ def copy_shard(state: IndexState, into: Path) -> Path:
     return Path(shutil.copytree(source, into / source.name))
 
 
-SIDE_ORDERS = tuple(itertools.permutations(range(3)))
+SIDES = ("bare", "gateway", "gateway_httpx")
+SIDE_ORDERS = tuple(itertools.permutations(SIDES))
 """Every order of the three sides in turn, so none is always first (or always after another)."""
 
 
@@ -170,7 +171,7 @@ async def paired_single(
     figure is the gateway's latency; the ``httpx`` one shows what a typical Python client
     adds on top (reported, not used in the ratio).
     """
-    latencies: dict[str, list[float]] = {"bare": [], "gateway": [], "gateway_httpx": []}
+    latencies: dict[str, list[float]] = {side: [] for side in SIDES}
     errors = {"gateway": 0, "gateway_httpx": 0}
     headers = {"Authorization": f"Bearer {key}"}
     await bare.open()
@@ -179,34 +180,30 @@ async def paired_single(
         httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as typical,
     ):
 
-        async def measured(side: str, text: str, *, record: bool = True) -> None:
+        async def through_gateway(side: str, text: str) -> tuple[int, bytes]:
             body = {"query": text, "top_k": TOP_K}
-            t0 = time.perf_counter()
-            if side == "bare":
-                await bare.search(text)
-                if record:
-                    latencies[side].append(time.perf_counter() - t0)
-                return
             if side == "gateway":
-                status, content = await lean.post_json("/v1/search", body)
-            else:
-                response = await typical.post("/v1/search", json=body)
-                status, content = response.status_code, response.content
-            elapsed = time.perf_counter() - t0
-            if not record:
-                return
-            if status == 200 and json.loads(content)["results"]:
-                latencies[side].append(elapsed)
-            else:
-                errors[side] += 1
+                return await lean.post_json("/v1/search", body)
+            response = await typical.post("/v1/search", json=body)
+            return response.status_code, response.content
 
-        sides = tuple(latencies)
         for text in queries[:20]:  # warm-up: first-call allocations are not latency
-            for side in sides:
-                await measured(side, text, record=False)
+            await bare.search(text)
+            for side in errors:
+                await through_gateway(side, text)
         for n, text in enumerate(queries):
-            for index in SIDE_ORDERS[n % len(SIDE_ORDERS)]:
-                await measured(sides[index], text)
+            for side in SIDE_ORDERS[n % len(SIDE_ORDERS)]:
+                t0 = time.perf_counter()
+                if side == "bare":
+                    await bare.search(text)
+                    latencies[side].append(time.perf_counter() - t0)
+                    continue
+                status, content = await through_gateway(side, text)
+                elapsed = time.perf_counter() - t0
+                if status == 200 and json.loads(content)["results"]:
+                    latencies[side].append(elapsed)
+                else:
+                    errors[side] += 1
     await bare.close()
     # Throughput of each side alone: requests over the time spent in that side's calls.
     return {
