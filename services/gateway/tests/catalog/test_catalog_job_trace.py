@@ -8,9 +8,8 @@ recording tracer.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
-import pytest
 from gw_spans import Recorder
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
@@ -70,14 +69,6 @@ async def test_a_job_keeps_the_trace_context_it_was_submitted_in(catalog: SqlCat
         trace=TraceContext("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
     )
     assert not repeat.created and repeat.job.trace == UPLOAD_TRACE
-
-
-@pytest.fixture
-async def broker() -> AsyncIterator[MemoryBroker]:
-    broker = MemoryBroker(close_timeout_s=1.0)
-    await broker.start()
-    yield broker
-    await broker.close()
 
 
 def _named(spans: tuple[ReadableSpan, ...], name: str, trace_id: int) -> ReadableSpan:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -16,14 +15,6 @@ from ragline_gateway.adapters.catalog.sqlite_versions import (
     SqliteVersionReader,
     versions_statement,
 )
-
-
-@pytest.fixture
-async def sqlite_catalog(tmp_path: Path) -> AsyncIterator[SqlCatalog]:
-    catalog = SqlCatalog(f"sqlite+aiosqlite:///{tmp_path / 'catalog.db'}", pool_size=2)
-    await catalog.open()
-    yield catalog
-    await catalog.close()
 
 
 async def test_the_lookup_seeks_each_id_instead_of_walking_the_tenant(
