@@ -6,15 +6,19 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from gw_spans import Recorder, recording
 
 from ragline_common.adapters.broker.memory import MemoryBroker
+from ragline_common.observability import messaging
+from ragline_common.testing import SpanRecorder, recording_spans
 from ragline_gateway.adapters.catalog import SqlCatalog
+from ragline_gateway.domain import job_trace
 
 
 @pytest.fixture
-def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorder]:
-    yield from recording(monkeypatch)
+def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[SpanRecorder]:
+    """The consumer and dispatch spans (and the test's own) in one in-memory exporter."""
+    with recording_spans(monkeypatch, messaging, job_trace) as recording:
+        yield recording
 
 
 @pytest.fixture

@@ -12,12 +12,18 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from types import ModuleType
 
 import pytest
 import uvicorn
 from fastapi import APIRouter, FastAPI
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from starlette.types import ASGIApp
 
 from ragline_common.problem import install_problem_handlers
@@ -79,3 +85,35 @@ async def serve_asgi(app: ASGIApp) -> AsyncIterator[str]:
         finally:
             server.should_exit = True
             await task
+
+
+@dataclass
+class SpanRecorder:
+    tracer: trace.Tracer
+    exporter: InMemorySpanExporter
+
+    def named(self, name: str) -> ReadableSpan:
+        """The one finished span called ``name`` (fails if there are none or several)."""
+        [span] = [s for s in self.exporter.get_finished_spans() if s.name == name]
+        return span
+
+
+@contextmanager
+def recording_spans(
+    monkeypatch: pytest.MonkeyPatch, *modules: ModuleType
+) -> Iterator[SpanRecorder]:
+    """Swap each module's ``_tracer`` for one that records in memory, with the test's own.
+
+    A local provider rather than the global one: the global provider can be set only once per
+    process, and no other test should see a recording tracer.
+    """
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("test")
+    for module in modules:
+        monkeypatch.setattr(module, "_tracer", tracer)
+    try:
+        yield SpanRecorder(tracer, exporter)
+    finally:
+        provider.shutdown()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from gw_spans import Recorder
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind
@@ -21,6 +20,7 @@ from ragline_common.observability.tracing import inject_context
 from ragline_common.ports.broker import Delivery
 from ragline_common.ports.catalog import DocumentDraft, TraceContext
 from ragline_common.tenancy import TenantId
+from ragline_common.testing import SpanRecorder
 from ragline_common.topology import ROUTING_JOB_STATUS, QueueName
 from ragline_gateway.adapters.catalog import SqlCatalog
 from ragline_gateway.domain.dispatch import JobDispatcher
@@ -77,7 +77,7 @@ def _named(spans: tuple[ReadableSpan, ...], name: str, trace_id: int) -> Readabl
 
 
 async def test_a_job_that_waited_for_the_window_is_published_in_its_uploads_trace(
-    catalog: SqlCatalog, broker: MemoryBroker, recorder: Recorder
+    catalog: SqlCatalog, broker: MemoryBroker, recorder: SpanRecorder
 ) -> None:
     test_tracer = recorder.tracer
     dispatcher = JobDispatcher(catalog, broker, window=1)

@@ -10,7 +10,6 @@ import asyncio
 import json
 from collections.abc import Callable
 
-from gw_spans import Recorder
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from opentelemetry.trace.span import TraceState
@@ -21,6 +20,7 @@ from ragline_common.observability.tracing import inject_context
 from ragline_common.ports.broker import Delivery
 from ragline_common.ports.catalog import DocumentDraft
 from ragline_common.tenancy import Scope, TenantId
+from ragline_common.testing import SpanRecorder
 from ragline_common.topology import ROUTING_INGEST, QueueName
 from ragline_gateway.adapters.catalog import SqlCatalog
 from ragline_gateway.domain import api_keys, job_trace
@@ -68,7 +68,7 @@ async def _until(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
 
 
 async def test_the_sweeper_publishes_a_waiting_job_in_its_uploads_trace(
-    catalog: SqlCatalog, broker: MemoryBroker, recorder: Recorder
+    catalog: SqlCatalog, broker: MemoryBroker, recorder: SpanRecorder
 ) -> None:
     tenant = TenantId((await catalog.create_tenant("t")).id)
     full = JobDispatcher(catalog, broker, window=0)  # nothing may go out at upload time
@@ -93,7 +93,7 @@ async def test_the_sweeper_publishes_a_waiting_job_in_its_uploads_trace(
 
 
 async def test_a_job_stored_without_a_trace_is_published_in_the_current_one(
-    catalog: SqlCatalog, broker: MemoryBroker, recorder: Recorder
+    catalog: SqlCatalog, broker: MemoryBroker, recorder: SpanRecorder
 ) -> None:
     """Jobs from before the catalog kept trace context behave as before."""
     tenant = TenantId((await catalog.create_tenant("t")).id)
@@ -110,7 +110,7 @@ async def test_a_job_stored_without_a_trace_is_published_in_the_current_one(
 
 
 async def test_a_queue_dropped_upload_continues_the_producers_trace(
-    catalog: SqlCatalog, broker: MemoryBroker, recorder: Recorder
+    catalog: SqlCatalog, broker: MemoryBroker, recorder: SpanRecorder
 ) -> None:
     tenant = TenantId((await catalog.create_tenant("t")).id)
     key = api_keys.generate_key()
@@ -159,7 +159,7 @@ async def test_a_queue_dropped_upload_continues_the_producers_trace(
 
 
 async def test_a_dead_letter_event_is_handled_in_the_uploads_trace(
-    catalog: SqlCatalog, broker: MemoryBroker, recorder: Recorder
+    catalog: SqlCatalog, broker: MemoryBroker, recorder: SpanRecorder
 ) -> None:
     tenant = TenantId((await catalog.create_tenant("t")).id)
     dispatcher = JobDispatcher(catalog, broker, window=1)
@@ -185,7 +185,7 @@ async def test_a_dead_letter_event_is_handled_in_the_uploads_trace(
     assert handled.attributes is not None and handled.attributes["tenant.id"] == tenant
 
 
-def test_an_oversized_tracestate_is_not_stored_but_the_trace_is(recorder: Recorder) -> None:
+def test_an_oversized_tracestate_is_not_stored_but_the_trace_is(recorder: SpanRecorder) -> None:
     huge = TraceState([(f"k{i}", "v" * 30) for i in range(20)])
     span_context = trace.SpanContext(
         trace_id=0x4BF92F3577B34DA6A3CE929D0E0E4736,

@@ -11,9 +11,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pydantic import ValidationError
 
 from ragline_common.adapters.embedder import HashEmbedder
@@ -41,6 +38,7 @@ from ragline_common.ports.vector_store import (
     SparseVector,
 )
 from ragline_common.tenancy import TenantId
+from ragline_common.testing import recording_spans
 from ragline_common.topology import ROUTING_JOB_STATUS, QueueName
 from ragline_ingestion.consumers import ingestion_queue
 from ragline_ingestion.consumers.ingestion_queue import IngestionQueueConsumer
@@ -437,18 +435,12 @@ async def test_invalid_messages_are_rejected_for_dead_lettering(
 async def test_spans_join_the_producers_trace_and_status_events_carry_it_on(
     consumer: IngestionQueueConsumer, broker: RecordingBroker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    tracer = provider.get_tracer("test")
-    monkeypatch.setattr(pipeline_module, "_tracer", tracer)
-    monkeypatch.setattr(ingestion_queue, "_tracer", tracer)
     trace_id = "0af7651916cd43dd8448eb211c80319c"
     headers = {"traceparent": f"00-{trace_id}-b7ad6b7169203331-01"}
 
-    await consumer.handle(delivery(ingest_request(), headers))
-
-    spans = exporter.get_finished_spans()
+    with recording_spans(monkeypatch, pipeline_module, ingestion_queue) as recorder:
+        await consumer.handle(delivery(ingest_request(), headers))
+        spans = recorder.exporter.get_finished_spans()
     names = {span.name for span in spans}
     assert {"ingest.parse", "ingest.chunk", "ingest.embed", "ingest.upsert"} <= names
     assert {format(span.context.trace_id, "032x") for span in spans} == {trace_id}
