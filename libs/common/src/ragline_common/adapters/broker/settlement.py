@@ -3,9 +3,13 @@
 - returns: ack.
 - ``PermanentProcessingError``, ``pydantic.ValidationError``, malformed JSON: a copy goes to the
   dead-letter exchange with the reason (publisher-confirmed), *then* the original is acked.
-- ``TransientProcessingError``: a copy goes to the delay queue of the next attempt (confirmed),
-  then the original is acked. The broker sees a clean ack, so a long outage of a dependency does
-  not use up the queue's delivery limit, which is kept for crashes and unexpected errors.
+- ``TransientProcessingError``, and ``UpstreamUnavailable`` escaping the handler: a copy goes to
+  the delay queue of the next attempt (confirmed), then the original is acked. The broker sees a
+  clean ack, so a long outage of a dependency does not use up the queue's delivery limit, which
+  is kept for crashes and unexpected errors. ``UpstreamUnavailable`` is the one exception every
+  adapter raises for "down right now" (a catalog failover, SQLite "database is locked", a vector
+  store restart); mapping it here means no consumer can forget to, and a handler that does
+  translate it explicitly says so for its readers, not for correctness.
 - anything else: nack with requeue; the broker counts it against the delivery limit and parks
   the message itself once the limit is exceeded (a poison message cannot loop forever).
 
@@ -31,6 +35,7 @@ from ragline_common.errors import (
     PermanentProcessingError,
     RaglineError,
     TransientProcessingError,
+    UpstreamUnavailable,
 )
 from ragline_common.observability.messaging import observe_queue_wait
 from ragline_common.observability.metrics import MESSAGES_HANDLED
@@ -92,7 +97,7 @@ async def settle(
     observe_queue_wait(queue, delivery.headers)
     try:
         await handler(delivery)
-    except TransientProcessingError as exc:
+    except (TransientProcessingError, UpstreamUnavailable) as exc:
         attempt = delivery.attempt + 1
         delay_s = retry_delay(retry_delays_s, attempt)
         headers = retry_headers(delivery.headers, attempt=attempt, routing_key=delivery.routing_key)
