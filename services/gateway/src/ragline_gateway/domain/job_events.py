@@ -3,6 +3,11 @@
 When a version becomes the indexed one, searches switch to it in the catalog first; only then
 does the gateway ask the worker to prune the other versions' chunks. A document deleted while
 it was being indexed gets its chunks deleted again, so a late write cannot resurrect it.
+
+A catalog or broker outage is left to propagate as ``UpstreamUnavailable``: ``settle()`` turns it
+into a delayed retry that does not use up the delivery limit, so a failover of a few seconds
+delays statuses instead of dead-lettering them (and leaving jobs unsearchable, holding their
+tenant's dispatch window). Applying an event again is harmless: transitions are idempotent.
 """
 
 from __future__ import annotations
@@ -81,7 +86,11 @@ class JobEventHandler:
             await self._dispatcher.dispatch(message.tenant_id)
 
     async def _prune(self, message: JobStatusChanged) -> None:
-        """Ask for the chunks searches no longer show to be deleted (idempotent)."""
+        """Ask for the chunks searches no longer show to be deleted (idempotent).
+
+        ``keep_version`` prunes only older versions: a newer job of the same document may have
+        written its chunks already, and its own ``indexed`` event prunes this one later.
+        """
         document = await self._catalog.get_document(message.tenant_id, message.document_id)
         keep_version = document.indexed_version if document is not None else None
         if document is not None and keep_version is None:
