@@ -77,10 +77,12 @@ class JobStatusChanged(Envelope):
 
 
 class DocumentDeleteRequested(Envelope):
-    """Remove a document's chunks from the vector store: every version, or all but one.
+    """Remove a document's chunks from the vector store: every version, or the older ones.
 
     The gateway sends the second form (``keep_version``) once the catalog shows a new version,
-    so older chunks go only after searches stopped showing them (ADR 0008).
+    so older chunks go only after searches stopped showing them (ADR 0008). It deletes only
+    versions *below* ``keep_version``: a newer one may already be written by a concurrent job,
+    and must survive until its own ``indexed`` event prunes what it replaces.
     """
 
     type: Literal["document.delete.v1"] = "document.delete.v1"

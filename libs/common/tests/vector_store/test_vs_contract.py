@@ -273,6 +273,16 @@ class TestWrites:
         assert await store.count(A, "doc") == 0
         assert await store.count(A) == 1
 
+    async def test_pruning_keeps_versions_newer_than_the_kept_one(self, store: VectorStore) -> None:
+        # Version 3 was written while version 2's prune was on its way: it must survive it.
+        points = [chunk(A, "doc", i, version=v) for v in (1, 2, 3) for i in range(2)]
+        await store.upsert(A, points)
+
+        await store.delete_document(A, "doc", keep_version=2)
+
+        listed = await store.list_chunks(A, "doc", limit=10, offset=0)
+        assert [(p.version, p.chunk_index) for p in listed] == [(2, 0), (2, 1), (3, 0), (3, 1)]
+
     async def test_delete_tenant_removes_every_chunk_of_that_tenant_only(
         self, store: VectorStore
     ) -> None:

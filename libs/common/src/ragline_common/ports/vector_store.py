@@ -144,7 +144,12 @@ class VectorStore(Protocol):
     async def delete_document(
         self, tenant_id: TenantId, document_id: str, *, keep_version: int | None = None
     ) -> None:
-        """Delete the document's chunks, all versions or all but ``keep_version``."""
+        """Delete the document's chunks: every version, or only those older than ``keep_version``.
+
+        Versions newer than ``keep_version`` stay: one may have been written while the prune
+        was on its way (two uploads indexing at once), and deleting it would leave the catalog
+        pointing at chunks that are gone, with nothing to heal it.
+        """
 
     async def delete_tenant(self, tenant_id: TenantId) -> None: ...
 

@@ -11,8 +11,9 @@ Failure policy, decided by exception type (the broker settles the message accord
 Re-running a job is harmless: point ids derive from (tenant, document, version, chunk index)
 and the same bytes give the same chunks, so a redelivery overwrites the very same points.
 Older versions are not deleted here: the gateway first switches searches to the new version in
-the catalog, then asks for the prune (``document.delete.v1`` with ``keep_version``), so no reader
-ever sees both versions or neither.
+the catalog, then asks for the prune (``document.delete.v1`` with ``keep_version``: versions
+below it go, a newer one written meanwhile stays), so no reader ever sees both versions or
+neither.
 """
 
 from __future__ import annotations

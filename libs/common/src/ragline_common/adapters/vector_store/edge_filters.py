@@ -33,7 +33,7 @@ def tenant_scope(
     *,
     document_id: str | None = None,
     conditions: Sequence[MetadataCondition] = (),
-    except_version: int | None = None,
+    older_than: int | None = None,
     point_ids: Collection[str] = (),
 ) -> edge.Filter:
     must: list[edge.ConditionType] = [
@@ -44,10 +44,9 @@ def tenant_scope(
     if point_ids:
         must.append(edge.HasIdCondition(set(point_ids)))
     must.extend(_condition(condition) for condition in conditions)
-    must_not: list[edge.ConditionType] | None = None
-    if except_version is not None:
-        must_not = [edge.FieldCondition(VERSION_FIELD, match=edge.MatchValue(except_version))]
-    return edge.Filter(must=must, must_not=must_not)
+    if older_than is not None:
+        must.append(edge.FieldCondition(VERSION_FIELD, range=edge.RangeFloat(lt=older_than)))
+    return edge.Filter(must=must)
 
 
 def _condition(condition: MetadataCondition) -> edge.FieldCondition:

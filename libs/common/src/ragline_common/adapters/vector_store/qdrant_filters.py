@@ -32,7 +32,7 @@ def tenant_scope(
     *,
     document_id: str | None = None,
     conditions: Sequence[MetadataCondition] = (),
-    except_version: int | None = None,
+    older_than: int | None = None,
     point_ids: Collection[str] = (),
 ) -> models.Filter:
     must: list[models.Condition] = [
@@ -45,12 +45,9 @@ def tenant_scope(
     if point_ids:
         must.append(models.HasIdCondition(has_id=list(point_ids)))
     must.extend(_condition(condition) for condition in conditions)
-    must_not: list[models.Condition] | None = None
-    if except_version is not None:
-        must_not = [
-            models.FieldCondition(key=VERSION_FIELD, match=models.MatchValue(value=except_version))
-        ]
-    return models.Filter(must=must, must_not=must_not)
+    if older_than is not None:
+        must.append(models.FieldCondition(key=VERSION_FIELD, range=models.Range(lt=older_than)))
+    return models.Filter(must=must)
 
 
 def _condition(condition: MetadataCondition) -> models.FieldCondition:

@@ -134,7 +134,7 @@ class QdrantRemoteVectorStore:
     async def delete_document(
         self, tenant_id: TenantId, document_id: str, *, keep_version: int | None = None
     ) -> None:
-        scope = tenant_scope(tenant_id, document_id=document_id, except_version=keep_version)
+        scope = tenant_scope(tenant_id, document_id=document_id, older_than=keep_version)
         await self._delete(scope)
 
     async def delete_tenant(self, tenant_id: TenantId) -> None:
