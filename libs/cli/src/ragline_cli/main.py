@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from ragline_cli.ingest_command import ingest_command
 from ragline_cli.runner import UnknownTargetError, build_app, parse_targets
+from ragline_common.http.internal_auth import OpenInternalApiError
 from ragline_common.observability.logs import configure_logging
 from ragline_common.observability.tracing import configure_tracing
 from ragline_common.settings import load_infrastructure_settings
@@ -52,7 +53,11 @@ def run(target: str) -> None:
     )
     configure_tracing(f"ragline-{service_label.replace(',', '-')}")
     settings.core.data_dir.mkdir(parents=True, exist_ok=True)
-    app = build_app(targets, settings)
+    try:
+        app = build_app(targets, settings)
+    except OpenInternalApiError as exc:
+        click.echo(f"Invalid configuration: {exc}", err=True)
+        sys.exit(2)
     config = uvicorn.Config(
         app,
         host=settings.core.host,

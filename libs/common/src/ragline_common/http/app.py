@@ -1,7 +1,9 @@
 """Assemble one FastAPI app from the services hosted in this process.
 
 Services start in the given order (the runner puts retrieval and generation before the gateway,
-so the gateway finds them in-process) and stop in reverse, through one exit stack.
+so the gateway finds them in-process) and stop in reverse, through one exit stack. Assembly
+refuses internal routes that would be open to the network (see
+:func:`~ragline_common.http.internal_auth.refuse_open_internal_api`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import structlog
 from fastapi import FastAPI
 
 from ragline_common.hosting import Host, ServiceComponent
+from ragline_common.http.internal_auth import refuse_open_internal_api
 from ragline_common.http.middleware import RequestObservabilityMiddleware
 from ragline_common.http.ops import ReadinessCheck, ops_router
 from ragline_common.http.telemetry import request_telemetry
@@ -50,8 +53,15 @@ def assemble_app(
         telemetry=request_telemetry(),
     )
     internal_api = "gateway" not in targets
-    for component in components:
-        for router in component.routers(internal_api=internal_api):
+    routers = {
+        component.name: component.routers(internal_api=internal_api) for component in components
+    }
+    if internal_api:
+        exposing = [name for name, mounted in routers.items() if mounted]
+        if exposing:
+            refuse_open_internal_api(settings.core, exposing)
+    for mounted in routers.values():
+        for router in mounted:
             app.include_router(router)
     app.include_router(ops_router(checks))
     install_problem_handlers(app)

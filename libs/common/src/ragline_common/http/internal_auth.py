@@ -3,7 +3,9 @@
 Internal endpoints trust the ``tenant_id`` in their request body, because only the gateway, which
 resolved the tenant from the caller's credentials, is supposed to call them. So whenever
 ``CoreSettings.internal_token`` is set, every internal request must present it; without it a
-client that can reach a service port could read any tenant's data.
+client that can reach a service port could read any tenant's data. Running without one is
+allowed only where nobody else can reach the port: :func:`refuse_open_internal_api` stops a
+process whose internal routes would listen on anything but loopback without a token.
 
 The expected token is passed as a callable: routers are assembled before the host has started
 and loaded its settings, and the check must see the token the running process actually uses.
@@ -12,7 +14,8 @@ and loaded its settings, and the check must see the token the running process ac
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable
+import ipaddress
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated
 
 from fastapi import Security
@@ -20,6 +23,7 @@ from fastapi.security import APIKeyHeader
 from pydantic import SecretStr
 
 from ragline_common.errors import Unauthorized
+from ragline_common.settings import CoreSettings
 
 INTERNAL_TOKEN_HEADER = "X-Ragline-Internal-Token"  # noqa: S105 - a header name, not a secret
 
@@ -54,3 +58,34 @@ def require_internal_token(expected: TokenSource) -> Callable[[str | None], Awai
             )
 
     return check
+
+
+class OpenInternalApiError(ValueError):
+    """Internal routes would serve a reachable address without the internal token."""
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for addresses only this machine can reach: 127.0.0.0/8, ``::1``, ``localhost``."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
+
+
+def refuse_open_internal_api(core: CoreSettings, services: Sequence[str]) -> None:
+    """Stop a process that would mount ``services``' internal routes open to the network.
+
+    Called at app assembly, before any port is bound, by a process whose hosted services expose
+    internal routes (retrieval or generation without the gateway). Without a token those routes
+    take any ``tenant_id`` from the body, which is safe only on loopback.
+    """
+    if core.internal_token is not None or is_loopback_host(core.host):
+        return
+    raise OpenInternalApiError(
+        f"{', '.join(services)} would serve /internal routes on RAGLINE_HOST={core.host} without "
+        "RAGLINE_INTERNAL_TOKEN, so anyone reaching that address could read any tenant's data. "
+        "Set RAGLINE_INTERNAL_TOKEN (the gateway must present the same value), or listen on "
+        "loopback only (RAGLINE_HOST=127.0.0.1)."
+    )
