@@ -315,4 +315,3 @@ async def test_a_dead_letter_fails_its_job_after_a_catalog_outage(
         handler.assert_budget_untouched()
     finally:
         await broker.close()
-
