@@ -29,6 +29,8 @@ from ragline_common.settings import (
 ADMIN_TOKEN = "operator-token-for-security-tests-0123"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 TARGETS = frozenset({"gateway", "ingestion", "retrieval", "generation"})
+OPS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+"""Liveness, readiness and metrics: unauthenticated by design, outside the tenant API."""
 
 
 def bearer(key: str) -> dict[str, str]:
@@ -111,3 +113,15 @@ async def upload_and_index(
             return accepted
         await asyncio.sleep(0.025)
     raise AssertionError(f"job {accepted['job_id']} was not indexed in time")
+
+
+def openapi_operations(schema: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(method, path template, operation) of every tenant-API operation the schema lists."""
+    operations = []
+    for path, item in schema["paths"].items():
+        if path in OPS_PATHS:
+            continue
+        for method, operation in item.items():
+            if method in {"get", "post", "put", "patch", "delete"}:
+                operations.append((method.upper(), path, operation))
+    return operations

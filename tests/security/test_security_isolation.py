@@ -13,10 +13,17 @@ import re
 from typing import Any
 
 import httpx
-from security_stack import ADMIN, Stack, TenantFixture, bearer, create_tenant, upload_and_index
+from security_stack import (
+    ADMIN,
+    Stack,
+    TenantFixture,
+    bearer,
+    create_tenant,
+    openapi_operations,
+    upload_and_index,
+)
 
 SECRET = "zebrasecret"
-OPS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 _PARAM = re.compile(r"{([^}]+)}")
 
 
@@ -83,17 +90,6 @@ async def _dead_letter_of(client: httpx.AsyncClient, tenant: TenantFixture) -> s
     raise AssertionError("no dead letter appeared")
 
 
-def _operations(schema: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    operations = []
-    for path, item in schema["paths"].items():
-        if path in OPS_PATHS:
-            continue
-        for method, operation in item.items():
-            if method in {"get", "post", "put", "patch", "delete"}:
-                operations.append((method.upper(), path, operation))
-    return operations
-
-
 def _query_params(operation: dict[str, Any], victim: TenantFixture) -> dict[str, str]:
     params = {}
     for parameter in operation.get("parameters", []):
@@ -119,7 +115,7 @@ async def test_tenant_a_never_reaches_tenant_b(stack: Stack) -> None:
     markers = _markers(victim, dead_letter_id)
     path_values = _path_values(victim, dead_letter_id)
     schema = (await client.get("/openapi.json")).json()
-    operations = _operations(schema)
+    operations = openapi_operations(schema)
     assert len(operations) >= 10, [f"{m} {p}" for m, p, _ in operations]
 
     checked = 0

@@ -111,10 +111,20 @@ def _tenant_with_scope(
 
 IngestTenant = Annotated[TenantId, Depends(_tenant_with_scope(frozenset({Scope.INGEST}), "ingest"))]
 QueryTenant = Annotated[TenantId, Depends(_tenant_with_scope(frozenset({Scope.QUERY}), "query"))]
-ReaderTenant = Annotated[
-    TenantId, Depends(_tenant_with_scope(frozenset({Scope.INGEST, Scope.QUERY}), "query"))
+ContentReaderTenant = Annotated[
+    TenantId, Depends(_tenant_with_scope(frozenset({Scope.QUERY, Scope.ADMIN}), "query"))
 ]
-"""Reading documents and jobs: either scope may check on what it uploaded or searches."""
+"""Reading what the tenant stored (documents, chunks) or its usage: ``query`` or ``admin``.
+
+Never ``ingest`` alone: producers hold ingest-only keys precisely so that a leaked one cannot
+read the index (docs/queue-contract.md). ``admin`` may, as it could mint a query key anyway.
+"""
+JobReaderTenant = Annotated[
+    TenantId,
+    Depends(_tenant_with_scope(frozenset({Scope.INGEST, Scope.QUERY, Scope.ADMIN}), "query")),
+]
+"""A job's status, for every scope: the uploader must follow its upload, and a job shows ids,
+state, counts and a fixed failure reason, never a title or text."""
 
 
 async def _generation_tenant(context: ContextDep, tenant_id: QueryTenant) -> TenantId:

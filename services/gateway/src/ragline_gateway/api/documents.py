@@ -21,7 +21,13 @@ from ragline_gateway.api.schemas import (
     TextDocumentCreate,
     UploadAccepted,
 )
-from ragline_gateway.deps import ContextDep, IngestTenant, ReaderTenant, tenant_limits
+from ragline_gateway.deps import (
+    ContentReaderTenant,
+    ContextDep,
+    IngestTenant,
+    JobReaderTenant,
+    tenant_limits,
+)
 from ragline_gateway.domain.content_types import (
     EXTENSION_TYPES,
     content_mismatch,
@@ -182,7 +188,7 @@ async def create_document(
 @router.get("/documents", response_model=DocumentList, summary="List the tenant's documents")
 async def list_documents(
     context: ContextDep,
-    tenant_id: ReaderTenant,
+    tenant_id: ContentReaderTenant,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> DocumentList:
@@ -196,7 +202,7 @@ async def list_documents(
 
 @router.get("/documents/{document_id}", response_model=DocumentOut, summary="One document")
 async def get_document(
-    document_id: str, context: ContextDep, tenant_id: ReaderTenant
+    document_id: str, context: ContextDep, tenant_id: ContentReaderTenant
 ) -> DocumentOut:
     document = await context.catalog.get_document(tenant_id, document_id)
     if document is None:
@@ -205,7 +211,7 @@ async def get_document(
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut, summary="An ingestion job's status")
-async def get_job(job_id: str, context: ContextDep, tenant_id: ReaderTenant) -> JobOut:
+async def get_job(job_id: str, context: ContextDep, tenant_id: JobReaderTenant) -> JobOut:
     job = await context.catalog.get_job(tenant_id, job_id)
     if job is None:
         raise NotFound("No such job.", code="job_not_found")
@@ -236,7 +242,7 @@ async def delete_document(
 async def list_chunks(
     document_id: str,
     context: ContextDep,
-    tenant_id: ReaderTenant,
+    tenant_id: ContentReaderTenant,
     limit: Annotated[int, Query(ge=1, le=MAX_CHUNK_PAGE - 1)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> ChunkList:

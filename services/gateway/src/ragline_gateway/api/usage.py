@@ -1,7 +1,9 @@
 """``GET /v1/usage``: the calling tenant's language model usage by day and model.
 
 The tenant comes from the API key, like every other read: there is no way to ask for another
-tenant's usage. Days are UTC calendar days, the unit quotas count in.
+tenant's usage. Like the documents, it needs a ``query`` or ``admin`` key: what a tenant asks,
+and how much, is not for an ingest-only producer key to see. Days are UTC calendar days, the
+unit quotas count in.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from ragline_common.errors import ValidationFailed
-from ragline_gateway.deps import ContextDep, ReaderTenant
+from ragline_gateway.deps import ContentReaderTenant, ContextDep
 
 router = APIRouter(prefix="/v1", tags=["usage"])
 
@@ -57,7 +59,7 @@ class UsageOut(BaseModel):
 )
 async def usage(
     context: ContextDep,
-    tenant_id: ReaderTenant,
+    tenant_id: ContentReaderTenant,
     start: Annotated[
         date | None, Query(alias="from", ge=EARLIEST, le=LATEST, description="First day (UTC)")
     ] = None,
