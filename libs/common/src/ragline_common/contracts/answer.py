@@ -2,9 +2,10 @@
 
 A streamed answer is a sequence of :data:`AnswerEvent`: one ``citations`` event (the numbered
 sources the answer may cite), any number of ``delta`` events (answer text as it is produced), then
-exactly one ``done`` or ``error`` event. The same events travel in-process (an async iterator),
-between services (one JSON object per line) and to the public client (server-sent events), so no
-hop needs to understand more than this module.
+exactly one ``done`` or ``error`` event. Deltas and errors carry the usage so far, so a stream
+that stops early (the client left, a hop failed) is still billed. The same events travel
+in-process (an async iterator), between services (one JSON object per line) and to the public
+client (server-sent events), so no hop needs to understand more than this module.
 """
 
 from __future__ import annotations
@@ -79,6 +80,9 @@ class DeltaEvent(BaseModel):
 
     event: Literal["delta"] = "delta"
     text: str
+    usage: Usage | None = None
+    """What the answer has cost so far (model answers): billed if the stream ends here, since
+    a stream cut off before ``done`` still consumed every token generated up to then."""
 
 
 class DoneEvent(BaseModel):
@@ -102,6 +106,8 @@ class ErrorEvent(BaseModel):
 
     event: Literal["error"] = "error"
     problem: dict[str, JsonValue]
+    usage: Usage | None = None
+    """What the failed answer cost up to the failure (billed like a finished one)."""
 
 
 AnswerEvent = Annotated[

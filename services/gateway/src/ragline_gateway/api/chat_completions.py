@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import Any
 
@@ -57,7 +57,7 @@ from ragline_gateway.api.sse import (
 )
 from ragline_gateway.context import GatewayContext
 from ragline_gateway.deps import ContextDep, GenerationTenant, QueryTenant
-from ragline_gateway.domain.usage import record_usage
+from ragline_gateway.domain.usage import billed, record_usage
 from ragline_gateway.domain.visibility import visible_search
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
@@ -244,16 +244,10 @@ class _ChunkWriter:
 async def _stream(
     context: GatewayContext, tenant_id: TenantId, request: AnswerRequest, writer: _ChunkWriter
 ) -> CancellableStreamingResponse:
-    events = context.answers.stream(tenant_id, request)
+    events = billed(context.catalog, tenant_id, context.answers.stream(tenant_id, request))
     first = await first_event(events)
-
-    async def on_done(done: DoneEvent) -> None:
-        await record_usage(
-            context.catalog, tenant_id, done.usage, mode=done.mode, degraded=done.degraded
-        )
-
     return CancellableStreamingResponse(
-        _chunks(first, events, writer, on_done),
+        _chunks(first, events, writer),
         media_type=EVENT_STREAM_MEDIA_TYPE,
         headers=STREAM_HEADERS,
     )
@@ -263,8 +257,8 @@ async def _chunks(
     first: AnswerEvent,
     events: AsyncGenerator[AnswerEvent, None],
     writer: _ChunkWriter,
-    on_done: Callable[[DoneEvent], Awaitable[None]],
 ) -> AsyncGenerator[str, None]:
+    """``events`` come billed (:func:`ragline_gateway.domain.usage.billed`)."""
     async with aclosing(events):
         try:
             yield writer.first(first)
@@ -272,7 +266,6 @@ async def _chunks(
                 if isinstance(event, DeltaEvent):
                     yield writer.chunk({"content": event.text})
                 elif isinstance(event, DoneEvent):
-                    await on_done(event)
                     for line in writer.done(event):
                         yield line
                 elif isinstance(event, ErrorEvent):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import Field
 
-from ragline_common.contracts.answer import AnswerRequest, DoneEvent
+from ragline_common.contracts.answer import AnswerRequest
 from ragline_common.contracts.search import SearchQuery
 from ragline_common.http.streaming import CancellableStreamingResponse
 from ragline_common.tenancy import TenantId
@@ -24,7 +24,7 @@ from ragline_gateway.api.sse import (
 )
 from ragline_gateway.context import GatewayContext
 from ragline_gateway.deps import ContextDep, GenerationTenant
-from ragline_gateway.domain.usage import record_usage
+from ragline_gateway.domain.usage import billed, record_usage
 from ragline_gateway.domain.visibility import visible_search
 
 router = APIRouter(prefix="/v1", tags=["answers"])
@@ -82,16 +82,10 @@ async def query(
 async def stream_answer(
     context: GatewayContext, tenant_id: TenantId, request: AnswerRequest
 ) -> CancellableStreamingResponse:
-    events = context.answers.stream(tenant_id, request)
+    events = billed(context.catalog, tenant_id, context.answers.stream(tenant_id, request))
     first = await first_event(events)
-
-    async def on_done(done: DoneEvent) -> None:
-        await record_usage(
-            context.catalog, tenant_id, done.usage, mode=done.mode, degraded=done.degraded
-        )
-
     return CancellableStreamingResponse(
-        answer_sse(first, events, on_done),
+        answer_sse(first, events),
         media_type=EVENT_STREAM_MEDIA_TYPE,
         headers=STREAM_HEADERS,
     )

@@ -8,13 +8,13 @@ went out becomes an ``error`` event carrying the problem+json body the response 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import Any
 
 import structlog
 
-from ragline_common.contracts.answer import AnswerEvent, DoneEvent
+from ragline_common.contracts.answer import AnswerEvent
 from ragline_common.errors import RaglineError, UpstreamUnavailable
 from ragline_common.problem import problem_body
 
@@ -55,22 +55,20 @@ def sse(event: str, data: Any) -> str:
 def _payload(event: AnswerEvent) -> tuple[str, Any]:
     if event.event == "error":
         return "error", event.problem
+    if event.event == "delta":
+        # The running usage is for billing a stream cut short; the client gets it in ``done``.
+        return "delta", {"text": event.text}
     return event.event, event.model_dump(mode="json", exclude={"event"})
 
 
 async def answer_sse(
-    first: AnswerEvent,
-    events: AsyncGenerator[AnswerEvent, None],
-    on_done: Callable[[DoneEvent], Awaitable[None]],
+    first: AnswerEvent, events: AsyncGenerator[AnswerEvent, None]
 ) -> AsyncGenerator[str, None]:
+    """``events`` come billed (:func:`ragline_gateway.domain.usage.billed`)."""
     async with aclosing(events):
         try:
             yield sse(*_payload(first))
             async for event in events:
-                if isinstance(event, DoneEvent):
-                    # Before the event goes out: a client leaving right after it must not
-                    # make the usage go unrecorded.
-                    await on_done(event)
                 yield sse(*_payload(event))
         except Exception as exc:
             if not isinstance(exc, RaglineError):

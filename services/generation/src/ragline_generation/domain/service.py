@@ -140,18 +140,7 @@ class AnswerService:
     def _usage(self, llm: Llm, prompt: Prompt, reported: ChatUsage | None, text: str) -> Usage:
         if reported is None:
             reported = ChatUsage(prompt_tokens=prompt.tokens, completion_tokens=self._count(text))
-        micro = cost_micro_usd(
-            llm.settings.prices,
-            llm.model.model_id,
-            reported.prompt_tokens,
-            reported.completion_tokens,
-        )
-        return Usage(
-            model=llm.model.model_id,
-            prompt_tokens=reported.prompt_tokens,
-            completion_tokens=reported.completion_tokens,
-            estimated_cost_usd=usd(micro),
-        )
+        return _priced(llm, reported)
 
     def _count(self, text: str) -> int:
         return self._counter.count(text) if text else 0
@@ -233,12 +222,19 @@ class AnswerService:
             return
         checker = CitationChecker(block.index for block in prompt.blocks)
         reported: ChatUsage | None = None
-        produced: list[str] = []
+        counted = 0  # completion tokens so far, by the tokenizer (the model reports at the end)
         started = time.perf_counter()
         verdict = False
         call_scope = _llm_call(llm, tenant_id)
         call = call_scope.__enter__()
         failure: BaseException | None = None
+
+        def so_far() -> Usage:
+            """Every event carries this: a stream cut off before ``done`` is billed for it."""
+            return _priced(
+                llm, reported or ChatUsage(prompt_tokens=prompt.tokens, completion_tokens=counted)
+            )
+
         # The model call goes out now, while the sources event travels to the client.
         deltas = Prefetched(
             llm.model.stream(
@@ -254,18 +250,19 @@ class AnswerService:
                     reported = delta.usage
                 if not delta.text:
                     continue
-                if not produced:
+                if not counted:
                     LLM_FIRST_TOKEN.labels(llm.model.model_id).observe(
                         time.perf_counter() - started
                     )
-                produced.append(delta.text)
+                # Piece by piece: recounting the whole text per token would be quadratic.
+                counted += max(1, self._count(delta.text))
                 checked = checker.feed(delta.text)
                 if checked:
-                    yield DeltaEvent(text=checked)
+                    yield DeltaEvent(text=checked, usage=so_far())
+            usage = so_far()
             rest = checker.flush()
             if rest:
-                yield DeltaEvent(text=rest)
-            usage = self._usage(llm, prompt, reported, "".join(produced))
+                yield DeltaEvent(text=rest, usage=usage)
             _record(call, usage, llm.model.model_id)
             verdict = True
             self._record_success(llm)
@@ -273,24 +270,28 @@ class AnswerService:
             verdict = True
             failure = exc
             reason = self._record_failure(llm, exc)
-            if not produced:
+            if not counted:
                 async for event in self._extractive_events(request.question, prompt, reason):
                     yield event
                 return
+            spent = so_far()
+            _record(call, spent, llm.model.model_id)
             problem = UpstreamUnavailable(
                 "The language model failed in the middle of the answer.", code="llm_failed"
             )
-            yield ErrorEvent(problem=problem_body(problem))
+            yield ErrorEvent(problem=problem_body(problem), usage=spent)
             return
         except BaseException as exc:  # closed early (GeneratorExit) or cancelled
             failure = exc
             raise
         finally:
             await deltas.aclose()
-            _end_call(call_scope, failure)
             if not verdict:
-                # Closed early because the client went away: neither success nor failure.
+                # Closed early because the client went away: neither success nor failure,
+                # but the tokens so far were spent (the gateway bills its last ``so_far``).
                 llm.breaker.abandoned()
+                _record(call, so_far(), llm.model.model_id)
+            _end_call(call_scope, failure)
         yield DoneEvent(cited=checker.cited, mode="llm", usage=usage)
 
     async def _extractive_events(
@@ -355,6 +356,18 @@ def _llm_call(llm: Llm, tenant_id: TenantId) -> AbstractContextManager[LlmCall]:
         tenant_id=tenant_id,
         max_tokens=llm.settings.max_tokens,
         temperature=llm.settings.temperature,
+    )
+
+
+def _priced(llm: Llm, usage: ChatUsage) -> Usage:
+    micro = cost_micro_usd(
+        llm.settings.prices, llm.model.model_id, usage.prompt_tokens, usage.completion_tokens
+    )
+    return Usage(
+        model=llm.model.model_id,
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        estimated_cost_usd=usd(micro),
     )
 
 
