@@ -80,7 +80,7 @@ async def test_a_second_opener_of_the_same_path_is_refused(tmp_path: Path) -> No
     first = EdgeVectorStore(tmp_path / "shard", dimension=4)
     await first.open()
     try:
-        with pytest.raises(UpstreamUnavailable, match="cannot open"):
+        with pytest.raises(UpstreamUnavailable, match="could not be opened"):
             await EdgeVectorStore(tmp_path / "shard", dimension=4).open()
         await first.ping()
     finally:
@@ -93,7 +93,7 @@ async def test_a_shard_of_another_dimension_is_refused(tmp_path: Path) -> None:
     await store.upsert(TENANT, [_point()])
     await store.close()
 
-    with pytest.raises(UpstreamUnavailable, match="cannot open"):
+    with pytest.raises(UpstreamUnavailable, match="could not be opened"):
         await EdgeVectorStore(tmp_path / "shard", dimension=8).open()
 
     reopened = EdgeVectorStore(tmp_path / "shard", dimension=4)

@@ -35,7 +35,7 @@ async def test_unreachable_server_is_an_upstream_outage() -> None:
         model_id=MODEL, dimension=8, url="http://127.0.0.1:9", timeout_s=2
     )
     try:
-        with pytest.raises(UpstreamUnavailable):
+        with pytest.raises(UpstreamUnavailable) as refused:
             await store.open()
         with pytest.raises(UpstreamUnavailable):
             await store.ping()
@@ -43,3 +43,6 @@ async def test_unreachable_server_is_an_upstream_outage() -> None:
             await store.count(TenantId("tenant-a"))
     finally:
         await store.close()
+    # The client's own words (hosts, ports, errno text) stay in the log, out of any 503 body.
+    assert refused.value.code == "vector_store_unavailable"
+    assert str(refused.value.__cause__) not in refused.value.detail

@@ -24,6 +24,12 @@ import anyio.to_thread
 import qdrant_edge as edge
 
 from ragline_common.adapters.vector_store.edge_filters import tenant_scope
+from ragline_common.adapters.vector_store.outage import (
+    CANNOT_OPEN,
+    FAILING,
+    NOT_OPEN,
+    store_unavailable,
+)
 from ragline_common.adapters.vector_store.schema import (
     DENSE,
     DOCUMENT_FIELD,
@@ -44,7 +50,6 @@ from ragline_common.adapters.vector_store.schema import (
     prefetch_limit,
     select_page,
 )
-from ragline_common.errors import UpstreamUnavailable
 from ragline_common.ports.vector_store import (
     DEFAULT_RRF,
     ChunkPayload,
@@ -208,7 +213,7 @@ class EdgeVectorStore:
             else:
                 shard = edge.EdgeShard.create(path, config)
         except Exception as exc:
-            raise UpstreamUnavailable(f"cannot open the vector store at {path}: {exc}") from exc
+            raise store_unavailable(CANNOT_OPEN, exc) from exc
         existing = shard.info().payload_schema
         for field, schema in _INDEXES.items():
             if field not in existing:
@@ -230,14 +235,14 @@ class EdgeVectorStore:
     async def _run(self, call: Callable[[edge.EdgeShard], T]) -> T:
         shard = self._shard
         if shard is None:
-            raise UpstreamUnavailable("the embedded vector store is not open")
+            raise store_unavailable(NOT_OPEN)
         try:
             return await anyio.to_thread.run_sync(call, shard, limiter=self._limiter)
         except (ValueError, TypeError):
             raise  # a malformed request is a bug on our side, not an outage
         except Exception as exc:
             # The bindings raise a bare Exception for engine failures (I/O, a closed shard).
-            raise UpstreamUnavailable(f"embedded vector store failed: {exc}") from exc
+            raise store_unavailable(FAILING, exc) from exc
 
 
 def _flush_and_close(shard: edge.EdgeShard) -> None:

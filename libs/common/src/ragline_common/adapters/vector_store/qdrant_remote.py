@@ -21,6 +21,12 @@ from qdrant_client import AsyncQdrantClient, models
 from qdrant_client.common.client_exceptions import ResourceExhaustedResponse
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
+from ragline_common.adapters.vector_store.outage import (
+    FAILING,
+    NOT_OPEN,
+    THROTTLED,
+    store_unavailable,
+)
 from ragline_common.adapters.vector_store.qdrant_filters import tenant_scope
 from ragline_common.adapters.vector_store.schema import (
     DENSE,
@@ -120,7 +126,7 @@ class QdrantRemoteVectorStore:
             raise
         except Exception as exc:
             # A missing collection or a refused request: either way the store cannot serve.
-            raise UpstreamUnavailable(f"vector store collection is unusable: {exc}") from exc
+            raise store_unavailable(FAILING, exc) from exc
 
     async def upsert(self, tenant_id: TenantId, points: Sequence[ChunkPoint]) -> None:
         check_points(tenant_id, points, self._dimension)
@@ -261,7 +267,7 @@ class QdrantRemoteVectorStore:
 
     def _require_client(self) -> AsyncQdrantClient:
         if self._client is None:
-            raise UpstreamUnavailable("the vector store is not open")
+            raise store_unavailable(NOT_OPEN)
         return self._client
 
     async def _create_collection(self, client: AsyncQdrantClient) -> None:
@@ -297,15 +303,13 @@ def _upstream_errors() -> Iterator[None]:
     try:
         yield
     except ResourceExhaustedResponse as exc:
-        raise UpstreamUnavailable(
-            "vector store is rate limiting", retry_after_s=float(exc.retry_after_s)
-        ) from exc
+        raise store_unavailable(THROTTLED, exc, retry_after_s=float(exc.retry_after_s)) from exc
     except UnexpectedResponse as exc:
         if exc.status_code is not None and exc.status_code < httpx.codes.INTERNAL_SERVER_ERROR:
             raise
-        raise UpstreamUnavailable(f"vector store answered {exc.status_code}") from exc
+        raise store_unavailable(FAILING, exc) from exc
     except (ResponseHandlingException, httpx.TransportError, OSError) as exc:
-        raise UpstreamUnavailable(f"vector store unreachable: {exc}") from exc
+        raise store_unavailable(FAILING, exc) from exc
 
 
 def _point(point: ChunkPoint) -> models.PointStruct:
