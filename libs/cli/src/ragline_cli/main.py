@@ -5,11 +5,11 @@ from __future__ import annotations
 import sys
 
 import click
-import uvicorn
 from pydantic import ValidationError
 
 from ragline_cli.ingest_command import ingest_command
 from ragline_cli.runner import UnknownTargetError, build_app, parse_targets
+from ragline_cli.serving import serve
 from ragline_common.http.internal_auth import OpenInternalApiError
 from ragline_common.observability.logs import configure_logging
 from ragline_common.observability.tracing import configure_tracing
@@ -58,16 +58,7 @@ def run(target: str) -> None:
     except OpenInternalApiError as exc:
         click.echo(f"Invalid configuration: {exc}", err=True)
         sys.exit(2)
-    config = uvicorn.Config(
-        app,
-        host=settings.core.host,
-        port=settings.core.port,
-        log_config=None,
-        lifespan="on",
-        timeout_graceful_shutdown=int(settings.core.shutdown_grace_s),
-        proxy_headers=False,
-    )
-    uvicorn.Server(config).run()
+    serve(app, settings.core)
 
 
 cli.add_command(ingest_command)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "password", "admin", "token"})
@@ -31,12 +31,27 @@ class CoreSettings(BaseSettings):
     data_dir: Path = Path(".ragline")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"
+    """Where the metrics listener binds. Loopback by default: its series name tenants."""
+    metrics_port: int = Field(default=9464, ge=0, le=65535)
+    """Port of the separate listener that serves ``GET /metrics``; 0 turns it off. The public
+    port never serves metrics, because they list tenant ids with their traffic and cost.
+    9464 is the usual Prometheus exporter port; processes sharing one network namespace
+    need a port each."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"
     admin_token: SecretStr | None = None
     internal_token: SecretStr | None = None
     """Shared secret that internal service-to-service calls must present (microservices mode)."""
     shutdown_grace_s: float = Field(default=20.0, gt=0)
+
+    @model_validator(mode="after")
+    def _metrics_port_is_its_own(self) -> CoreSettings:
+        if self.metrics_port == self.port:
+            raise ValueError(
+                "metrics_port must differ from port: metrics never share the public listener"
+            )
+        return self
 
     @field_validator("admin_token", "internal_token")
     @classmethod

@@ -1,8 +1,8 @@
 """``ragline run`` as a child process, for end-to-end tests and benchmarks alike.
 
-Both need the same things of it: a free port, a log file to show when it fails, readiness by
-``/readyz`` (``/healthz`` where a process cannot be ready alone), a clean SIGTERM shutdown they
-can check, and its memory as the kernel sees it.
+Both need the same things of it: free ports (the API's and the metrics listener's), a log file
+to show when it fails, readiness by ``/readyz`` (``/healthz`` where a process cannot be ready
+alone), a clean SIGTERM shutdown they can check, and its memory as the kernel sees it.
 Kept apart from :mod:`ragline_common.testing`, which imports pytest: benchmarks are not tests.
 """
 
@@ -49,11 +49,18 @@ class RaglineProcess:
     ready_path: str = "/readyz"
     """``/healthz`` for a process that cannot be ready alone (a gateway without retrieval)."""
     port: int = field(default_factory=unused_port)
+    metrics_port: int = field(default_factory=unused_port)
+    """Its own metrics listener: several processes on one machine cannot share the default."""
     process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def metrics_url(self) -> str:
+        """Where ``GET /metrics`` is served (never on :attr:`url`)."""
+        return f"http://127.0.0.1:{self.metrics_port}"
 
     def start(self, *, wait: bool = True) -> RaglineProcess:
         """Launch it (model downloads off, whatever the caller's environment says)."""
@@ -63,6 +70,8 @@ class RaglineProcess:
             "TRANSFORMERS_OFFLINE": "1",
             **self.env,
             "RAGLINE_PORT": str(self.port),
+            "RAGLINE_METRICS_HOST": "127.0.0.1",
+            "RAGLINE_METRICS_PORT": str(self.metrics_port),
         }
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:

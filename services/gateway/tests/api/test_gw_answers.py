@@ -12,6 +12,7 @@ import pytest
 from gw_answer_harness import REFUND_TEXT, deployment, parse_sse, tenant_with_document
 from gw_harness import bearer, make_tenant
 
+from ragline_common.http.ops import metrics_app
 from ragline_common.testing import serve_asgi
 from ragline_common.testing_llm import FakeChatServer
 
@@ -162,7 +163,10 @@ async def test_usage_is_counted_per_tenant_and_only_shown_to_its_own_keys(
             params={"from": "2026-02-01", "to": "2026-01-01"},
             headers=bearer(alpha.query_key),
         )
-        metrics = (await client.get("/metrics")).text
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=metrics_app()), base_url="http://metrics"
+        ) as scraper:
+            metrics = (await scraper.get("/metrics")).text
 
     by_model = {row["model"]: row for row in mine["days"]}
     assert by_model["fake-model"]["requests"] == 2

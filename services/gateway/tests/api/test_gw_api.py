@@ -9,6 +9,8 @@ import httpx
 import pytest
 from gw_harness import ADMIN_TOKEN, bearer, make_tenant
 
+from ragline_common.http.ops import metrics_app
+
 PROBLEM = "application/problem+json"
 
 
@@ -249,7 +251,12 @@ async def test_ops_endpoints(client: httpx.AsyncClient) -> None:
     ready = await client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["checks"]["catalog"] == "ok"
-    metrics = await client.get("/metrics")
+    # Metrics name tenants: only the separate metrics listener serves them.
+    assert (await client.get("/metrics")).status_code == 404
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=metrics_app()), base_url="http://metrics"
+    ) as scraper:
+        metrics = await scraper.get("/metrics")
     assert "ragline_http_requests_total" in metrics.text
     spec = (await client.get("/openapi.json")).json()
     assert {"/v1/documents", "/v1/search", "/v1/query", "/v1/jobs/{job_id}"} <= spec["paths"].keys()
