@@ -54,7 +54,7 @@ MODES: tuple[SearchMode, ...] = ("dense", "sparse", "hybrid")
 
 DIMENSION = 8
 MODEL_ID = "tests/axis-8"
-QDRANT_IMAGE = "qdrant/qdrant:v1.16.2"
+QDRANT_IMAGE = "qdrant/qdrant:v1.20.0"  # the deployed version; IDF over a corpus filter
 
 StoreFactory = Callable[[], VectorStore]
 """Builds a fresh, unopened adapter over the test's storage: calling it twice reopens the data."""
@@ -375,6 +375,30 @@ class TestSearch:
         assert len(hits) == 5
         assert scores == sorted(scores, reverse=True)
         assert hits[0].id == chunk_point_id(A, "doc", 1, 2)
+
+    async def test_term_weights_ignore_other_tenants_documents(self, store: VectorStore) -> None:
+        # B's term 5 is rare in B (one chunk of three), term 6 common (two). Thirty chunks of A
+        # with term 5 would make it common collection-wide: if they weighed in, B's scores
+        # would change, telling B that some other tenant writes about term 5.
+        rare = chunk(B, "doc", 0, sparse=terms(5))
+        commons = [chunk(B, "doc", i, sparse=terms(6)) for i in (1, 2)]
+        await store.upsert(B, [rare, *commons])
+        sparse_first = Rrf(k=1, sparse_weight=100.0)  # fused order = sparse order
+
+        async def seen_by_b() -> tuple[str, str, dict[str, float]]:
+            """The sparse and the fused winner, and every sparse score."""
+            hits = await store.search(B, mode="sparse", dense=None, sparse=terms(5, 6), limit=5)
+            [fused, *_] = await store.search(
+                B, mode="hybrid", dense=axis(3), sparse=terms(5, 6), limit=3, fusion=sparse_first
+            )
+            return hits[0].id, fused.id, {hit.id: hit.score for hit in hits}
+
+        alone = await seen_by_b()
+        await store.upsert(A, [chunk(A, "noise", i, sparse=terms(5)) for i in range(30)])
+        beside_a = await seen_by_b()
+
+        assert alone[:2] == (rare.id, rare.id)
+        assert beside_a == alone
 
     async def test_sparse_weighs_rare_terms_above_common_ones(self, store: VectorStore) -> None:
         # The IDF modifier: term 5 is in one chunk, term 6 in six, so at equal stored weights

@@ -1,6 +1,7 @@
 """Search: encode the query, search the tenant's chunks, optionally rerank, shape the hits.
 
-``dense`` compares MiniLM embeddings, ``sparse`` scores BM25 terms (IDF applied by the store),
+``dense`` compares MiniLM embeddings, ``sparse`` scores BM25 terms (IDF applied by the store,
+over the tenant's own chunks),
 ``hybrid`` fuses both lists with reciprocal rank fusion inside the store (one query, two
 prefetches). Without a sparse encoder only ``dense`` is offered, and the other modes are refused
 with ``mode_unavailable`` rather than silently served as dense.

@@ -4,8 +4,9 @@ Qdrant's tokenizer (word boundaries, lowercasing, ASCII folding), its English st
 the Snowball English stemmer turn text into terms; a term id is a hash of the stemmed term, so
 no vocabulary has to be stored or shared between processes. Documents carry BM25's saturated
 term frequency ``tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / avg_len))``; queries carry 1.0
-per distinct term; the IDF is the store's ``Modifier.IDF`` at query time, so it follows the
-collection as it grows instead of being frozen at indexing time.
+per distinct term; the IDF is the store's ``Modifier.IDF`` at query time, counted over the
+querying tenant's own chunks, so it follows the tenant's corpus as it grows instead of being
+frozen at indexing time, and other tenants' documents never move it.
 
 Every parameter is pinned here rather than left to the library's defaults and is part of the
 storage layout: changing one changes the vectors of new chunks only, so it needs a re-index

@@ -144,7 +144,7 @@ class EdgeVectorStore:
     ) -> list[ScoredChunk]:
         check_query(limit, dense, sparse, self._dimension)
         scope = tenant_scope(tenant_id, conditions=conditions)
-        request = _query_request(mode, dense, sparse, limit, scope, fusion)
+        request = _query_request(mode, dense, sparse, limit, scope, fusion, _idf_of(tenant_id))
         hits = await self._run(lambda shard: shard.query(request))
         return [
             ScoredChunk(id=str(hit.id), score=hit.score, payload=payload_from_store(hit.payload))
@@ -270,6 +270,7 @@ def _query_request(
     limit: int,
     scope: edge.Filter,
     fusion: Rrf,
+    idf: edge.SearchParams,
 ) -> edge.QueryRequest:
     """The engine request of one search; a mode without its query vector is refused."""
     match mode:
@@ -279,7 +280,11 @@ def _query_request(
             )
         case "sparse" if sparse is not None:
             return edge.QueryRequest(
-                limit=limit, query=_sparse_query(sparse), filter=scope, with_payload=True
+                limit=limit,
+                query=_sparse_query(sparse),
+                filter=scope,
+                params=idf,
+                with_payload=True,
             )
         case "hybrid" if dense is not None and sparse is not None:
             candidates = prefetch_limit(limit)
@@ -287,7 +292,9 @@ def _query_request(
                 limit=limit,
                 prefetches=[
                     edge.Prefetch(candidates, query=_dense_query(dense), filter=scope),
-                    edge.Prefetch(candidates, query=_sparse_query(sparse), filter=scope),
+                    edge.Prefetch(
+                        candidates, query=_sparse_query(sparse), filter=scope, params=idf
+                    ),
                 ],
                 # The stubs type `query` as Fusion, yet the engine takes its nested Rrf class.
                 query=edge.Fusion.Rrf(  # type: ignore[arg-type]
@@ -301,6 +308,17 @@ def _query_request(
             )
         case _:
             raise ValueError(missing_vector_message(mode))
+
+
+def _idf_of(tenant_id: TenantId) -> edge.SearchParams:
+    """Sparse scoring with term weights (IDF) counted over ``tenant_id``'s chunks only.
+
+    The engine's default corpus is the whole shard, every tenant's chunks: a tenant's scores
+    would then move with other tenants' writing, and tell it whether a rare word occurs in
+    their documents. The corpus is the tenant, not the query's metadata conditions, so a
+    filter narrows the hits without re-weighting the terms.
+    """
+    return edge.SearchParams(idf=edge.IdfParams(corpus=tenant_scope(tenant_id)))
 
 
 def _dense_query(dense: Sequence[float]) -> edge.Query:

@@ -159,6 +159,7 @@ class QdrantRemoteVectorStore:
     ) -> list[ScoredChunk]:
         check_query(limit, dense, sparse, self._dimension)
         scope = tenant_scope(tenant_id, conditions=conditions)
+        idf = _idf_of(tenant_id)
         client = self._require_client()
         with _upstream_errors():
             match mode:
@@ -177,6 +178,7 @@ class QdrantRemoteVectorStore:
                         query=_sparse(sparse),
                         using=SPARSE,
                         query_filter=scope,
+                        search_params=idf,
                         limit=limit,
                         with_payload=True,
                     )
@@ -189,7 +191,11 @@ class QdrantRemoteVectorStore:
                                 query=_dense(dense), using=DENSE, limit=candidates, filter=scope
                             ),
                             models.Prefetch(
-                                query=_sparse(sparse), using=SPARSE, limit=candidates, filter=scope
+                                query=_sparse(sparse),
+                                using=SPARSE,
+                                limit=candidates,
+                                filter=scope,
+                                params=idf,
                             ),
                         ],
                         query=_rrf(fusion),
@@ -325,6 +331,11 @@ def _rrf(fusion: Rrf) -> models.RrfQuery:
     # Weights go only when they differ, so plain RRF also works on servers without weights.
     weights = [fusion.dense_weight, fusion.sparse_weight] if fusion.weighted else None
     return models.RrfQuery(rrf=models.Rrf(k=fusion.k, weights=weights))
+
+
+def _idf_of(tenant_id: TenantId) -> models.SearchParams:
+    """Sparse term weights (IDF) counted over the tenant's chunks, as in the Edge adapter."""
+    return models.SearchParams(idf=models.IdfCorpusParams(corpus=tenant_scope(tenant_id)))
 
 
 def _dense(vector: Sequence[float]) -> list[float]:
