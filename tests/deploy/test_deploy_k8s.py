@@ -162,19 +162,25 @@ def test_prod_runs_more_replicas_with_disruption_budgets(
 def test_prod_peers_accept_traffic_only_from_the_gateway(
     rendered_overlays: dict[str, list[dict[str, Any]]],
 ) -> None:
+    """On the API port; the metrics port has its own rule (test_deploy_metrics_listener)."""
     policies = list(_objects(rendered_overlays["prod"], "NetworkPolicy").values())
     covered: set[str] = set()
     for policy in policies:
         spec = policy["spec"]
         if "Ingress" not in spec["policyTypes"]:
             continue
+        selected: set[str] = set()
         for expression in spec["podSelector"].get("matchExpressions", []):
             if expression["key"] == "app.kubernetes.io/name" and expression["operator"] == "In":
-                covered.update(expression["values"])
+                selected.update(expression["values"])
+        if not selected & {"retrieval", "generation"}:
+            continue
+        covered |= selected
         for rule in spec["ingress"]:
-            assert rule["from"] == [
-                {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "gateway"}}}
-            ]
+            if 8000 in {entry["port"] for entry in rule.get("ports", [])}:
+                assert rule["from"] == [
+                    {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "gateway"}}}
+                ]
     assert {"retrieval", "generation"} <= covered
 
 
@@ -269,7 +275,7 @@ def test_services_are_scraped_and_traced(
             template = _objects(docs, "Deployment")[name]["spec"]["template"]
             annotations = template["metadata"]["annotations"]
             assert annotations["prometheus.io/scrape"] == "true", (overlay, name)
-            assert annotations["prometheus.io/port"] == "8000", (overlay, name)
+            assert annotations["prometheus.io/port"] == "9464", (overlay, name)
     config = next(
         doc
         for doc in rendered_overlays["prod"]
