@@ -40,6 +40,7 @@ from ragline_gateway.context import GatewayContext
 from ragline_gateway.domain.backpressure import IngestBackpressure
 from ragline_gateway.domain.dead_letter_events import DeadLetterEventHandler
 from ragline_gateway.domain.dispatch import JobDispatcher
+from ragline_gateway.domain.ingest_admission import IngestAdmission
 from ragline_gateway.domain.intake import IntakeHandler
 from ragline_gateway.domain.job_events import JobEventHandler
 from ragline_gateway.domain.key_directory import KeyDirectory
@@ -168,6 +169,7 @@ class GatewayComponent:
             admin_token=gateway_secrets.admin_token,
             max_upload_bytes=self.settings.max_upload_bytes,
             quota=self._upload_quota,
+            admission=IngestAdmission(keys, limiter, backpressure, self.settings),
         )
         await broker.consume(QueueName.INTAKE, intake, prefetch=_INTAKE_PREFETCH)
         await broker.consume(

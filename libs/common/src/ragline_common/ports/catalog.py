@@ -315,6 +315,9 @@ class Catalog(Protocol):
     async def count_unfinished_jobs(self) -> int:
         """Jobs of every tenant not yet indexed or failed: the ingestion backlog."""
 
+    async def count_tenant_unfinished_jobs(self, tenant_id: TenantId) -> int:
+        """The tenant's own share of the backlog: its jobs not yet indexed or failed."""
+
     async def count_in_flight(self, tenant_id: TenantId) -> int:
         """Jobs of the tenant published to the broker and not yet indexed or failed."""
 

@@ -161,7 +161,7 @@ async def create_document(
     request: Request, response: Response, context: ContextDep, tenant_id: IngestTenant
 ) -> UploadAccepted:
     # Refused before the body is read: a full backlog must not cost a 10 MB upload's parsing.
-    await context.backpressure.check()
+    await context.backpressure.check(tenant_id)
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type == "application/json":
         draft, content = await _from_json(request)

@@ -6,6 +6,11 @@ code as a REST request, validated under the same rules, and submitted through th
 an invalid key, scope or message raises ``PermanentProcessingError`` and the broker parks it in
 the dead-letter queue with the reason. No reason ever contains the key.
 
+The tenant's ingest rate limit and backlog share bind here exactly as on REST (see
+:mod:`~ragline_gateway.domain.ingest_admission`). A message over them is not refused for good:
+it comes back after a delay (``TransientProcessingError``), and since the delayed copy leaves the
+queue meanwhile, the other tenants' messages are not held up behind it.
+
 A producer that set the AMQP ``reply_to`` and ``correlation_id`` properties is answered on that
 queue with the job to poll (``GET /v1/jobs/{job_id}``) or with the refusal. The answer is a
 courtesy: the jobs API stays the record, so a reply that cannot be delivered is only logged.
@@ -25,6 +30,7 @@ from ragline_common.errors import (
     PermanentProcessingError,
     RaglineError,
     TransientProcessingError,
+    RateLimited,
     UpstreamUnavailable,
 )
 from ragline_common.observability.messaging import consumer_span
@@ -36,6 +42,7 @@ from ragline_gateway.domain import api_keys
 from ragline_gateway.domain.authentication import authenticate, require_scope
 from ragline_gateway.domain.dispatch import JobDispatcher
 from ragline_gateway.domain.intake_message import (
+from ragline_gateway.domain.ingest_admission import IngestAdmission
     HEADER_API_KEY,
     IntakeDocumentV1,
     max_message_bytes,
@@ -67,8 +74,10 @@ class IntakeHandler:
         max_upload_bytes: int,
         quota: UploadQuota | None = None,
     ) -> None:
+        admission: IngestAdmission | None = None,
         self._quota = quota
         self._catalog = catalog
+        self._admission = admission
         self._broker = broker
         self._dispatcher = dispatcher
         self._key_pepper = key_pepper
@@ -135,6 +144,7 @@ class IntakeHandler:
             raise PermanentProcessingError(exc.detail, code=exc.code) from None
         with structlog.contextvars.bound_contextvars(tenant_id=tenant_id):
             try:
+            await self._admit(tenant_id, principal.key_id)
                 return await self._submit(delivery, tenant_id)
             except PermanentProcessingError as exc:
                 # Authenticated: the dead letter belongs to this tenant and shows in its list.
@@ -143,6 +153,16 @@ class IntakeHandler:
                 ) from None
 
     async def _submit(self, delivery: Delivery, tenant_id: TenantId) -> Submission:
+    async def _admit(self, tenant_id: TenantId, key_id: str | None) -> None:
+        """The tenant's rate limit and backlog share: over either, the message waits."""
+        if self._admission is None:
+            return
+        try:
+            await self._admission.admit(tenant_id, key_id)
+        except (RateLimited, UpstreamUnavailable) as exc:
+            _log.info("intake_deferred", code=exc.code)
+            raise TransientProcessingError(exc.detail) from exc
+
         try:
             message = IntakeDocumentV1.model_validate_json(delivery.body)
         except ValidationError as exc:

@@ -602,6 +602,17 @@ class SqlCatalog:
             ).scalar_one()
         return count
 
+    async def count_tenant_unfinished_jobs(self, tenant_id: TenantId) -> int:
+        async with self._reading() as connection:
+            count: int = (
+                await connection.execute(
+                    select(func.count())
+                    .select_from(jobs)
+                    .where(jobs.c.tenant_id == tenant_id, jobs.c.status.in_(_UNFINISHED))
+                )
+            ).scalar_one()
+        return count
+
     async def count_in_flight(self, tenant_id: TenantId) -> int:
         async with self._reading() as connection:
             count: int = (
