@@ -28,6 +28,7 @@ RABBITMQ_URL = f"amqp://guest:guest@{RABBITMQ_HOST}:{RABBITMQ_PORT}/"
 TEST_DELIVERY_LIMIT = 2
 TEST_RETRY_DELAYS_S = (0.2, 1.0)  # whole seconds differ: the delay queue names use them
 TEST_MEMORY_DELAY_SCALE = 0.01  # topology tiers (1, 5, 30, 120 s) -> 10 ms .. 1.2 s
+TEST_DEAD_LETTER_SCAN_LIMIT = 5  # above what the other tests park, so only the cap test hits it
 
 AnyBroker = MemoryBroker | RabbitMqBroker
 # mypy proves here that both adapters implement the port (Protocols are structural).
@@ -50,6 +51,7 @@ def rabbit_broker(namespace: str) -> RabbitMqBroker:
         delivery_limit=TEST_DELIVERY_LIMIT,
         connect_timeout_s=5.0,
         close_timeout_s=1.0,
+        dead_letter_scan_limit=TEST_DEAD_LETTER_SCAN_LIMIT,
     )
 
 
@@ -69,6 +71,7 @@ async def broker(request: pytest.FixtureRequest) -> AsyncIterator[AnyBroker]:
             delay_scale=TEST_MEMORY_DELAY_SCALE,
             delivery_limit=TEST_DELIVERY_LIMIT,
             close_timeout_s=1.0,
+            dead_letter_scan_limit=TEST_DEAD_LETTER_SCAN_LIMIT,
         )
         await memory.start()
         yield memory
@@ -88,6 +91,11 @@ async def broker(request: pytest.FixtureRequest) -> AsyncIterator[AnyBroker]:
 @pytest.fixture
 def delivery_limit() -> int:
     return TEST_DELIVERY_LIMIT
+
+
+@pytest.fixture
+def dead_letter_scan_limit() -> int:
+    return TEST_DEAD_LETTER_SCAN_LIMIT
 
 
 @pytest.fixture

@@ -179,3 +179,72 @@ async def test_message_of_a_killed_consumer_process_goes_to_a_new_consumer(
         assert received[0].redelivered is True
     finally:
         await broker.close()
+
+
+@pytest.mark.integration
+async def test_a_letter_rabbitmq_parked_itself_is_described_by_its_own_record(
+    rabbit_namespace: str,
+) -> None:
+    """A consumer that dies on the last delivery leaves RabbitMQ to park the message as it is.
+
+    Its headers are then the producer's, forged ``x-death`` included; the listing and the
+    dead-letter event believe only RabbitMQ's newest ``x-death`` entry and drop the key.
+    """
+    forged: dict[str, Any] = {
+        "x-ragline-api-key": "rl_keyOfTheProducer0123456789abcdefg",
+        "x-ragline-tenant": "tenant-victim",
+        "x-ragline-queue": QueueName.INGESTION.value,
+        "x-ragline-reason": "forged",
+        "x-death": [{"queue": f"{rabbit_namespace}ragline.ingestion", "reason": "rejected"}],
+    }
+    broker = make_broker(rabbit_namespace)
+    await broker.start()
+    events: list[Delivery] = []
+
+    async def record(delivery: Delivery) -> None:
+        events.append(delivery)
+
+    try:
+        await broker.consume(QueueName.DEAD_LETTER_EVENTS, record, prefetch=1)
+        connection = await aio_pika.connect(RABBITMQ_URL, timeout=5)
+        async with connection:
+            channel = await connection.channel()
+            intake = f"{rabbit_namespace}{QueueName.INTAKE.value}"
+            await channel.default_exchange.publish(
+                aio_pika.Message(b"{}", headers=forged, message_id="evt_raw"), intake
+            )
+            queue = await channel.get_queue(intake, ensure=False)
+            for _ in range(LIMIT + 1):  # a consumer failing on every delivery, acking nothing
+                message = await _next_message(queue)
+                await message.nack(requeue=True)
+
+        async with asyncio.timeout(10):
+            while True:
+                letters = await broker.list_dead_letters(None, limit=10)
+                if letters and events:
+                    break
+                await asyncio.sleep(0.1)
+        [letter] = letters
+        assert letter.queue is QueueName.INTAKE
+        assert letter.tenant_id is None
+        assert letter.reason == "delivery limit exceeded"
+        assert "rl_keyOfTheProducer" not in str(letter.headers)
+        assert not {"x-ragline-tenant", "x-ragline-api-key"} & set(letter.headers)
+        assert events[0].dead_letter is not None
+        assert (events[0].dead_letter.queue, events[0].dead_letter.tenant_id) == (
+            QueueName.INTAKE,
+            None,
+        )
+        assert "rl_keyOfTheProducer" not in str(events[0].headers)
+    finally:
+        await broker.close()
+
+
+async def _next_message(queue: aio_pika.abc.AbstractQueue) -> aio_pika.abc.AbstractIncomingMessage:
+    """The next message of ``queue`` (a requeued one shows up a moment after the nack)."""
+    async with asyncio.timeout(5):
+        while True:
+            message = await queue.get(no_ack=False, fail=False)
+            if message is not None:
+                return message
+            await asyncio.sleep(0.05)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
@@ -17,7 +18,7 @@ from opentelemetry.trace.span import TraceState
 from ragline_common.adapters.broker.memory import MemoryBroker
 from ragline_common.messages import JobStatus, encode_message
 from ragline_common.observability.tracing import inject_context
-from ragline_common.ports.broker import Delivery
+from ragline_common.ports.broker import DeadLetter, Delivery
 from ragline_common.ports.catalog import DocumentDraft
 from ragline_common.tenancy import Scope, TenantId
 from ragline_common.testing import SpanRecorder
@@ -171,7 +172,17 @@ async def test_a_dead_letter_event_is_handled_in_the_uploads_trace(
         Delivery(
             body=encode_message(ingest_message(submission.document, submission.job, b"bad")),
             routing_key=ROUTING_INGEST,
-            headers={**parked.headers, "x-ragline-reason": "worker crashed"},
+            headers=parked.headers,
+            # What the broker recorded when it parked the message (only that is believed).
+            dead_letter=DeadLetter(
+                id="evt_parked",
+                queue=QueueName.INGESTION,
+                routing_key=ROUTING_INGEST,
+                tenant_id=tenant,
+                reason="worker crashed",
+                dead_lettered_at=datetime.now(UTC),
+                body=parked.body,
+            ),
         )
     )
 

@@ -1,8 +1,13 @@
 """Operator routes: dead letters (list, replay, purge), scoped to one tenant for tenant admins.
 
 A tenant's ``admin`` key sees and acts on its own dead letters only; the operator token sees
-every tenant's and may narrow with ``tenant_id``. Message bodies are never returned: they may
-hold document text. What identifies the work (type, document and job ids) is shown instead.
+every tenant's and may narrow with ``tenant_id`` (and names the tenant of a letter it replays:
+letter ids are unique per tenant only). Message bodies are never returned: they may hold
+document text. What identifies the work (type, document and job ids) is shown instead, read
+from bodies Ragline wrote itself only; an intake letter's body is its producer's.
+
+A listing reads one window of the dead-letter queue (see ``Broker.list_dead_letters``), so its
+cost is bounded however many letters are parked; the next listing shows the next window.
 """
 
 from __future__ import annotations
@@ -14,14 +19,17 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ValidationError
 
-from ragline_common.errors import NotFound
+from ragline_common.errors import Conflict, NotFound
 from ragline_common.messages import DocumentIngestRequested, JobStatus, parse_message
 from ragline_common.ports.broker import DeadLetter
 from ragline_common.tenancy import Principal, TenantId
+from ragline_common.topology import QueueName
 from ragline_gateway.deps import AdminDep, ContextDep
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 _MAX_LISTED = 500
+_RAGLINE_WRITTEN = frozenset({QueueName.INGESTION, QueueName.JOB_EVENTS})
+"""Queues only Ragline publishes to: the bodies of letters parked from them are its own."""
 
 
 class DeadLetterOut(BaseModel):
@@ -39,7 +47,7 @@ class DeadLetterOut(BaseModel):
     def of(cls, letter: DeadLetter) -> DeadLetterOut:
         fields: dict[str, object] = {}
         try:
-            decoded = json.loads(letter.body)
+            decoded = json.loads(letter.body) if letter.queue in _RAGLINE_WRITTEN else None
             if isinstance(decoded, dict):
                 fields = decoded
         except (ValueError, UnicodeDecodeError):
@@ -100,23 +108,40 @@ async def list_dead_letters(
     summary="Send a dead letter back to its queue",
 )
 async def replay_dead_letter(
-    dead_letter_id: str, context: ContextDep, principal: AdminDep
+    dead_letter_id: str,
+    context: ContextDep,
+    principal: AdminDep,
+    tenant_id: Annotated[
+        str | None, Query(max_length=64, description="Operator: the letter's tenant (required)")
+    ] = None,
 ) -> Response:
-    scope = _scope(principal, None)
-    visible = await context.broker.list_dead_letters(scope, _MAX_LISTED)
-    letter = next((item for item in visible if item.id == dead_letter_id), None)
-    if letter is None:
-        raise NotFound("No such dead letter.", code="dead_letter_not_found")
-    job = _ingest_job(letter)
-    if job is not None:
-        # The job goes back to queued first, so the worker's events for the replay count.
-        await context.catalog.reopen_job(*job)
+    scope = _scope(principal, tenant_id)
+    if scope is None:
+        raise NotFound(
+            "No such dead letter: name the letter's tenant with tenant_id.",
+            code="dead_letter_not_found",
+        )
+    reopened: list[tuple[TenantId, str]] = []
+
+    async def reopen(letter: DeadLetter) -> None:
+        if letter.queue is QueueName.INTAKE:
+            raise Conflict(
+                "Queue-drop messages are parked without their API key, so a replay would be "
+                "refused again; the producer publishes them anew.",
+                code="dead_letter_not_replayable",
+            )
+        job = _ingest_job(letter)
+        if job is not None:
+            # The job goes back to queued first, so the worker's events for the replay count.
+            await context.catalog.reopen_job(*job)
+            reopened.append(job)
+
     try:
-        await context.broker.replay_dead_letter(dead_letter_id)
+        await context.broker.replay_dead_letter(scope, dead_letter_id, prepare=reopen)
     except NotFound:
         raise NotFound("No such dead letter.", code="dead_letter_not_found") from None
     except Exception:
-        if job is not None:
+        for job in reopened:
             await context.catalog.apply_job_status(
                 *job, JobStatus.FAILED, chunk_count=None, reason="the replay could not be queued"
             )
@@ -125,13 +150,19 @@ async def replay_dead_letter(
 
 
 def _ingest_job(letter: DeadLetter) -> tuple[TenantId, str] | None:
-    """(tenant, job) of a parked ingest message, taken from the message, not from headers."""
+    """(tenant, job) of a parked ingest command the letter's own record vouches for.
+
+    Only a letter parked from the ingestion queue, where the gateway alone publishes, carries
+    a command to believe, and only for the tenant the record names.
+    """
+    if letter.queue is not QueueName.INGESTION or letter.tenant_id is None:
+        return None
     try:
         message = parse_message(letter.body)
     except (ValidationError, ValueError):
         return None
-    if isinstance(message, DocumentIngestRequested):
-        return message.tenant_id, message.job_id
+    if isinstance(message, DocumentIngestRequested) and message.tenant_id == letter.tenant_id:
+        return letter.tenant_id, message.job_id
     return None
 
 

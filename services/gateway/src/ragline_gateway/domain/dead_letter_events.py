@@ -5,6 +5,12 @@ RabbitMQ parked after too many deliveries (a worker crashing on them), or that a
 before it could report. Without it such jobs would stay ``processing`` for ever and hold a slot
 of their tenant's dispatch window.
 
+Only a letter's record is believed, never its body: every dead letter passes through here,
+including intake messages whose bodies an outside producer wrote (one can be shaped like any
+tenant's ingest command). A job is failed only when the broker's record says the letter was
+parked from the ingestion queue, where only the gateway publishes, for the tenant the command
+names; the catalog is then asked for that job of that tenant only.
+
 This handler must not fail permanently (its queue cannot dead-letter; see ``PARKING_QUEUES``):
 anything it cannot use is logged and dropped; only a catalog outage is retried.
 """
@@ -17,14 +23,13 @@ from pydantic import ValidationError
 from ragline_common.errors import TransientProcessingError, UpstreamUnavailable
 from ragline_common.messages import DocumentIngestRequested, JobStatus, parse_message
 from ragline_common.observability.messaging import consumer_span
-from ragline_common.ports.broker import Delivery
+from ragline_common.ports.broker import DeadLetter, Delivery
 from ragline_common.ports.catalog import Catalog
+from ragline_common.tenancy import TenantId
 from ragline_common.topology import QueueName
 from ragline_gateway.domain.dispatch import JobDispatcher
 
 _log = structlog.get_logger(__name__)
-_REASON_HEADER = "x-ragline-reason"
-_FALLBACK_REASON = "the job could not be processed and was set aside for an operator"
 
 
 class DeadLetterEventHandler:
@@ -39,6 +44,11 @@ class DeadLetterEventHandler:
             return  # not one of ours (an intake message, say): nothing to fail
         if not isinstance(message, DocumentIngestRequested):
             return
+        letter = delivery.dead_letter
+        tenant_id = _vouched_tenant(letter, message)
+        if letter is None or tenant_id is None:
+            _log.warning("dead_letter_not_believed", queue=letter.queue.value if letter else None)
+            return
         # A parked message keeps its upload's traceparent: failing its job joins that trace.
         with (
             consumer_span(
@@ -46,23 +56,30 @@ class DeadLetterEventHandler:
                 delivery.headers,
                 message_id=message.event_id,
                 message_type=message.type,
-                tenant_id=message.tenant_id,
+                tenant_id=tenant_id,
             ),
-            structlog.contextvars.bound_contextvars(tenant_id=message.tenant_id),
+            structlog.contextvars.bound_contextvars(tenant_id=tenant_id),
         ):
-            await self._fail(message, delivery.headers.get(_REASON_HEADER) or _FALLBACK_REASON)
+            await self._fail(tenant_id, message.job_id, letter.reason)
 
-    async def _fail(self, message: DocumentIngestRequested, reason: str) -> None:
+    async def _fail(self, tenant_id: TenantId, job_id: str, reason: str) -> None:
         try:
             changed = await self._catalog.apply_job_status(
-                message.tenant_id,
-                message.job_id,
+                tenant_id,
+                job_id,
                 JobStatus.FAILED,
                 chunk_count=None,
                 reason=f"{reason} (dead-lettered; an operator can replay it)",
             )
             if changed:
-                await self._dispatcher.dispatch(message.tenant_id)
+                await self._dispatcher.dispatch(tenant_id)
         except UpstreamUnavailable as exc:
             raise TransientProcessingError(exc.detail) from exc
-        _log.info("dead_letter_job_failed", job_id=message.job_id, changed=changed)
+        _log.info("dead_letter_job_failed", job_id=job_id, changed=changed)
+
+
+def _vouched_tenant(letter: DeadLetter | None, command: DocumentIngestRequested) -> TenantId | None:
+    """The tenant whose job ``command`` may fail: the record's, if it agrees with the command."""
+    if letter is None or letter.queue is not QueueName.INGESTION or letter.tenant_id is None:
+        return None
+    return letter.tenant_id if letter.tenant_id == command.tenant_id else None

@@ -9,17 +9,17 @@ stops is gone, and the gateway re-publishes unfinished jobs from its catalog at 
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 
 import structlog
 
 from ragline_common.adapters.broker.headers import (
     REASON_DELIVERY_LIMIT,
-    application_headers,
     attempt_of,
+    believed_headers,
     dead_letter_headers,
     dead_letter_record,
     oldest_first,
@@ -33,7 +33,13 @@ from ragline_common.adapters.broker.settlement import settle
 from ragline_common.errors import NotFound, UpstreamUnavailable
 from ragline_common.messages import Envelope, encode_message
 from ragline_common.observability.messaging import publish_span
-from ragline_common.ports.broker import DeadLetter, Delivery, Handler
+from ragline_common.ports.broker import (
+    DEAD_LETTER_SCAN_LIMIT,
+    DeadLetter,
+    Delivery,
+    Handler,
+    ReplayPreparation,
+)
 from ragline_common.tenancy import TenantId
 from ragline_common.topology import (
     BINDINGS,
@@ -81,6 +87,12 @@ class _MemoryQueue:
     def snapshot(self) -> list[_Stored]:
         return list(self._ready)
 
+    def window(self, count: int) -> list[_Stored]:
+        """The first ``count`` messages, moved to the back, as RabbitMQ does with returned ones."""
+        front = list(itertools.islice(self._ready, count))
+        self._ready.rotate(-len(front))
+        return front
+
     def take(
         self, matches: Callable[[_Stored], bool], *, limit: int | None = None
     ) -> list[_Stored]:
@@ -114,7 +126,8 @@ class MemoryBroker:
     """The :class:`~ragline_common.ports.broker.Broker` of a single process, on asyncio.
 
     ``delay_scale`` multiplies the retry delay tiers (tests use a small factor instead of
-    waiting for real back-off); ``delivery_limit`` mirrors the quorum queues' ``x-delivery-limit``.
+    waiting for real back-off); ``delivery_limit`` mirrors the quorum queues' ``x-delivery-limit``;
+    ``dead_letter_scan_limit`` is the window of a dead-letter listing, as on RabbitMQ.
     """
 
     def __init__(
@@ -123,11 +136,15 @@ class MemoryBroker:
         delay_scale: float = 1.0,
         delivery_limit: int = DELIVERY_LIMIT,
         close_timeout_s: float = 10.0,
+        dead_letter_scan_limit: int = DEAD_LETTER_SCAN_LIMIT,
     ) -> None:
         if delay_scale < 0:
             raise ValueError("delay_scale must not be negative")
+        if dead_letter_scan_limit < 1:
+            raise ValueError("dead_letter_scan_limit must be at least 1")
         self._retry_delays_s = tuple(delay * delay_scale for delay in RETRY_DELAYS_S)
         self._delivery_limit = delivery_limit
+        self._scan_limit = dead_letter_scan_limit
         self._close_timeout_s = close_timeout_s
         self._queues: dict[QueueName, _MemoryQueue] = {}
         self._consumers: list[asyncio.Task[None]] = []
@@ -197,22 +214,38 @@ class MemoryBroker:
         return len(self._queues[queue])
 
     async def list_dead_letters(self, tenant_id: TenantId | None, limit: int) -> list[DeadLetter]:
-        """The ``limit`` oldest parked messages, optionally of one tenant only."""
+        """The ``limit`` oldest parked messages of one window, optionally of one tenant only."""
         self._ensure_running()
-        records = (self._record(message) for message in self._dead_letters.snapshot())
+        records = (self._record(message) for message in self._dead_letters.window(self._scan_limit))
         return oldest_first(
             [r for r in records if tenant_id is None or r.tenant_id == tenant_id], limit
         )
 
-    async def replay_dead_letter(self, dead_letter_id: str) -> None:
-        """Send a parked message back to the queue it failed in, with a fresh retry budget."""
+    async def replay_dead_letter(
+        self,
+        tenant_id: TenantId,
+        dead_letter_id: str,
+        *,
+        prepare: ReplayPreparation | None = None,
+    ) -> DeadLetter:
+        """Send a tenant's parked message back to the queue it failed in, retry budget reset."""
         self._ensure_running()
-        taken = self._dead_letters.take(
-            lambda message: message.message_id == dead_letter_id, limit=1
+        found = next(
+            (
+                (message, record)
+                for message in self._dead_letters.snapshot()
+                if message.message_id == dead_letter_id
+                and (record := self._record(message)).tenant_id == tenant_id
+            ),
+            None,
         )
-        if not taken:
+        if found is None:
             raise NotFound(f"No dead letter with id {dead_letter_id}.")
-        record = self._record(taken[0])
+        message, record = found
+        if prepare is not None:
+            await prepare(record)
+        if not self._dead_letters.take(lambda candidate: candidate is message, limit=1):
+            raise NotFound(f"No dead letter with id {dead_letter_id}.")  # purged meanwhile
         self._queues[record.queue].put(
             _Stored(
                 body=record.body,
@@ -224,6 +257,7 @@ class MemoryBroker:
         _log.info(
             "broker_dead_letter_replayed", queue=record.queue.value, tenant_id=record.tenant_id
         )
+        return record
 
     async def purge_dead_letters(self, tenant_id: TenantId | None) -> int:
         """Drop parked messages (of one tenant, or all); returns how many were dropped."""
@@ -271,12 +305,14 @@ class MemoryBroker:
             task.add_done_callback(lambda _: slots.release())
 
     async def _handle(self, queue: QueueName, message: _Stored, handler: Handler) -> None:
+        headers = believed_headers(message.headers, queue)
         delivery = Delivery(
             body=message.body,
-            routing_key=original_routing_key(message.headers, message.routing_key),
-            headers=application_headers(message.headers),
-            attempt=attempt_of(message.headers),
+            routing_key=original_routing_key(headers, message.routing_key),
+            headers=headers,
+            attempt=attempt_of(headers),
             redelivered=message.redeliveries > 0,
+            dead_letter=self._record(message) if queue in PARKING_QUEUES else None,
         )
         settlement = _MemorySettlement(self, queue, message)
         try:
@@ -298,9 +334,10 @@ class MemoryBroker:
         if queue in PARKING_QUEUES:
             _log.error("broker_parked_copy_dropped", queue=queue.value)
             return
-        routing_key = original_routing_key(message.headers, message.routing_key)
+        believed = believed_headers(message.headers, queue)
+        routing_key = original_routing_key(believed, message.routing_key)
         headers = dead_letter_headers(
-            message.headers, reason=REASON_DELIVERY_LIMIT, queue=queue, routing_key=routing_key
+            believed, reason=REASON_DELIVERY_LIMIT, queue=queue, routing_key=routing_key
         )
         self._route(
             DEAD_LETTER_EXCHANGE,
@@ -326,10 +363,7 @@ class MemoryBroker:
             id=message.message_id,
             routing_key=message.routing_key,
             body=message.body,
-            headers=message.headers,
-            fallback_queue=QueueName.DEAD_LETTERS,
-            fallback_reason="unknown",
-            fallback_at=datetime.now(UTC),
+            headers=believed_headers(message.headers, QueueName.DEAD_LETTERS),
         )
 
 

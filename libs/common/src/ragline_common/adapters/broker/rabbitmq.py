@@ -21,7 +21,6 @@ import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 import aio_pika
@@ -37,8 +36,9 @@ from aio_pika.exceptions import AMQPError, ChannelInvalidStateError, DeliveryErr
 
 from ragline_common.adapters.broker.headers import (
     REASON_DELIVERY_LIMIT,
-    application_headers,
     attempt_of,
+    believed_headers,
+    dead_letter_headers,
     dead_letter_record,
     oldest_first,
     original_routing_key,
@@ -51,7 +51,13 @@ from ragline_common.adapters.broker.settlement import settle
 from ragline_common.errors import NotFound, UpstreamUnavailable
 from ragline_common.messages import Envelope, encode_message
 from ragline_common.observability.messaging import publish_span
-from ragline_common.ports.broker import DeadLetter, Delivery, Handler
+from ragline_common.ports.broker import (
+    DEAD_LETTER_SCAN_LIMIT,
+    DeadLetter,
+    Delivery,
+    Handler,
+    ReplayPreparation,
+)
 from ragline_common.settings import BrokerSettings
 from ragline_common.tenancy import TenantId
 from ragline_common.topology import (
@@ -70,7 +76,7 @@ _log = structlog.get_logger(__name__)
 _BROKER_ERRORS = (AMQPError, ChannelInvalidStateError, ConnectionError, OSError, TimeoutError)
 _JSON = "application/json"
 _DEFAULT_EXCHANGE = ""
-_MAX_DEAD_LETTER_SCAN = 100_000
+_MAX_FULL_SCAN = 100_000
 _OWN_NAMES = "ragline."
 """Every exchange and queue of the topology starts so (after the namespace)."""
 
@@ -81,6 +87,7 @@ class RabbitMqBroker:
     ``namespace`` prefixes every exchange and queue name, so parallel test runs (and anything
     else sharing a vhost) never collide with the real deployment. ``retry_delays_s`` and
     ``delivery_limit`` default to the topology's values; tests shrink them.
+    ``dead_letter_scan_limit`` bounds how many parked messages one listing reads.
     """
 
     def __init__(
@@ -92,7 +99,10 @@ class RabbitMqBroker:
         delivery_limit: int = DELIVERY_LIMIT,
         connect_timeout_s: float = 10.0,
         close_timeout_s: float = 10.0,
+        dead_letter_scan_limit: int = DEAD_LETTER_SCAN_LIMIT,
     ) -> None:
+        if dead_letter_scan_limit < 1:
+            raise ValueError("dead_letter_scan_limit must be at least 1")
         if not retry_delays_s or min(retry_delays_s) <= 0:
             raise ValueError("retry_delays_s needs at least one positive delay")
         if len({retry_queue_name(QueueName.INGESTION, d) for d in retry_delays_s}) != len(
@@ -106,6 +116,7 @@ class RabbitMqBroker:
         self._delivery_limit = delivery_limit
         self._connect_timeout_s = connect_timeout_s
         self._close_timeout_s = close_timeout_s
+        self._scan_limit = dead_letter_scan_limit
         self._connection: AbstractRobustConnection | None = None
         self._publisher: AbstractRobustChannel | None = None
         self._admin: AbstractRobustChannel | None = None
@@ -247,33 +258,46 @@ class RabbitMqBroker:
     # one returned (returns from a closed channel land asynchronously and a fresh channel could
     # miss them). Scans are serialised within the process; a scan from another process only sees
     # fewer messages while it runs. The dead-letter queue has no delivery limit, because every
-    # read counts as a delivery.
+    # read counts as a delivery. RabbitMQ (4.x) puts returned messages at the back of a quorum
+    # queue, so a read that stops early rotates the queue: a listing reads a window of at most
+    # ``dead_letter_scan_limit`` messages (the lock is held, and the broker worked, for a
+    # bounded time) and the next listing reads the next window. Replay and purge, rarer and
+    # needing every letter in reach, read the whole queue.
 
     async def list_dead_letters(self, tenant_id: TenantId | None, limit: int) -> list[DeadLetter]:
-        """The ``limit`` oldest parked messages, optionally of one tenant only.
+        """The ``limit`` oldest parked messages of one window, optionally of one tenant only.
 
-        Reads the whole queue: RabbitMQ does not promise the order of returned messages, so
-        "oldest" comes from sorting by the time each message was parked.
+        RabbitMQ does not promise the order of returned messages, so "oldest" comes from sorting
+        by the time each message was parked.
         """
         found: list[DeadLetter] = []
-        async with self._dead_letter_scan() as scan:
+        async with self._dead_letter_scan(self._scan_limit) as scan:
             async for message in scan:
                 record = self._record(message)
                 if tenant_id is None or record.tenant_id == tenant_id:
                     found.append(record)
         return oldest_first(found, limit)
 
-    async def replay_dead_letter(self, dead_letter_id: str) -> None:
-        """Send a parked message back to the queue it failed in, with a fresh retry budget.
+    async def replay_dead_letter(
+        self,
+        tenant_id: TenantId,
+        dead_letter_id: str,
+        *,
+        prepare: ReplayPreparation | None = None,
+    ) -> DeadLetter:
+        """Send a tenant's parked message back to the queue it failed in, retry budget reset.
 
         The copy goes straight to that queue (default exchange), not through the original
         exchange, which could fan it out again to other consumers that handled it already.
+        The letter is held while ``prepare`` runs, so no other reader can replay it meanwhile.
         """
-        async with self._dead_letter_scan() as scan:
+        async with self._dead_letter_scan(_MAX_FULL_SCAN) as scan:
             async for message in scan:
                 record = self._record(message)
-                if record.id != dead_letter_id:
+                if record.id != dead_letter_id or record.tenant_id != tenant_id:
                     continue
+                if prepare is not None:
+                    await prepare(record)
                 await self._publish(
                     _DEFAULT_EXCHANGE,
                     self._name(record.queue),
@@ -285,7 +309,7 @@ class RabbitMqBroker:
                     queue=record.queue.value,
                     tenant_id=record.tenant_id,
                 )
-                return
+                return record
         raise NotFound(f"No dead letter with id {dead_letter_id}.")
 
     async def purge_dead_letters(self, tenant_id: TenantId | None) -> int:
@@ -301,7 +325,7 @@ class RabbitMqBroker:
                 raise UpstreamUnavailable("RabbitMQ did not purge the dead letters.") from exc
             purged = int(result.message_count or 0)
         else:
-            async with self._dead_letter_scan() as scan:
+            async with self._dead_letter_scan(_MAX_FULL_SCAN) as scan:
                 async for message in scan:
                     if self._record(message).tenant_id == tenant_id:
                         await message.ack()
@@ -411,7 +435,7 @@ class RabbitMqBroker:
     async def _handle(
         self, queue: QueueName, handler: Handler, message: AbstractIncomingMessage
     ) -> None:
-        headers = application_headers(message.headers)
+        headers = believed_headers(message.headers, queue, namespace=self._namespace)
         delivery = Delivery(
             body=message.body,
             routing_key=original_routing_key(headers, message.routing_key or ""),
@@ -420,6 +444,7 @@ class RabbitMqBroker:
             redelivered=bool(message.redelivered),
             reply_to=message.reply_to,
             correlation_id=message.correlation_id,
+            dead_letter=self._record(message) if queue in PARKING_QUEUES else None,
         )
         await settle(
             handler,
@@ -431,9 +456,9 @@ class RabbitMqBroker:
 
     @asynccontextmanager
     async def _dead_letter_scan(
-        self,
+        self, limit: int
     ) -> AsyncIterator[AsyncIterator[AbstractIncomingMessage]]:
-        """Iterate the dead letters, holding each unacked until the scan ends.
+        """Iterate the first ``limit`` dead letters, holding each unacked until the scan ends.
 
         Messages the caller did not ack go back to the queue, in the order read, on exit.
         """
@@ -443,9 +468,9 @@ class RabbitMqBroker:
             source = await admin.get_queue(self._name(QueueName.DEAD_LETTERS), ensure=False)
 
             async def scan() -> AsyncIterator[AbstractIncomingMessage]:
-                # Until the queue runs dry (held messages are not handed out twice); the cap
-                # only guards against a flood of new dead letters making a scan endless.
-                for _ in range(_MAX_DEAD_LETTER_SCAN):
+                # Until the queue runs dry (held messages are not handed out twice) or the
+                # cap, which also keeps a flood of new dead letters from making a scan endless.
+                for _ in range(limit):
                     try:
                         message = await source.get(
                             no_ack=False, fail=False, timeout=self._publish_timeout_s
@@ -474,36 +499,25 @@ class RabbitMqBroker:
                             break
 
     def _record(self, message: AbstractIncomingMessage) -> DeadLetter:
-        raw: Mapping[str, Any] = message.headers or {}
-        death = _delivery_limit_death(raw)
-        if death is not None:
-            reason, origin, at = REASON_DELIVERY_LIMIT, death.get("queue"), death.get("time")
-        else:
-            reason = f"dead-lettered by RabbitMQ: {raw.get('x-first-death-reason', 'unknown')}"
-            origin, at = raw.get("x-first-death-queue"), None
-        origin_name = str(origin or "").removeprefix(self._namespace)
         return dead_letter_record(
             id=message.message_id or f"dl_{hashlib.sha256(message.body).hexdigest()[:32]}",
             routing_key=message.routing_key or "",
             body=message.body,
-            headers=application_headers(raw),
-            fallback_queue=(
-                QueueName(origin_name) if origin_name in set(QueueName) else QueueName.DEAD_LETTERS
+            headers=believed_headers(
+                message.headers, QueueName.DEAD_LETTERS, namespace=self._namespace
             ),
-            fallback_reason=reason,
-            fallback_at=at if isinstance(at, datetime) else datetime.now(UTC),
         )
 
+    def _on_last_delivery(self, queue: QueueName, message: AbstractIncomingMessage) -> bool:
+        """Whether returning ``message`` would make RabbitMQ park it (``x-delivery-count``).
 
-def _delivery_limit_death(headers: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """The ``x-death`` entry RabbitMQ wrote when the delivery limit parked the message."""
-    deaths = headers.get("x-death")
-    if not isinstance(deaths, list):
-        return None
-    for death in deaths:
-        if isinstance(death, Mapping) and death.get("reason") == "delivery_limit":
-            return death
-    return None
+        RabbitMQ sets the count itself (a publisher's value is overwritten), so it can be
+        believed; the parking queues have no dead-letter exchange and are left to RabbitMQ.
+        """
+        count = (message.headers or {}).get("x-delivery-count")
+        return (
+            queue not in PARKING_QUEUES and isinstance(count, int) and count >= self._delivery_limit
+        )
 
 
 class _RabbitSettlement:
@@ -518,7 +532,31 @@ class _RabbitSettlement:
         await self._message.ack()
 
     async def requeue(self) -> None:
-        await self._message.nack(requeue=True)
+        """Give the message back, or park it ourselves if RabbitMQ would park it now.
+
+        RabbitMQ parks a message as it is, credentials and claimed headers included; parking a
+        clean copy first (as the in-process broker does) keeps the API key of an intake message
+        out of the dead-letter queue. If that copy cannot be published, RabbitMQ parks it.
+        """
+        if not self._broker._on_last_delivery(self._queue, self._message):
+            await self._message.nack(requeue=True)
+            return
+        believed = believed_headers(
+            self._message.headers, self._queue, namespace=self._broker._namespace
+        )
+        routing_key = original_routing_key(believed, self._message.routing_key or "")
+        headers = dead_letter_headers(
+            believed, reason=REASON_DELIVERY_LIMIT, queue=self._queue, routing_key=routing_key
+        )
+        try:
+            await self.dead_letter(routing_key, headers)
+        except UpstreamUnavailable:
+            await self._message.nack(requeue=True)
+            return
+        await self._message.ack()
+        _log.warning(
+            "broker_delivery_limit_exceeded", queue=self._queue.value, routing_key=routing_key
+        )
 
     async def dead_letter(self, routing_key: str, headers: Mapping[str, str]) -> None:
         await self._broker._publish(
