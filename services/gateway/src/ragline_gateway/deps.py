@@ -17,11 +17,13 @@ from ragline_common.errors import Forbidden, NotFound, Unauthorized
 from ragline_common.tenancy import Principal, Scope, TenantId
 from ragline_gateway.api.front_door import RESPONSE_HEADERS_STATE
 from ragline_gateway.context import GatewayContext
+from ragline_gateway.domain.auth_throttle import count_failed_authentication, refuse_if_throttled
 from ragline_gateway.domain.authentication import authenticate, require_scope
 from ragline_gateway.domain.limits import (
     Bucket,
     EffectiveLimits,
     check_token_quota,
+    count_request,
     enforce_rate_limit,
     policy_headers,
 )
@@ -39,21 +41,46 @@ async def get_context(request: Request) -> GatewayContext:
 ContextDep = Annotated[GatewayContext, Depends(get_context)]
 
 
+def _client_address(request: Request) -> str:
+    """The TCP peer. Not ``X-Forwarded-For``: uvicorn runs without proxy headers, and a header
+    is client input, which would let a guesser pick a fresh address for every attempt."""
+    return request.client.host if request.client is not None else "unknown"
+
+
 async def get_principal(
     request: Request,
     context: ContextDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
-        raise Unauthorized(
-            "Send an API key as 'Authorization: Bearer <key>'.", code="missing_api_key"
+    address = _client_address(request)
+    limit = context.settings.unauthenticated_per_minute
+    refuse_if_throttled(context.keys, address, limit=limit)
+    try:
+        if (
+            credentials is None
+            or credentials.scheme.lower() != "bearer"
+            or not credentials.credentials
+        ):
+            raise Unauthorized(
+                "Send an API key as 'Authorization: Bearer <key>'.", code="missing_api_key"
+            )
+        principal = await authenticate(
+            credentials.credentials,
+            catalog=context.keys,
+            key_pepper=context.key_pepper,
+            admin_token=context.admin_token,
         )
-    principal = await authenticate(
-        credentials.credentials,
-        catalog=context.keys,
-        key_pepper=context.key_pepper,
-        admin_token=context.admin_token,
-    )
+    except Unauthorized:
+        add_response_headers(request, policy_headers("unauthenticated", limit, None))
+        headers = await count_failed_authentication(
+            context.rate_limiter,
+            context.keys,
+            address,
+            limit=limit,
+            failure_mode=context.settings.rate_limit_failure_mode,
+        )
+        add_response_headers(request, headers)
+        raise
     if principal.tenant_id is not None:
         request.scope.setdefault("state", {})["tenant_id"] = principal.tenant_id
     if principal.key_id is not None:
@@ -64,7 +91,29 @@ async def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-async def require_operator(principal: PrincipalDep) -> Principal:
+async def _count_management_call(
+    request: Request, context: GatewayContext, principal: Principal
+) -> None:
+    """One call of tenant, key or dead-letter management, counted per principal: the operator
+    token is one, each key another (whatever its scopes: refusals count too).
+
+    With the limiter store down these calls are served anyway (logged and counted, as in the
+    ``open`` failure mode) whatever the configured mode: revoking a leaked key must not wait
+    for Redis, and the callers are few and authenticated.
+    """
+    counter = "operator" if principal.is_operator else f"key:{principal.key_id}"
+    limit = context.settings.admin_per_minute
+    add_response_headers(request, policy_headers("admin", limit, None))
+    headers = await count_request(
+        context.rate_limiter, bucket="admin", counters=(counter,), limit=limit, failure_mode="open"
+    )
+    add_response_headers(request, headers)
+
+
+async def require_operator(
+    request: Request, context: ContextDep, principal: PrincipalDep
+) -> Principal:
+    await _count_management_call(request, context, principal)
     if not principal.is_operator:
         raise Forbidden("Only the operator may manage tenants.", code="operator_only")
     return principal
@@ -138,8 +187,11 @@ GenerationTenant = Annotated[TenantId, Depends(_generation_tenant)]
 """For routes that spend LLM tokens: ``QueryTenant`` plus the daily token quota."""
 
 
-async def _admin_of_tenant(principal: PrincipalDep, tenant_id: str) -> Principal:
+async def _admin_of_tenant(
+    request: Request, context: ContextDep, principal: PrincipalDep, tenant_id: str
+) -> Principal:
     """Operator, or an ``admin`` key of this very tenant (for managing its own keys)."""
+    await _count_management_call(request, context, principal)
     if principal.is_operator:
         return principal
     if principal.tenant_id == tenant_id and Scope.ADMIN in principal.scopes:
@@ -154,8 +206,11 @@ async def _admin_of_tenant(principal: PrincipalDep, tenant_id: str) -> Principal
 TenantAdminDep = Annotated[Principal, Depends(_admin_of_tenant)]
 
 
-async def _operator_or_tenant_admin(principal: PrincipalDep) -> Principal:
+async def _operator_or_tenant_admin(
+    request: Request, context: ContextDep, principal: PrincipalDep
+) -> Principal:
     """The operator (every tenant) or a tenant's ``admin`` key (that tenant only)."""
+    await _count_management_call(request, context, principal)
     if principal.is_operator or Scope.ADMIN in principal.scopes:
         return principal
     raise Forbidden("This API key lacks the 'admin' scope.", code="missing_scope")

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_PEPPER_CHARS = 32
+_PLACEHOLDER_MARKERS = ("changeme", "change-me", "change_me", "placeholder", "example", "...")
+_MIN_DISTINCT_PEPPER_CHARS = 8
+"""A random hex string of 32 characters has about 14 distinct ones; 8 refuses repetitions."""
 
 
 class GatewaySettings(BaseSettings):
+    # A refused value must not reach the error text: it is a secret, and errors reach logs.
     model_config = SettingsConfigDict(
-        env_prefix="RAGLINE_GATEWAY_", env_nested_delimiter="__", extra="ignore", frozen=True
+        env_prefix="RAGLINE_GATEWAY_",
+        env_nested_delimiter="__",
+        extra="ignore",
+        frozen=True,
+        hide_input_in_errors=True,
     )
 
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
@@ -21,10 +31,40 @@ class GatewaySettings(BaseSettings):
     key_pepper: SecretStr | None = None
     """Secret mixed into API-key hashes. Unset in single-node mode: generated once and kept in
     the data directory. Must be set (and equal) on every replica that shares a catalog."""
+
+    @field_validator("key_pepper")
+    @classmethod
+    def _refuse_weak_pepper(cls, value: SecretStr | None) -> SecretStr | None:
+        """Keys are stored as HMACs under the pepper; a short or copied-from-the-docs one makes
+        a stolen catalog cheaper to attack, and it cannot be changed later without reissuing
+        every key. So a weak one stops the start, not the first breach."""
+        if value is None:
+            return None
+        pepper = value.get_secret_value()
+        if (
+            len(pepper) < MIN_PEPPER_CHARS
+            or any(marker in pepper.lower() for marker in _PLACEHOLDER_MARKERS)
+            or len(set(pepper)) < _MIN_DISTINCT_PEPPER_CHARS
+        ):
+            raise ValueError(
+                f"RAGLINE_GATEWAY_KEY_PEPPER must be a random secret of at least "
+                f"{MIN_PEPPER_CHARS} characters, not a placeholder; make one with "
+                "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+            )
+        return value
+
     rate_limiter: Literal["memory", "redis"] = "memory"
     redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
     query_per_minute: int = Field(default=600, ge=1)
     ingest_per_minute: int = Field(default=300, ge=1)
+    admin_per_minute: int = Field(default=300, ge=1)
+    """Tenant, key and dead-letter management calls per minute and principal: the operator
+    token counts as one principal, each admin key as another."""
+    unauthenticated_per_minute: int = Field(default=60, ge=1)
+    """Requests per minute and client address that fail to authenticate (no key, or an unknown,
+    revoked or expired one). Past it the address gets 429 before any key is looked at, until
+    the window ends: guessing keys is throttled. The address is the TCP peer's, so behind a
+    proxy every client shares the proxy's budget; raise this there."""
     tenant_jobs_in_flight: int = Field(default=64, ge=1, le=10_000)
     """Jobs of one tenant in the broker queue at once. Small keeps tenants fair (another
     tenant's upload waits behind at most this many); large keeps a busy worker fed: it should

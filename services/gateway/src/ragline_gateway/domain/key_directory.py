@@ -7,6 +7,12 @@ changed limit can go unnoticed on *other* replicas. This replica forgets at once
 that change keys or tenants call :meth:`KeyDirectory.forget_tenant`. A TTL instead of a Redis
 pub/sub invalidation keeps the embedded mode and the microservices mode on one code path, and
 a lost invalidation message can never leave a revoked key working.
+
+It also remembers which client addresses failed to authenticate too often. The count itself
+lives in the rate limiter (Redis, shared by the replicas); the verdict is kept here so that a
+refused address's next requests are refused before any key is looked at, which is what
+throttles guessing. Another replica learns the verdict from that address's next failure there:
+at most one more attempt per replica and window.
 """
 
 from __future__ import annotations
@@ -60,6 +66,7 @@ class KeyDirectory:
         self._keys: _TtlCache[str, ApiKeyRecord | None] = _TtlCache(ttl_s)
         self._limits: _TtlCache[TenantId, TenantLimits] = _TtlCache(ttl_s)
         self._touched: dict[str, float] = {}
+        self._refused_until: dict[str, float] = {}
 
     async def find_api_key(self, key_hash: str) -> ApiKeyRecord | None:
         hit, record = self._keys.get(key_hash)
@@ -82,6 +89,26 @@ class KeyDirectory:
         """Drop what this replica remembers of a tenant (its keys changed, or it is gone)."""
         self._keys.forget_tenant(tenant_id)
         self._limits.forget_tenant(tenant_id)
+
+    def refuse_address(self, address: str, for_s: float) -> None:
+        """Refuse ``address`` for ``for_s`` seconds without authenticating its requests."""
+        now = time.monotonic()
+        if len(self._refused_until) >= _MAX_ENTRIES:
+            self._refused_until = {a: t for a, t in self._refused_until.items() if t > now}
+            if len(self._refused_until) >= _MAX_ENTRIES:
+                self._refused_until.clear()  # a flood of addresses: their counts still bind
+        self._refused_until[address] = now + for_s
+
+    def address_refused_for(self, address: str) -> float | None:
+        """Seconds left of the address's refusal, or None when it may try to authenticate."""
+        until = self._refused_until.get(address)
+        if until is None:
+            return None
+        left = until - time.monotonic()
+        if left <= 0:
+            del self._refused_until[address]
+            return None
+        return left
 
     async def touch(self, key_id: str, when: datetime) -> None:
         """Record a key's use in the catalog, at most once per interval on this replica."""

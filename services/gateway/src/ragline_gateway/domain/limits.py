@@ -9,6 +9,7 @@ may overshoot a quota by at most the number running at once (see ADR 0012).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -25,6 +26,10 @@ from ragline_gateway.settings import GatewaySettings
 _log = structlog.get_logger(__name__)
 
 Bucket = Literal["ingest", "query"]
+"""The tenant buckets: each has a per-tenant limit the operator may override."""
+GuardBucket = Literal["admin", "unauthenticated"]
+"""Buckets with one gateway-wide limit: tenant and dead-letter management per principal (the
+operator, or one admin key), and failed authentications per client address."""
 WINDOW_S = 60
 _LIMITER_RETRY_AFTER_S = 5.0
 
@@ -59,7 +64,7 @@ class EffectiveLimits:
 
 
 def policy_headers(
-    bucket: Bucket, limit: int, decision: RateLimitDecision | None
+    bucket: Bucket | GuardBucket, limit: int, decision: RateLimitDecision | None
 ) -> dict[str, str]:
     """IETF draft-ietf-httpapi-ratelimit-headers: the policy, and what is left of it."""
     headers = {"RateLimit-Policy": f'"{bucket}";q={limit};w={WINDOW_S}'}
@@ -78,11 +83,29 @@ async def enforce_rate_limit(
     failure_mode: Literal["open", "closed"],
 ) -> dict[str, str]:
     """Count one request; the headers to send, or ``RateLimited`` / ``UpstreamUnavailable``."""
+    return await count_request(
+        limiter,
+        bucket=bucket,
+        counters=(f"key:{key_id}", f"tenant:{tenant_id}"),
+        limit=limit,
+        failure_mode=failure_mode,
+    )
+
+
+async def count_request(
+    limiter: RateLimiter,
+    *,
+    bucket: Bucket | GuardBucket,
+    counters: Sequence[str],
+    limit: int,
+    failure_mode: Literal["open", "closed"],
+) -> dict[str, str]:
+    """Count one request on each counter of ``bucket``; refused when any is past ``limit``."""
     try:
-        key_decision = await limiter.hit(f"{bucket}:key:{key_id}", limit=limit, window_s=WINDOW_S)
-        tenant_decision = await limiter.hit(
-            f"{bucket}:tenant:{tenant_id}", limit=limit, window_s=WINDOW_S
-        )
+        decisions = [
+            await limiter.hit(f"{bucket}:{counter}", limit=limit, window_s=WINDOW_S)
+            for counter in counters
+        ]
     except UpstreamUnavailable:
         RATE_LIMITER_UNAVAILABLE.labels(failure_mode).inc()
         _log.warning("rate_limiter_unavailable", failure_mode=failure_mode, bucket=bucket)
@@ -93,9 +116,9 @@ async def enforce_rate_limit(
             retry_after_s=_LIMITER_RETRY_AFTER_S,
             code="rate_limiter_unavailable",
         ) from None
-    tightest = min((key_decision, tenant_decision), key=lambda d: (d.allowed, d.remaining))
+    tightest = min(decisions, key=lambda d: (d.allowed, d.remaining))
     headers = policy_headers(bucket, limit, tightest)
-    if not (key_decision.allowed and tenant_decision.allowed):
+    if not all(decision.allowed for decision in decisions):
         REQUESTS_REFUSED.labels("rate_limited").inc()
         raise RateLimited(
             f"Rate limit for {bucket} exceeded; retry later.",
