@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,10 +61,12 @@ class TenantFixture:
     jobs: list[str] = field(default_factory=list)
 
 
-@pytest.fixture
-async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
+@asynccontextmanager
+async def open_stack(data_dir: Path, admin_token: str | None = ADMIN_TOKEN) -> AsyncIterator[Stack]:
+    """The monolith on ``data_dir``; without ``admin_token`` it makes its own, as on a first
+    ``make run``."""
     settings = InfrastructureSettings(
-        core=CoreSettings(data_dir=tmp_path, admin_token=ADMIN_TOKEN),
+        core=CoreSettings(data_dir=data_dir, admin_token=admin_token),
         broker=BrokerSettings(kind="memory"),
         catalog=CatalogSettings(),
         vector_store=VectorStoreSettings(kind="edge"),
@@ -75,7 +78,13 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
         async with httpx.AsyncClient(
             transport=transport, base_url="http://ragline", timeout=30
         ) as client:
-            yield Stack(client, app, tmp_path)
+            yield Stack(client, app, data_dir)
+
+
+@pytest.fixture
+async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
+    async with open_stack(tmp_path) as opened:
+        yield opened
 
 
 async def create_tenant(client: httpx.AsyncClient, name: str) -> TenantFixture:

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import os
 import secrets
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import structlog
 from pydantic import SecretStr
 
 from ragline_common.settings import CoreSettings
+
+_log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -61,11 +63,10 @@ def load_gateway_secrets(
         admin_token, created = _read_or_create(
             token_path, lambda: "rlop_" + secrets.token_urlsafe(32)
         )
-        # Printed once on the console (never logged) so the operator can bootstrap tenants.
-        if created:
-            print(
-                f"Operator token (store it; also in {token_path}): {admin_token}", file=sys.stderr
-            )
-        else:
-            print(f"Operator token: see {token_path}", file=sys.stderr)
+        # Where it is, never what it is: console output ends up in log collectors too, and the
+        # file (mode 0600) is readable only by whoever runs the gateway.
+        _log.info(
+            "operator_token_generated" if created else "operator_token_from_file",
+            path=str(token_path.resolve()),
+        )
     return GatewaySecrets(key_pepper=pepper_value.encode(), admin_token=admin_token)
