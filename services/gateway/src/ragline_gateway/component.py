@@ -38,6 +38,7 @@ from ragline_gateway.api.idempotency import IdempotencyMiddleware
 from ragline_gateway.api.problem_docs import PROBLEM_RESPONSES
 from ragline_gateway.context import GatewayContext
 from ragline_gateway.domain.backpressure import IngestBackpressure
+from ragline_gateway.domain.chunk_erasure import resend_pending_erasures
 from ragline_gateway.domain.dead_letter_events import DeadLetterEventHandler
 from ragline_gateway.domain.dispatch import JobDispatcher
 from ragline_gateway.domain.ingest_admission import IngestAdmission
@@ -226,6 +227,11 @@ class GatewayComponent:
                 try:
                     await self.context.catalog.purge_idempotency_keys(before=datetime.now(UTC))
                 except Exception:
+            try:
+                # Deletions whose erasure request the broker never confirmed (chunk_erasure).
+                await resend_pending_erasures(self.context.catalog, self.context.broker)
+            except Exception:
+                _log.exception("erasure_sweep_failed")
                     _log.exception("idempotency_purge_failed")
 
 

@@ -287,7 +287,16 @@ class Catalog(Protocol):
 
     async def delete_document(self, tenant_id: TenantId, document_id: str) -> bool:
         """Tombstone the document: it disappears from reads, its stored contents are dropped,
-        its unfinished jobs fail, and its external id is free again. False if not found."""
+        its unfinished jobs fail, and its external id is free again. False if not found.
+
+        The erasure of its chunks is pending until :meth:`mark_erasure_requested`."""
+
+    async def mark_erasure_requested(self, tenant_id: TenantId, document_id: str) -> None:
+        """The broker confirmed the request to erase the deleted document's chunks."""
+
+    async def documents_pending_erasure(self, *, limit: int) -> list[tuple[TenantId, str]]:
+        """Deleted documents (tenant, id) of every tenant whose erasure request was never
+        confirmed, longest deleted first: the sweeper sends their requests again."""
 
     async def active_versions(
         self, tenant_id: TenantId, document_ids: Sequence[str]

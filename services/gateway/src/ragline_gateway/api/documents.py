@@ -230,7 +230,7 @@ async def delete_document(
     if not await context.catalog.delete_document(tenant_id, document_id):
         raise NotFound("No such document.", code="document_not_found")
     # Readers stop seeing it now (the catalog filters hits); the chunks go asynchronously.
-    await request_chunk_deletion(context.broker, tenant_id, document_id)
+    await request_chunk_deletion(context.catalog, context.broker, tenant_id, document_id)
     return Response(status_code=204)
 
 

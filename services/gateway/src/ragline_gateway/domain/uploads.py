@@ -78,11 +78,16 @@ async def submit_upload(
     return submission
 
 
-async def request_chunk_deletion(broker: Broker, tenant_id: TenantId, document_id: str) -> None:
-    """Ask the worker to delete every chunk of a document the catalog already tombstoned.
+async def request_chunk_deletion(
+    catalog: Catalog, broker: Broker, tenant_id: TenantId, document_id: str
+) -> bool:
+    """Ask the worker to delete every chunk of a document the catalog already tombstoned;
+    whether the broker confirmed the request.
 
     If the broker is down the chunks stay, invisible to every search (hits are filtered by the
-    catalog); a later status event for the document sends the request again.
+    catalog), and the document stays pending erasure in the catalog: the gateway's sweeper sends
+    the request again (:mod:`~ragline_gateway.domain.chunk_erasure`). A confirmed request is
+    recorded; if even that cannot be, the sweeper sends it once more, which is harmless.
     """
     try:
         await broker.publish(
@@ -92,3 +97,9 @@ async def request_chunk_deletion(broker: Broker, tenant_id: TenantId, document_i
         )
     except UpstreamUnavailable:
         _log.warning("document_delete_deferred", document_id=document_id)
+        return False
+    try:
+        await catalog.mark_erasure_requested(tenant_id, document_id)
+    except UpstreamUnavailable:
+        _log.warning("document_delete_unrecorded", document_id=document_id)
+    return True

@@ -725,7 +725,13 @@ class SqlCatalog:
             await connection.execute(
                 update(documents)
                 .where(documents.c.id == document_id)
-                .values(deleted_at=now, external_id=None, indexed_version=None, updated_at=now)
+                .values(
+                    deleted_at=now,
+                    external_id=None,
+                    indexed_version=None,
+                    updated_at=now,
+                    erasure_pending=True,
+                )
             )
             await connection.execute(
                 delete(document_blobs).where(
@@ -745,6 +751,28 @@ class SqlCatalog:
                 )
             )
         return True
+
+    async def mark_erasure_requested(self, tenant_id: TenantId, document_id: str) -> None:
+        async with self._writing() as connection:
+            await connection.execute(
+                update(documents)
+                .where(
+                    documents.c.tenant_id == tenant_id,
+                    documents.c.id == document_id,
+                    documents.c.erasure_pending.is_(True),
+                )
+                .values(erasure_pending=False)
+            )
+
+    async def documents_pending_erasure(self, *, limit: int) -> list[tuple[TenantId, str]]:
+        async with self._reading() as connection:
+            rows = await connection.execute(
+                select(documents.c.tenant_id, documents.c.id)
+                .where(documents.c.erasure_pending.is_(True))
+                .order_by(documents.c.deleted_at, documents.c.id)
+                .limit(limit)
+            )
+            return [(TenantId(row.tenant_id), str(row.id)) for row in rows]
 
     async def active_versions(
         self, tenant_id: TenantId, document_ids: Sequence[str]

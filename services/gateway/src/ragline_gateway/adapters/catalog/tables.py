@@ -28,6 +28,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
@@ -137,6 +138,9 @@ documents = Table(
     Column("indexed_version", Integer(), nullable=True),
     # Tombstone of a deleted document: late worker events for it are recognised, not revived.
     Column("deleted_at", UtcDateTime(), nullable=True),
+    # Deleted, and the broker has not yet confirmed the request to erase its chunks (0007):
+    # the sweeper sends it again. Indexed: the sweeper looks for the few pending ones often.
+    Column("erasure_pending", Boolean(), nullable=False, server_default=false(), index=True),
     # NULL external ids never collide (SQL NULL semantics on both engines).
     UniqueConstraint("tenant_id", "external_id"),
     _status_check(),
