@@ -56,6 +56,7 @@ from ragline_common.topology import (
     QueueName,
 )
 from ragline_gateway.adapters.catalog import sql_catalog
+from ragline_gateway.adapters.catalog.engine import unavailable_on_outage
 
 ADMIN_TOKEN = "operator-token-for-the-outage-net-0123"
 REFUSE_HEADER = "x-test-refuse"
@@ -162,12 +163,11 @@ async def suite(
     registrations: Registrations,
 ) -> AsyncIterator[tuple[Host, httpx.AsyncClient]]:
     """Every service in one process (the monolithic build), dependencies ready to fail."""
-    real_outage_guard = sql_catalog.unavailable_on_outage
 
     @contextmanager
     def catalog_guard() -> Iterator[None]:
         outages.check("catalog")
-        with real_outage_guard():
+        with unavailable_on_outage():
             yield
 
     monkeypatch.setattr(sql_catalog, "unavailable_on_outage", catalog_guard)
