@@ -29,18 +29,54 @@ ReadinessCheck = Callable[[], Awaitable[None]]
 _CHECK_TIMEOUT_S = 3.0
 
 
-async def _run_check(check: ReadinessCheck) -> str:
-    try:
-        await asyncio.wait_for(check(), timeout=_CHECK_TIMEOUT_S)
-    except TimeoutError:
-        return "timeout"
-    except Exception as exc:
-        return f"failed: {type(exc).__name__}"
-    return "ok"
+class _Checks:
+    """Runs the readiness checks, each bounded by the timeout, none piled up.
+
+    At the timeout a check is cancelled but not waited for: a client stuck on a hung link may
+    take long to give up (the catalog's driver first tries to close its connection over that
+    same link), and a probe that outlives its own timeout is as bad as no answer. A check still
+    winding down is not started again by the next probe, which waits on the same run instead,
+    so a hung dependency never accumulates one stuck call per probe.
+    """
+
+    def __init__(self, checks: Mapping[str, ReadinessCheck]) -> None:
+        self._checks = checks
+        self._running: dict[str, asyncio.Future[None]] = {}
+        self._cancelled: set[asyncio.Future[None]] = set()
+
+    async def run(self, name: str) -> str:
+        run = self._running.get(name)
+        if run is None:
+            run = asyncio.ensure_future(self._checks[name]())
+            self._running[name] = run
+            run.add_done_callback(lambda done: self._finished(name, done))
+        try:
+            await asyncio.wait({run}, timeout=_CHECK_TIMEOUT_S)
+        except asyncio.CancelledError:
+            run.cancel()  # the probe itself was abandoned (client gone, server stopping)
+            raise
+        if not run.done():
+            if run not in self._cancelled:
+                # Once: cancelling again would cut short the client's own cleanup.
+                self._cancelled.add(run)
+                run.cancel()
+            return "timeout"
+        if run.cancelled():
+            return "timeout"  # an earlier probe's run, cancelled at its deadline
+        failure = run.exception()
+        return "ok" if failure is None else f"failed: {type(failure).__name__}"
+
+    def _finished(self, name: str, run: asyncio.Future[None]) -> None:
+        if self._running.get(name) is run:
+            del self._running[name]
+        self._cancelled.discard(run)
+        if not run.cancelled():
+            run.exception()  # retrieved: an abandoned run's failure is no "never retrieved" error
 
 
 def ops_router(checks: Mapping[str, ReadinessCheck]) -> APIRouter:
     router = APIRouter(tags=["ops"])
+    runner = _Checks(checks)
 
     @router.get("/healthz", summary="Liveness")
     async def healthz() -> dict[str, str]:
@@ -53,7 +89,7 @@ def ops_router(checks: Mapping[str, ReadinessCheck]) -> APIRouter:
     )
     async def readyz() -> JSONResponse:
         names = list(checks)
-        results = await asyncio.gather(*(_run_check(checks[name]) for name in names))
+        results = await asyncio.gather(*(runner.run(name) for name in names))
         outcome = dict(zip(names, results, strict=True))
         ready = all(result == "ok" for result in results)
         return JSONResponse(
