@@ -46,6 +46,7 @@ from ragline_generation.domain.extractive import (
     NO_INFORMATION_ANSWER,
     ExtractiveAnswerer,
 )
+from ragline_generation.domain.link_guard import LinkGuard, source_hosts
 from ragline_generation.domain.prefetch import Prefetched
 from ragline_generation.domain.pricing import cost_micro_usd, usd
 from ragline_generation.domain.prompt import Prompt, build_answer_prompt, build_rewrite_prompt
@@ -131,8 +132,16 @@ class AnswerService:
     async def _extractive_answer(self, question: str, prompt: Prompt, reason: str | None) -> Answer:
         hits = [block.hit for block in prompt.blocks]
         numbers = [block.index for block in prompt.blocks]
+
+        def quoted() -> Answer:
+            answer = self._extractive.answer(question, hits, numbers)
+            # Quoted documents are untrusted too: a poisoned one may carry the image itself.
+            return answer.model_copy(
+                update={"answer": _link_guard(prompt).clean_all(answer.answer)}
+            )
+
         # Sentence splitting over up to MAX_TOP_K chunks is CPU work: keep it off the loop.
-        answer = await anyio.to_thread.run_sync(self._extractive.answer, question, hits, numbers)
+        answer = await anyio.to_thread.run_sync(quoted)
         if reason is None:
             return answer
         return answer.model_copy(update={"degraded": True, "degraded_reason": reason})
@@ -192,7 +201,7 @@ class AnswerService:
                 return await self._extractive_answer(request.question, prompt, reason)
             self._record_success(llm)
             checker = CitationChecker(block.index for block in prompt.blocks)
-            text = checker.check_all(completion.text).strip()
+            text = checker.check_all(_link_guard(prompt).clean_all(completion.text)).strip()
             return Answer(
                 answer=text,
                 citations=cited_citations(
@@ -220,6 +229,7 @@ class AnswerService:
             async for event in self._extractive_events(request.question, prompt, reason):
                 yield event
             return
+        guard = _link_guard(prompt)
         checker = CitationChecker(block.index for block in prompt.blocks)
         reported: ChatUsage | None = None
         counted = 0  # completion tokens so far, by the tokenizer (the model reports at the end)
@@ -256,11 +266,11 @@ class AnswerService:
                     )
                 # Piece by piece: recounting the whole text per token would be quadratic.
                 counted += max(1, self._count(delta.text))
-                checked = checker.feed(delta.text)
+                checked = checker.feed(guard.feed(delta.text))
                 if checked:
                     yield DeltaEvent(text=checked, usage=so_far())
             usage = so_far()
-            rest = checker.flush()
+            rest = checker.feed(guard.flush()) + checker.flush()
             if rest:
                 yield DeltaEvent(text=rest, usage=usage)
             _record(call, usage, llm.model.model_id)
@@ -339,6 +349,11 @@ class AnswerService:
                 # Unusable output still cost tokens: the gateway records them anyway.
                 return RewrittenQuestion(question=_joined(request), usage=usage)
         return RewrittenQuestion(question=_joined(request), usage=_no_usage())
+
+
+def _link_guard(prompt: Prompt) -> LinkGuard:
+    """Answers may link only to where their sources come from (see ``link_guard``)."""
+    return LinkGuard(source_hosts(block.hit for block in prompt.blocks))
 
 
 def _joined(request: RewriteRequest) -> str:
