@@ -218,12 +218,17 @@ async def test_a_letter_rabbitmq_parked_itself_is_described_by_its_own_record(
                 message = await _next_message(queue)
                 await message.nack(requeue=True)
 
-        async with asyncio.timeout(10):
-            while True:
-                letters = await broker.list_dead_letters(None, limit=10)
-                if letters and events:
-                    break
-                await asyncio.sleep(0.1)
+            async with asyncio.timeout(10):
+                while True:
+                    letters = await broker.list_dead_letters(None, limit=10)
+                    if letters and events:
+                        break
+                    await asyncio.sleep(0.1)
+            # Reading it replaced the parked message by a clean copy, in the queue itself.
+            raw = await _raw_headers(connection, f"{rabbit_namespace}ragline.dead-letters")
+            assert len(raw) == 1
+            assert "rl_keyOfTheProducer" not in str(raw)
+
         [letter] = letters
         assert letter.queue is QueueName.INTAKE
         assert letter.tenant_id is None
@@ -248,3 +253,15 @@ async def _next_message(queue: aio_pika.abc.AbstractQueue) -> aio_pika.abc.Abstr
             if message is not None:
                 return message
             await asyncio.sleep(0.05)
+
+
+async def _raw_headers(
+    connection: aio_pika.abc.AbstractConnection, queue_name: str
+) -> list[dict[str, Any]]:
+    """The headers stored in ``queue_name``, read on a channel closed afterwards (no acks)."""
+    found: list[dict[str, Any]] = []
+    async with connection.channel() as channel:
+        queue = await channel.get_queue(queue_name, ensure=False)
+        while (message := await queue.get(no_ack=False, fail=False)) is not None:
+            found.append(dict(message.headers or {}))
+    return found

@@ -14,10 +14,16 @@ from gw_harness import ADMIN_TOKEN, POISON, FakeAnswers, FakePeers, FakeSearch, 
 from test_gw_admin import _admin_key, _dead_letters
 from test_gw_api import assert_problem, wait_status
 
+from ragline_common.adapters.broker.memory import MemoryBroker, _Stored
 from ragline_common.hosting import Host
 from ragline_common.messages import parse_message
 from ragline_common.ports.broker import Broker
-from ragline_common.topology import ROUTING_INGEST
+from ragline_common.topology import (
+    INTAKE_API_KEY_HEADER,
+    INTAKE_EXCHANGE,
+    ROUTING_INGEST,
+    QueueName,
+)
 
 
 @dataclass
@@ -99,3 +105,29 @@ async def test_the_operator_names_the_tenant_of_the_letter_it_replays(
     )
     assert named.status_code == 202
     await wait_status(client, beta.key, beta_job, "failed")
+
+
+async def test_a_parked_queue_drop_message_is_listed_but_not_replayed(
+    client: httpx.AsyncClient, peers: BrokerKeepingPeers
+) -> None:
+    """It was parked without its API key; replayed, it would only be refused again."""
+    alpha = await make_tenant(client, "alpha")
+    alpha_admin = await _admin_key(client, alpha.id)
+    [broker] = peers.brokers
+    assert isinstance(broker, MemoryBroker)
+    claims = {"x-ragline-tenant": "someone-else", "x-ragline-type": "document.ingest.v1"}
+    body = b'{"schema": "ragline.intake.document.v1", "job_id": "job_of_someone_else"}'
+    headers = {**claims, INTAKE_API_KEY_HEADER: alpha.key}
+    broker._route(INTAKE_EXCHANGE, _Stored(body, "document.intake.v1", "evt_drop", headers))
+
+    [letter] = await _dead_letters(client, alpha_admin)
+    assert letter["queue"] == QueueName.INTAKE.value
+    assert letter["tenant_id"] == alpha.id  # the key's tenant, not the claimed one
+    assert (letter["message_type"], letter["job_id"]) == (None, None)  # the body is not believed
+    assert alpha.key not in str(await broker.list_dead_letters(None, limit=10))
+
+    replay = await client.post(
+        f"/v1/admin/dead-letters/{letter['id']}/replay", headers=bearer(alpha_admin)
+    )
+    assert_problem(replay, 409, "dead_letter_not_replayable")
+    assert await _dead_letters(client, alpha_admin) == [letter]

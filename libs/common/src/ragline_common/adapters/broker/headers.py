@@ -216,6 +216,11 @@ def dead_letter_headers(
     }
 
 
+def holds_credentials(raw: Mapping[str, object] | None) -> bool:
+    """Whether a stored message still carries a credential (one RabbitMQ parked as it was)."""
+    return any(key.lower() in CREDENTIAL_HEADERS for key in (raw or {}))
+
+
 def _without_credentials(headers: Mapping[str, str]) -> dict[str, str]:
     return {key: value for key, value in headers.items() if key.lower() not in CREDENTIAL_HEADERS}
 

@@ -40,6 +40,7 @@ from ragline_common.adapters.broker.headers import (
     believed_headers,
     dead_letter_headers,
     dead_letter_record,
+    holds_credentials,
     oldest_first,
     original_routing_key,
     publish_headers,
@@ -271,11 +272,17 @@ class RabbitMqBroker:
         by the time each message was parked.
         """
         found: list[DeadLetter] = []
+        unclean: list[tuple[AbstractIncomingMessage, DeadLetter]] = []
         async with self._dead_letter_scan(self._scan_limit) as scan:
             async for message in scan:
                 record = self._record(message)
+                if holds_credentials(message.headers):
+                    unclean.append((message, record))
                 if tenant_id is None or record.tenant_id == tenant_id:
                     found.append(record)
+            # After the scan, so that the clean copies (at the back) are not read twice.
+            for message, record in unclean:
+                await self._replace_by_clean_copy(message, record)
         return oldest_first(found, limit)
 
     async def replay_dead_letter(
@@ -507,6 +514,22 @@ class RabbitMqBroker:
                 message.headers, QueueName.DEAD_LETTERS, namespace=self._namespace
             ),
         )
+
+    async def _replace_by_clean_copy(
+        self, message: AbstractIncomingMessage, record: DeadLetter
+    ) -> None:
+        """Swap a letter RabbitMQ parked with a credential for a copy without, described alike.
+
+        Ragline parks clean copies itself, but a consumer that dies on a message's last delivery
+        leaves RabbitMQ to park the message as it was; the first read cleans it up. The copy is
+        confirmed before the original is acked, so a failure leaves the original in place.
+        """
+        copy = self._copy(message, record.headers)
+        try:
+            await self._publish(_DEFAULT_EXCHANGE, self._name(QueueName.DEAD_LETTERS), copy)
+            await message.ack()
+        except (UpstreamUnavailable, *_BROKER_ERRORS) as exc:
+            _log.warning("broker_dead_letter_clean_failed", error_type=type(exc).__name__)
 
     def _on_last_delivery(self, queue: QueueName, message: AbstractIncomingMessage) -> bool:
         """Whether returning ``message`` would make RabbitMQ park it (``x-delivery-count``).
