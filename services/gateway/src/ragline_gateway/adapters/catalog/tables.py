@@ -181,6 +181,8 @@ jobs = Table(
     _status_check(),
     # Recovery scan: unfinished jobs, oldest first.
     Index(None, "status", "created_at"),
+    # A tenant's unfinished jobs: its backlog share (every upload) and dispatch window (0007).
+    Index(None, "tenant_id", "status"),
 )
 
 usage_daily = Table(

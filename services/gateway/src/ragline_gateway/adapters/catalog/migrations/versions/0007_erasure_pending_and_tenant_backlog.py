@@ -1,4 +1,5 @@
-"""Deleted documents remember whether the erasure of their chunks is still to be requested.
+"""Deleted documents remember whether the erasure of their chunks is still to be requested;
+a tenant's unfinished jobs are counted from an index.
 
 Revision ID: 0007
 Revises: 0006
@@ -12,6 +13,10 @@ every document still pending. Documents deleted before this revision are marked 
 nothing recorded whether their request got through, and asking again is harmless (erasing an
 erased document's chunks deletes nothing), so the sweeper reconciles them as well, a batch at a
 time.
+
+Every upload now counts the tenant's unfinished jobs (its share of the ingestion backlog). The
+``jobs.tenant_id`` index alone would walk all of a tenant's jobs ever, finished ones included;
+``(tenant_id, status)`` reaches only the unfinished ones (the dispatcher's window count too).
 """
 
 from __future__ import annotations
@@ -35,11 +40,13 @@ def upgrade() -> None:
         sa.Column("erasure_pending", sa.Boolean(), nullable=False, server_default=sa.false()),
     )
     op.create_index("ix_documents_erasure_pending", "documents", ["erasure_pending"])
+    op.create_index("ix_jobs_tenant_id_status", "jobs", ["tenant_id", "status"])
     op.execute(
         _documents.update().where(_documents.c.deleted_at.is_not(None)).values(erasure_pending=True)
     )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_jobs_tenant_id_status", table_name="jobs")
     op.drop_index("ix_documents_erasure_pending", table_name="documents")
     op.drop_column("documents", "erasure_pending")
