@@ -7,7 +7,9 @@ transaction runs, gathers the events that arrive meanwhile for the next: no even
 timer, and under load one transaction serves a whole prefetch window.
 
 If a batch fails, its events are applied one by one, so one event the database refuses fails
-only its own delivery (which is then retried or dead-lettered on its own).
+only its own delivery (which is then retried or dead-lettered on its own). An outage is
+different: every event would fail again, each after its own connect timeout, so the whole batch
+fails at once with ``UpstreamUnavailable`` and each delivery is retried later (by ``settle()``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 
+from ragline_common.errors import UpstreamUnavailable
 from ragline_common.ports.catalog import Catalog, JobStatusUpdate
 
 _MAX_BATCH = 256
@@ -60,6 +63,10 @@ class CoalescingStatusApplier:
             return
         try:
             results = await self._catalog.apply_job_statuses([update for update, _ in live])
+        except UpstreamUnavailable as exc:
+            for _, future in live:
+                _settle_exception(future, exc)
+            return
         except Exception as exc:
             if len(live) == 1:
                 _settle_exception(live[0][1], exc)
