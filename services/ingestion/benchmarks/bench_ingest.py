@@ -190,6 +190,9 @@ def ragline_stack(work: Path) -> Iterator[tuple[str, str, RaglineProcess, Raglin
                 # The benchmark measures throughput, not the per-tenant limits.
                 "RAGLINE_GATEWAY_INGEST_PER_MINUTE": "10000000",
                 "RAGLINE_GATEWAY_QUERY_PER_MINUTE": "10000000",
+                # Nor the backlog limits: one tenant may hold a quarter of the backlog, and the
+                # corpus is uploaded faster than it is indexed.
+                "RAGLINE_GATEWAY_INGEST_BACKLOG_LIMIT": "10000000",
                 # One tenant uploads everything here; the fairness window (jobs of one tenant
                 # in the queue at once) must not be what is measured.
                 "RAGLINE_GATEWAY_TENANT_JOBS_IN_FLIGHT": os.environ.get(
