@@ -11,7 +11,7 @@ from ragline_common.messages import Envelope
 from ragline_common.tenancy import TenantId
 from ragline_common.topology import QueueName
 
-DEAD_LETTER_SCAN_LIMIT = 1000
+DEAD_LETTER_SCAN_LIMIT = 500
 """Parked messages one dead-letter listing reads at most (see ``Broker.list_dead_letters``)."""
 
 
