@@ -210,6 +210,15 @@ async def _tenant_key(client: httpx.AsyncClient) -> str:
     return str(key.json()["key"])
 
 
+async def _arrived(registrations: Registrations, queue: QueueName) -> list[Delivery]:
+    """The deliveries ``queue`` received, once there is one (the broker delivers in tasks)."""
+    for _ in range(1000):
+        if registrations.received.get(queue):
+            return registrations.received[queue]
+        await anyio.sleep(0.01)
+    pytest.fail(f"nothing arrived on {queue.value}")
+
+
 async def _samples(
     host: Host, client: httpx.AsyncClient, registrations: Registrations
 ) -> dict[QueueName, Delivery]:
@@ -222,7 +231,7 @@ async def _samples(
     )
     assert upload.status_code == 202, upload.text
     broker = await host.broker()
-    [job] = registrations.received[QueueName.INGESTION]
+    [job] = await _arrived(registrations, QueueName.INGESTION)
     request = parse_message(job.body)
     # The worker's report, and a copy of the job that a worker refuses (a real dead letter).
     await broker.publish(
@@ -237,10 +246,8 @@ async def _samples(
         routing_key=ROUTING_JOB_STATUS,
     )
     await broker.publish(request, routing_key=ROUTING_INGEST, headers={REFUSE_HEADER: "1"})
-    for _ in range(200):
-        if QueueName.DEAD_LETTER_EVENTS in registrations.received:
-            break
-        await anyio.sleep(0.01)
+    await _arrived(registrations, QueueName.DEAD_LETTER_EVENTS)
+    await _arrived(registrations, QueueName.JOB_EVENTS)
     intake = Delivery(
         body=json.dumps(
             {"schema": "ragline.intake.document.v1", "title": "Notes", "text": "It hums."}
