@@ -13,6 +13,12 @@ Topology (declared idempotently by :meth:`RabbitMqBroker.start`, names from
   is exact);
 - the dead-letter queue itself: quorum, *no* delivery limit, because reading it for the
   operator API returns messages to it (see :meth:`RabbitMqBroker.list_dead_letters`).
+
+RabbitMQ parks a message that exceeds its delivery limit as it is, headers included; an intake
+message's would include its producer's API key. So on a message's last allowed delivery the
+adapter parks a clean copy itself (as the in-process broker does), and what RabbitMQ still
+parks (a consumer dying on that delivery) is described from RabbitMQ's own ``x-death`` record
+and cleaned on the first listing (see :mod:`.headers` for what is believed).
 """
 
 from __future__ import annotations
