@@ -74,6 +74,12 @@ _INDEXES: dict[str, edge.KeywordIndexParams | edge.IntegerIndexParams] = {
     VERSION_FIELD: edge.IntegerIndexParams(lookup=True, range=False, enable_hnsw=False),
 }
 
+_HNSW = edge.HnswIndexConfig(m=0, ef_construct=100, full_scan_threshold=10_000, payload_m=16)
+"""HNSW graphs per tenant only, as on the server (see :mod:`.qdrant_remote`): no query crosses
+tenants, so a global graph would only cost build time. A tenant whose vectors fit under
+``full_scan_threshold`` (KB; ~6,500 vectors of 384 floats) gets no graph at all: the engine
+scores all of its points exactly. Qdrant's own defaults otherwise."""
+
 
 class EdgeVectorStore:
     """Tenant-scoped chunk storage in one embedded Qdrant Edge shard at ``path``.
@@ -203,6 +209,7 @@ class EdgeVectorStore:
                 DENSE: edge.EdgeVectorParams(size=self._dimension, distance=edge.Distance.Cosine)
             },
             sparse_vectors={SPARSE: edge.EdgeSparseVectorParams(modifier=edge.Modifier.Idf)},
+            hnsw_config=_HNSW,
             wal_enabled=True,
         )
         path = str(self._path)
