@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import JsonValue, ValidationError
-from starlette.datastructures import UploadFile
+from pydantic import ValidationError
+from starlette.datastructures import FormData, UploadFile
 
+from ragline_common.contracts.metadata import INVALID_METADATA, rule_code
+from ragline_common.contracts.metadata import MAX_RAW_CHARS as MAX_RAW_METADATA_CHARS
 from ragline_common.contracts.search import MAX_CHUNK_PAGE, ChunkPageRequest
 from ragline_common.errors import NotFound, UnsupportedMediaType, ValidationFailed
 from ragline_common.ports.catalog import DocumentDraft
@@ -20,6 +21,7 @@ from ragline_gateway.api.schemas import (
     JobOut,
     TextDocumentCreate,
     UploadAccepted,
+    UploadFormFields,
 )
 from ragline_gateway.deps import (
     ContentReaderTenant,
@@ -34,6 +36,7 @@ from ragline_gateway.domain.content_types import (
     content_type_for,
     safe_source_name,
 )
+from ragline_gateway.domain.document_fields import MAX_EXTERNAL_ID_CHARS
 from ragline_gateway.domain.limits import check_upload_quota
 from ragline_gateway.domain.uploads import content_hash, request_chunk_deletion, submit_upload
 
@@ -52,8 +55,12 @@ _UPLOAD_BODY: dict[str, Any] = {
                     "properties": {
                         "file": {"type": "string", "format": "binary"},
                         "title": {"type": "string", "maxLength": MAX_TITLE_CHARS},
-                        "metadata": {"type": "string", "description": "JSON object"},
-                        "external_id": {"type": "string", "maxLength": 200},
+                        "metadata": {
+                            "type": "string",
+                            "maxLength": MAX_RAW_METADATA_CHARS,
+                            "description": "JSON object, under the same rules as in a JSON body",
+                        },
+                        "external_id": {"type": "string", "maxLength": MAX_EXTERNAL_ID_CHARS},
                     },
                 }
             },
@@ -64,9 +71,10 @@ _UPLOAD_BODY: dict[str, Any] = {
 
 def _validation(exc: ValidationError) -> ValidationFailed:
     detail = "; ".join(
-        f"{'.'.join(map(str, err['loc'])) or 'body'}: {err['msg']}" for err in exc.errors()
+        f"{'.'.join(map(str, err['loc'])) or 'body'}: {err['msg']}"
+        for err in exc.errors(include_url=False, include_input=False, include_context=False)
     )
-    return ValidationFailed(detail[:2000])
+    return ValidationFailed(detail[:2000], code=rule_code(exc, default=ValidationFailed.code))
 
 
 async def _from_json(request: Request) -> tuple[DocumentDraft, bytes]:
@@ -88,18 +96,16 @@ async def _from_json(request: Request) -> tuple[DocumentDraft, bytes]:
     return draft, content
 
 
-def _form_text(form_value: object, field: str, max_chars: int) -> str | None:
-    if form_value is None:
-        return None
-    if not isinstance(form_value, str):
+def _form_text(form: FormData, field: str) -> str | None:
+    """A text field's value; empty counts as absent (an HTML form sends every field)."""
+    value = form.get(field)
+    if value is not None and not isinstance(value, str):
         raise ValidationFailed(f"{field}: must be a text field")
-    if len(form_value) > max_chars:
-        raise ValidationFailed(f"{field}: at most {max_chars} characters")
-    return form_value
+    return value or None
 
 
 async def _from_multipart(request: Request) -> tuple[DocumentDraft, bytes]:
-    allowed = {"file", "title", "metadata", "external_id"}
+    allowed = {"file", *UploadFormFields.model_fields}
     async with request.form(max_files=1, max_fields=len(allowed)) as form:
         unknown = set(form.keys()) - allowed
         if unknown:
@@ -107,6 +113,19 @@ async def _from_multipart(request: Request) -> tuple[DocumentDraft, bytes]:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise ValidationFailed("file: a file part named 'file' is required")
+        texts = {field: _form_text(form, field) for field in UploadFormFields.model_fields}
+        raw_metadata = texts.get("metadata")
+        if raw_metadata is not None and len(raw_metadata) > MAX_RAW_METADATA_CHARS:
+            raise ValidationFailed(
+                f"metadata: at most {MAX_RAW_METADATA_CHARS} characters",
+                code=INVALID_METADATA,
+            )
+        try:
+            fields = UploadFormFields.model_validate(
+                {name: value for name, value in texts.items() if value is not None}
+            )
+        except ValidationError as exc:
+            raise _validation(exc) from None
         source_name = safe_source_name(upload.filename)
         content_type = content_type_for(source_name)
         if content_type is None:
@@ -121,28 +140,16 @@ async def _from_multipart(request: Request) -> tuple[DocumentDraft, bytes]:
             raise UnsupportedMediaType(
                 f"'{source_name}': {mismatch}.", code="content_type_mismatch"
             )
-        title = _form_text(form.get("title"), "title", MAX_TITLE_CHARS) or source_name
-        external_id = _form_text(form.get("external_id"), "external_id", 200)
-        raw_metadata = _form_text(form.get("metadata"), "metadata", 64_000)
-    metadata: dict[str, JsonValue] = {}
-    if raw_metadata:
-        try:
-            parsed = json.loads(raw_metadata)
-        except json.JSONDecodeError:
-            raise ValidationFailed("metadata: must be a JSON object") from None
-        if not isinstance(parsed, dict):
-            raise ValidationFailed("metadata: must be a JSON object")
-        metadata = parsed
     if not content.strip():
         raise ValidationFailed("file: the file is empty", code="empty_document")
     draft = DocumentDraft(
-        title=title,
+        title=fields.title or source_name,
         source_name=source_name,
         content_type=content_type,
         content_hash=content_hash(content),
         size_bytes=len(content),
-        metadata=metadata,
-        external_id=external_id or None,
+        metadata=fields.metadata,
+        external_id=fields.external_id,
     )
     return draft, content
 

@@ -7,16 +7,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+from pydantic import BaseModel, ConfigDict, Field, Json, JsonValue, field_validator
 
 from ragline_common.contracts.answer import Citation, Usage
+from ragline_common.contracts.metadata import MAX_KEYS, Metadata
 from ragline_common.contracts.search import SearchHit, StoredChunk
 from ragline_common.messages import JobStatus
 from ragline_common.ports.catalog import ApiKeyRecord, DocumentRecord, JobRecord, TenantRecord
 from ragline_common.tenancy import Scope
+from ragline_gateway.domain.document_fields import MAX_TITLE_CHARS as MAX_TITLE_CHARS
+from ragline_gateway.domain.document_fields import DocumentText, ExternalId, Title
 
-MAX_TITLE_CHARS = 500
-MAX_METADATA_KEYS = 64
+MAX_METADATA_KEYS = MAX_KEYS
 
 
 class _Strict(BaseModel):
@@ -75,20 +77,11 @@ class KeyCreated(KeyOut):
     key: str = Field(description="The secret key. Shown once; store it now.")
 
 
-def _check_metadata(value: dict[str, JsonValue]) -> dict[str, JsonValue]:
-    if len(value) > MAX_METADATA_KEYS:
-        raise ValueError(f"at most {MAX_METADATA_KEYS} metadata keys")
-    for key in value:
-        if not key or len(key) > 100:
-            raise ValueError("metadata keys must be 1-100 characters")
-    return value
-
-
 class TextDocumentCreate(_Strict):
-    text: str = Field(min_length=1)
-    title: str = Field(default="Untitled", min_length=1, max_length=MAX_TITLE_CHARS)
-    metadata: dict[str, JsonValue] = Field(default_factory=dict)
-    external_id: str | None = Field(default=None, min_length=1, max_length=200)
+    text: DocumentText
+    title: Title = "Untitled"
+    metadata: Metadata = Field(default_factory=dict)
+    external_id: ExternalId | None = None
     content_type: str = Field(default="text/plain", pattern=r"^text/(plain|markdown)$")
 
     @field_validator("text")
@@ -98,10 +91,17 @@ class TextDocumentCreate(_Strict):
             raise ValueError("text must contain something other than whitespace")
         return value
 
-    @field_validator("metadata")
-    @classmethod
-    def _metadata(cls, value: dict[str, JsonValue]) -> dict[str, JsonValue]:
-        return _check_metadata(value)
+
+class UploadFormFields(_Strict):
+    """The text fields of a multipart upload, held to the JSON body's types and rules.
+
+    ``metadata`` arrives as JSON text and is parsed by pydantic's own parser, whose nesting
+    limit makes absurd depth a validation error rather than a ``RecursionError``.
+    """
+
+    title: Title | None = None
+    metadata: Json[Metadata] = Field(default_factory=dict)
+    external_id: ExternalId | None = None
 
 
 class UploadAccepted(BaseModel):

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated, Any, Literal, Self
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ragline_common.contracts.metadata import Metadata
 from ragline_common.errors import PermanentProcessingError
 from ragline_common.ports.catalog import DocumentDraft
 from ragline_common.topology import INTAKE_API_KEY_HEADER
@@ -23,6 +24,7 @@ from ragline_gateway.domain.content_types import (
     content_type_for,
     safe_source_name,
 )
+from ragline_gateway.domain.document_fields import DocumentText, ExternalId, Title
 from ragline_gateway.domain.uploads import content_hash
 
 SCHEMA_V1 = "ragline.intake.document.v1"
@@ -33,7 +35,6 @@ ENVELOPE_ALLOWANCE_BYTES = 64 * 1024
 """Room for title, metadata and JSON syntax beside the (base64) document in one message."""
 
 _BASE64 = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
-_MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 
 
 def max_message_bytes(max_upload_bytes: int) -> int:
@@ -47,13 +48,13 @@ class IntakeDocumentV1(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     schema_id: Literal["ragline.intake.document.v1"] = Field(alias="schema")
-    title: str = Field(min_length=1, max_length=500)
-    text: str | None = Field(default=None, min_length=1, pattern=r"\S")
+    title: Title
+    text: DocumentText | None = Field(default=None, pattern=r"\S")
     content_base64: str | None = Field(default=None, min_length=4, pattern=_BASE64)
     filename: str | None = Field(default=None, min_length=1, max_length=255)
     content_type: str | None = None
-    metadata: dict[_MetadataKey, JsonValue] = Field(default_factory=dict, max_length=64)
-    external_id: str | None = Field(default=None, min_length=1, max_length=200)
+    metadata: Metadata = Field(default_factory=dict)
+    external_id: ExternalId | None = None
 
     @model_validator(mode="before")
     @classmethod
