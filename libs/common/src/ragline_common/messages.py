@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field
 
+from ragline_common.contracts.metadata import Metadata
 from ragline_common.ids import new_id
 from ragline_common.tenancy import TenantId
 
@@ -50,7 +51,8 @@ class DocumentIngestRequested(Envelope):
     content_type: str
     content: bytes
     content_hash: str
-    metadata: dict[str, JsonValue] = Field(default_factory=dict)
+    metadata: Metadata = Field(default_factory=dict)
+    """Under the same rules as at every door, so a job that passed one always has a message."""
 
 
 class JobStatus(StrEnum):

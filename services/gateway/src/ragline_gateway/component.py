@@ -181,7 +181,12 @@ class GatewayComponent:
         if infra.broker.kind == "memory":
             # Nothing queued survived the last stop: every unfinished job goes out again.
             await catalog.reset_publication()
-        await dispatcher.dispatch_all()
+        try:
+            await dispatcher.dispatch_all()
+        except Exception:
+            # Start-up must not depend on any one job, nor on the catalog this instant: the sweeper
+            # dispatches what this pass could not, and /readyz reports a catalog outage.
+            _log.exception("dispatch_at_start_failed")
         sweeper = asyncio.create_task(self._sweep_forever(), name="gateway-dispatch-sweeper")
         host.stack.push_async_callback(_cancel, sweeper)
 

@@ -13,6 +13,11 @@ Requests for a tenant whose dispatch is already running do not queue up behind i
 finished jobs would otherwise run as many dispatches): they ask the running one to go round
 once more, which sees every slot freed meanwhile.
 Each job is published in its upload's trace, from the context stored with it.
+
+Failures stay where they happen. A job whose ingest message cannot be built (metadata stored
+before today's rules, say) is failed with the reason and the next job goes out; an unexpected
+error in one tenant's dispatch is logged and the sweep moves on to the next tenant. Otherwise one
+bad row would stop every later tenant on every sweep, and a start-up that dispatches would fail.
 """
 
 from __future__ import annotations
@@ -20,10 +25,13 @@ from __future__ import annotations
 import asyncio
 
 import structlog
+from pydantic import ValidationError
 
 from ragline_common.errors import UpstreamUnavailable
+from ragline_common.messages import DocumentIngestRequested, JobStatus
+from ragline_common.observability.metrics import JOBS
 from ragline_common.ports.broker import Broker
-from ragline_common.ports.catalog import Catalog, DocumentRecord, JobRecord
+from ragline_common.ports.catalog import Catalog, JobRecord
 from ragline_common.tenancy import TenantId
 from ragline_common.topology import ROUTING_INGEST
 from ragline_gateway.domain.job_trace import dispatch_span
@@ -58,6 +66,11 @@ class JobDispatcher:
                     # The jobs stay in the catalog; the sweeper tries again.
                     _log.warning("dispatch_deferred", tenant_id=tenant_id, reason=exc.detail)
                     return published
+                except Exception:
+                    # Never the caller's problem: an upload is committed already, and a sweep
+                    # must go on to the other tenants. The sweeper tries this one again.
+                    _log.exception("dispatch_failed", tenant_id=tenant_id)
+                    return published
                 if tenant_id not in self._again:
                     return published
 
@@ -73,17 +86,34 @@ class JobDispatcher:
             )
             if document is None or content is None:
                 continue  # deleted meanwhile: its job was failed with the deletion
-            await self._publish(document, job, content)
+            try:
+                message = ingest_message(document, job, content)
+            except ValidationError as exc:
+                await self._fail_unsendable(job, exc)
+                continue
+            await self._publish(job, message)
             published += 1
         return published
 
-    async def _publish(self, document: DocumentRecord, job: JobRecord, content: bytes) -> None:
+    async def _publish(self, job: JobRecord, message: DocumentIngestRequested) -> None:
         # In the upload's trace, whenever and from wherever the job goes out (job_trace).
         with dispatch_span(job):
-            await self._broker.publish(
-                ingest_message(document, job, content), routing_key=ROUTING_INGEST
-            )
-            await self._catalog.mark_job_published(document.tenant_id, job.id)
+            await self._broker.publish(message, routing_key=ROUTING_INGEST)
+            await self._catalog.mark_job_published(job.tenant_id, job.id)
+
+    async def _fail_unsendable(self, job: JobRecord, exc: ValidationError) -> None:
+        """Fail a job no worker could be sent, saying why (never the offending values)."""
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+            for error in exc.errors(include_url=False, include_input=False, include_context=False)
+        )
+        reason = f"the document cannot be sent for indexing ({problems}); upload it again"
+        changed = await self._catalog.apply_job_status(
+            job.tenant_id, job.id, JobStatus.FAILED, chunk_count=None, reason=reason[:1000]
+        )
+        if changed:
+            JOBS.labels(JobStatus.FAILED.value).inc()
+        _log.warning("job_failed_unsendable", job_id=job.id, document_id=job.document_id)
 
     async def dispatch_all(self) -> int:
         """One pass over every tenant with waiting jobs, oldest waiting first."""
