@@ -7,6 +7,7 @@ from typing import Self
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ragline_ingestion.domain.chunking import DEFAULT_MAX_DOCUMENT_CHARS, ChunkingLimits
 from ragline_ingestion.domain.parsing.limits import ParseLimits
 
 
@@ -21,6 +22,9 @@ class IngestionSettings(BaseSettings):
     """Whole sentences, up to this many tokens, repeated at the start of the next chunk."""
     max_chunks_per_document: int = Field(default=5000, ge=1)
     """A document that needs more chunks fails: it would crowd everyone else out of the queue."""
+    max_document_chars: int = Field(default=DEFAULT_MAX_DOCUMENT_CHARS, ge=10_000)
+    """A document with more characters of text after parsing fails before it is chunked:
+    chunking runs in the worker, outside the parse sandbox, so its work must be bounded."""
     parse_timeout_s: float = Field(default=120.0, gt=0)
     """Wall-clock time one document may take to parse; then its parser process is killed."""
     parse_memory_mb: int = Field(default=1024, ge=128)
@@ -56,6 +60,15 @@ class IngestionSettings(BaseSettings):
             max_pages=self.max_pages,
             max_decompressed_bytes=self.max_decompressed_bytes,
             max_line_chars=self.max_line_chars,
+        )
+
+    @property
+    def chunking_limits(self) -> ChunkingLimits:
+        return ChunkingLimits(
+            max_tokens=self.max_chunk_tokens,
+            overlap_tokens=self.chunk_overlap_tokens,
+            max_chunks=self.max_chunks_per_document,
+            max_document_chars=self.max_document_chars,
         )
 
     @model_validator(mode="after")

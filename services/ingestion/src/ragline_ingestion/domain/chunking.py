@@ -5,6 +5,11 @@ whole sentences are packed greedily up to ``max_tokens`` (the embedder's tokens,
 what the model truncates by), and the next chunk repeats the last sentences of the previous
 one, up to ``overlap_tokens``, so a fact split across a boundary is still found whole. Every
 chunk is an exact slice ``text[char_start:char_end]`` of the extracted text.
+
+The work is bounded whatever the text: a document longer than ``max_document_chars`` fails
+before any of it is cut, a chunk is never longer than ``max_chars`` characters (see
+:mod:`.segmenting` for why the token budget alone does not bound it), and no step rescans
+what it has already passed, so chunking time grows linearly with the text.
 """
 
 from __future__ import annotations
@@ -16,12 +21,26 @@ from ragline_common.errors import PermanentProcessingError
 from ragline_ingestion.domain.parsing import ParsedDocument
 from ragline_ingestion.domain.segmenting import TokenCounter, Unit, segment
 
+MAX_CHARS_PER_TOKEN = 16
+"""Characters a chunk may have per token of its budget. Real text averages 3-6 characters
+per word piece, so this never binds it; it cuts the runs a tokenizer squeezes into a token or
+none (long words read as one ``[UNK]``, combining marks that are stripped)."""
+
+DEFAULT_MAX_DOCUMENT_CHARS = 10_000_000
+"""About twice what the default 5,000 chunks of dense prose hold."""
+
 
 @dataclass(frozen=True)
 class ChunkingLimits:
     max_tokens: int
     overlap_tokens: int
     max_chunks: int
+    max_document_chars: int = DEFAULT_MAX_DOCUMENT_CHARS
+
+    @property
+    def max_chars(self) -> int:
+        """Longest chunk in characters, whatever the tokenizer makes of it."""
+        return self.max_tokens * MAX_CHARS_PER_TOKEN
 
 
 @dataclass(frozen=True)
@@ -39,6 +58,12 @@ def chunk_document(
     document: ParsedDocument, *, count_tokens: TokenCounter, limits: ChunkingLimits
 ) -> list[Chunk]:
     """Chunks of ``document`` in reading order; permanent failure if empty or too large."""
+    if len(document.text) > limits.max_document_chars:
+        raise PermanentProcessingError(
+            f"the document has {len(document.text)} characters of text; the limit is "
+            f"{limits.max_document_chars} (split it into smaller documents)",
+            code="document_too_long",
+        )
     if not document.text.strip():
         raise PermanentProcessingError("document contains no text", code="empty_document")
     text = document.text
@@ -50,6 +75,7 @@ def chunk_document(
             section.end,
             count_tokens=count_tokens,
             max_tokens=limits.max_tokens,
+            max_chars=limits.max_chars,
         )
         for start, end, tokens in _pack(text, units, count_tokens, limits):
             if len(chunks) == limits.max_chunks:
@@ -79,16 +105,23 @@ def _pack(
 ) -> Iterator[tuple[int, int, int]]:
     """``(start, end, tokens)`` of each chunk: units ``[first, last)``, where the units before
     ``fresh`` repeat the end of the previous chunk."""
+
+    def fits(first: int, last: int, tokens: int) -> bool:
+        """Would units ``[first, last]`` (inclusive) with ``tokens`` make a chunk in budget?"""
+        return (
+            tokens <= limits.max_tokens and units[last].end - units[first].start <= limits.max_chars
+        )
+
     fresh = 0
     first = 0
     while fresh < len(units):
         # Give up overlap rather than progress: the first fresh unit must fit.
         total = sum(unit.tokens for unit in units[first:fresh])
-        while first < fresh and total + units[fresh].tokens > limits.max_tokens:
+        while first < fresh and not fits(first, fresh, total + units[fresh].tokens):
             total -= units[first].tokens
             first += 1
         last = fresh
-        while last < len(units) and total + units[last].tokens <= limits.max_tokens:
+        while last < len(units) and fits(first, last, total + units[last].tokens):
             total += units[last].tokens
             last += 1
         last = max(last, fresh + 1)

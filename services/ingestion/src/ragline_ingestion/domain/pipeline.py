@@ -48,7 +48,7 @@ from ragline_common.ports.sparse_encoder import SparseEncoder
 from ragline_common.ports.vector_store import ChunkPayload, ChunkPoint, SparseVector, VectorStore
 from ragline_common.tenancy import TenantId
 from ragline_common.topology import ROUTING_JOB_STATUS
-from ragline_ingestion.domain.chunking import Chunk, ChunkingLimits, chunk_document
+from ragline_ingestion.domain.chunking import Chunk, chunk_document
 from ragline_ingestion.domain.parsing import (
     IN_PROCESS_MEDIA_TYPES,
     ParsedDocument,
@@ -106,11 +106,7 @@ class IngestionPipeline:
         self._broker = broker
         # Parsing and chunking are CPU-bound and run in threads; at most one per document slot.
         self._cpu = anyio.CapacityLimiter(settings.parse_concurrency)
-        self._limits = ChunkingLimits(
-            max_tokens=settings.max_chunk_tokens,
-            overlap_tokens=settings.chunk_overlap_tokens,
-            max_chunks=settings.max_chunks_per_document,
-        )
+        self._limits = settings.chunking_limits
 
     async def ingest(self, request: DocumentIngestRequested) -> None:
         started = time.perf_counter()

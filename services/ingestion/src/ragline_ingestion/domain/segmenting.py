@@ -5,6 +5,16 @@ then at whitespace, and a single "word" longer than a chunk (a URL, a base64 blo
 characters, so every unit fits in a chunk whatever the input. Units are ``(start, end)`` offsets
 into the document text with surrounding whitespace trimmed; their token counts come from the
 embedder's tokenizer.
+
+A unit fits when it is within ``max_tokens`` *and* ``max_chars``: tokenizers squeeze some
+hostile runs into almost nothing (WordPiece reads any word over 100 characters as one
+``[UNK]``, and drops combining marks altogether), so the token budget alone would let a
+megabyte through as one unit. The character cap also bounds the tokenizer's work: a piece
+longer than it is cut further without being counted, so every character is counted a few
+times at most, and no single count reads more than ``max_chars`` characters.
+
+Everything here runs on text a stranger chose, in the worker, holding the GIL: every pattern
+must match in linear time (see ``_SENTENCE_END``).
 """
 
 from __future__ import annotations
@@ -18,7 +28,14 @@ TokenCounter = Callable[[str], int]
 # A sentence ends with terminal punctuation (and any closing quotes or brackets) followed by
 # whitespace, or at a blank line. Abbreviations split early; packing puts the pieces back
 # together, so that only costs overlap precision.
-_SENTENCE_END = re.compile(r"[.!?…。！？]+[\"'”’)\]]*(?=\s|$)|\n[ \t]*\n")
+#
+# Linear time on any input: a match may only start at the first mark of a run (the
+# lookbehind), and the possessive quantifiers never give characters back (giving one back
+# could not help: the next character would be a mark or a quote, not whitespace). Without
+# both, a run of marks not followed by whitespace was rescanned from every one of its
+# characters: quadratic, one second for 8,000 dots and hours for a megabyte.
+_TERMINAL = ".!?…。！？"
+_SENTENCE_END = re.compile(rf"(?<![{_TERMINAL}])[{_TERMINAL}]++[\"'”’)\]]*+(?=\s|$)|\n[ \t]*+\n")
 _LINE_END = re.compile(r"\n")
 _WHITESPACE = re.compile(r"\s+")
 _LEVELS = (_SENTENCE_END, _LINE_END, _WHITESPACE)
@@ -32,23 +49,38 @@ class Unit:
 
 
 def segment(
-    text: str, start: int, end: int, *, count_tokens: TokenCounter, max_tokens: int
+    text: str,
+    start: int,
+    end: int,
+    *,
+    count_tokens: TokenCounter,
+    max_tokens: int,
+    max_chars: int,
 ) -> list[Unit]:
-    """Units covering the non-blank text of ``text[start:end]``, each of at most ``max_tokens``."""
-    return list(_units(text, start, end, 0, count_tokens, max_tokens))
+    """Units covering the non-blank text of ``text[start:end]``, each of at most
+    ``max_tokens`` tokens and ``max_chars`` characters."""
+    bounds = _Bounds(count_tokens, max_tokens, max_chars)
+    return list(_units(text, start, end, 0, bounds))
 
 
-def _units(
-    text: str, start: int, end: int, level: int, count_tokens: TokenCounter, max_tokens: int
-) -> Iterator[Unit]:
+@dataclass(frozen=True)
+class _Bounds:
+    count_tokens: TokenCounter
+    max_tokens: int
+    max_chars: int
+
+
+def _units(text: str, start: int, end: int, level: int, bounds: _Bounds) -> Iterator[Unit]:
     for piece_start, piece_end in _split(text, start, end, _LEVELS[level]):
-        tokens = count_tokens(text[piece_start:piece_end])
-        if tokens <= max_tokens:
-            yield Unit(piece_start, piece_end, tokens)
-        elif level + 1 < len(_LEVELS):
-            yield from _units(text, piece_start, piece_end, level + 1, count_tokens, max_tokens)
+        if piece_end - piece_start <= bounds.max_chars:
+            tokens = bounds.count_tokens(text[piece_start:piece_end])
+            if tokens <= bounds.max_tokens:
+                yield Unit(piece_start, piece_end, tokens)
+                continue
+        if level + 1 < len(_LEVELS):
+            yield from _units(text, piece_start, piece_end, level + 1, bounds)
         else:
-            yield from _split_word(text, piece_start, piece_end, tokens, count_tokens, max_tokens)
+            yield from _split_word(text, piece_start, piece_end, bounds)
 
 
 def _split(text: str, start: int, end: int, boundary: re.Pattern[str]) -> Iterator[tuple[int, int]]:
@@ -69,23 +101,25 @@ def _trimmed(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
         yield start, end
 
 
-def _split_word(
-    text: str, start: int, end: int, tokens: int, count_tokens: TokenCounter, max_tokens: int
-) -> Iterator[Unit]:
-    """Cut a whitespace-free run into pieces that fit, guessing each piece's length from the
-    characters per token seen so far and shrinking the guess until the tokenizer agrees.
+def _split_word(text: str, start: int, end: int, bounds: _Bounds) -> Iterator[Unit]:
+    """Cut a whitespace-free run into pieces that fit.
 
-    Only pieces are counted, never the remaining run: recounting the rest after every cut made
-    a megabyte-long run quadratic.
+    Each piece's length is guessed from the characters per token of the piece before (the
+    first guess is the character cap) and, while the tokenizer disagrees, shrunk in
+    proportion to how far over it is. Only pieces are ever counted, never the remaining run:
+    recounting the rest after every cut made a megabyte-long run quadratic.
     """
-    chars_per_token = (end - start) / max(tokens, 1)
+    length = bounds.max_chars
     while start < end:
-        length = max(1, int(max_tokens * chars_per_token))
         piece_end = min(end, start + length)
-        piece_tokens = count_tokens(text[start:piece_end])
-        while piece_tokens > max_tokens and piece_end - start > 1:
-            piece_end = start + max(1, (piece_end - start) * 3 // 4)
-            piece_tokens = count_tokens(text[start:piece_end])
+        piece_tokens = bounds.count_tokens(text[start:piece_end])
+        while piece_tokens > bounds.max_tokens and piece_end - start > 1:
+            piece_length = piece_end - start
+            # At most three quarters, so a tokenizer that is not proportional still converges.
+            shrunk = min(piece_length * 3 // 4, piece_length * bounds.max_tokens // piece_tokens)
+            piece_end = start + max(1, shrunk)
+            piece_tokens = bounds.count_tokens(text[start:piece_end])
         yield Unit(start, piece_end, piece_tokens)
         chars_per_token = (piece_end - start) / max(piece_tokens, 1)
+        length = max(1, min(bounds.max_chars, int(bounds.max_tokens * chars_per_token)))
         start = piece_end
