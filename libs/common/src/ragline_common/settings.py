@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "password", "admin", "token"})
@@ -45,13 +45,12 @@ class CoreSettings(BaseSettings):
     """Shared secret that internal service-to-service calls must present (microservices mode)."""
     shutdown_grace_s: float = Field(default=20.0, gt=0)
 
-    @model_validator(mode="after")
-    def _metrics_port_is_its_own(self) -> CoreSettings:
-        if self.metrics_port == self.port:
-            raise ValueError(
-                "metrics_port must differ from port: metrics never share the public listener"
-            )
-        return self
+    @field_validator("metrics_port")
+    @classmethod
+    def _metrics_port_is_its_own(cls, value: int, info: ValidationInfo) -> int:
+        if value == info.data.get("port"):
+            raise ValueError("must differ from port: metrics never share the public listener")
+        return value
 
     @field_validator("admin_token", "internal_token")
     @classmethod
