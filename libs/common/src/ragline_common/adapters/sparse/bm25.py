@@ -32,6 +32,12 @@ of at most 254 model tokens. Chunks are bounded by the chunker, so this holds fo
 general; a much shorter or longer chunk size would want it re-measured."""
 MAX_TERM_CHARS = 40
 """Longer "terms" are base64, hashes or run-together junk: they only bloat the index."""
+MAX_TEXT_CHARS = 2**18
+"""Characters of a text that are encoded; the rest is ignored. Chunks are far shorter (the
+chunker caps them at 16 characters per token of their budget), so only a whole document
+passed by mistake, or a hostile query, gets this far. The encoder is linear (about a quarter
+of a second per megabyte), so the cap bounds its time wherever it runs: queries are encoded
+on the retrieval service's event loop."""
 
 _BATCH_IN_THREAD = 64
 """Texts encoded per thread hop; the encoder is fast (~7,000 abstracts/s) so hops dominate."""
@@ -69,10 +75,10 @@ class Bm25SparseEncoder:
         return vectors
 
     def encode_query(self, text: str) -> SparseVector:
-        return _to_port(self._model.embed_query(text))
+        return _to_port(self._model.embed_query(text[:MAX_TEXT_CHARS]))
 
     def _documents(self, texts: Sequence[str]) -> list[SparseVector]:
-        return [_to_port(self._model.embed_document(text)) for text in texts]
+        return [_to_port(self._model.embed_document(text[:MAX_TEXT_CHARS])) for text in texts]
 
 
 def _to_port(vector: edge.SparseVector) -> SparseVector:
