@@ -38,6 +38,7 @@ CASES = [
     ("[a [nested] label](https://evil.test/)", r"a \[nested\] label"),
     ("[[c]](https://evil.test/)(//evil.test/q)", r"\[c\](//evil.test/q)"),
     ("[see](the docs) later", "[see](the docs) later"),
+    ("[a][b](https://evil.test/) and [c][d].", "[a]b and [c][d]."),
     ('<a href="https://evil.test/">click</a>', "click</a>"),
     # autolinks, bare URLs and reference definitions
     ("Go to <https://evil.test/?q=1> now", f"Go to {GONE} now"),
@@ -85,6 +86,15 @@ def test_text_is_held_back_only_while_a_construct_may_be_open() -> None:
     assert guard.feed(".test/?q=1) and") == "x and"
     assert guard.feed(" [1]") == " "
     assert guard.feed(".") == "[1]."
+
+
+def test_a_tag_left_open_by_removing_one_inside_it_cannot_close_later() -> None:
+    text = '<img src=//evil.test/q<a href="//evil.test/">> end'
+    for cut in range(1, len(text)):
+        guard = LinkGuard(SOURCES)
+        streamed = guard.feed(text[:cut]) + guard.feed(text[cut:]) + guard.flush()
+        # Whole, both tags go; split after the inner one, the outer is escaped (plain text).
+        assert streamed in (" end", "\\<img src=//evil.test/q> end"), f"split at {cut}"
 
 
 def test_without_source_urls_every_link_is_reduced() -> None:

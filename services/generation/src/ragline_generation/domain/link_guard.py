@@ -10,9 +10,11 @@ Reduced text has its brackets escaped so that it cannot join what follows into a
 
 Runs on a stream like :class:`~ragline_generation.domain.citations.CitationChecker`: text
 passes through as it arrives, except a tail that may still become one of these constructs
-(``![x](https://ev``), held until it is complete or can no longer be one. A construct still
-open after :data:`MAX_PENDING` characters is released with its opening escaped, so it never
-completes. Escapes are invisible once rendered; plain-text clients see a backslash.
+(``![x](https://ev``), held until it is complete or can no longer be one. Text held for more
+than :data:`MAX_PENDING` characters is released inert (brackets and angle brackets escaped,
+foreign URLs removed), so it can never complete. Escapes are invisible once rendered;
+plain-text clients see a backslash. Brackets are paired in one pass over the text held, so
+cleaning stays linear whatever the model emits.
 """
 
 from __future__ import annotations
@@ -39,10 +41,9 @@ _URL_ATTRIBUTE = re.compile(
     r"(?i)^<img\b|\s(?:src|srcset|href|xlink:href|data|action|formaction|poster|background"
     r"|ping|style)\s*="
 )
-_OPEN_ANGLE = re.compile(
-    r"<(?:[A-Za-z][A-Za-z0-9+.\-]*:[^<>\s]*|[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?)?$"
-)
-"""A tail that may still become an autolink or a tag."""
+_OPEN_ANGLE = re.compile(r"<(?:[A-Za-z][^>]*)?$")
+"""A tail that may still become an autolink or a tag (one removed inside it included)."""
+_TAG_START = re.compile(r"(?<!\\)<(?=[A-Za-z])")
 _BARE_URL = re.compile(r"(?i)(?:https?://|www\.)[^\s<>]*")
 _URL_START = re.compile(r"(?i)https?://|www\.")
 _URL_STARTS = ("https://", "http://", "www.")
@@ -59,6 +60,9 @@ _OPEN_DEFINITION = re.compile(r":[ \t]*\n?[ \t]*\S*")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _CITATION_LABEL = re.compile(r"\s*\d{1,3}(?:\s*[,;]\s*\d{1,3})*\s*")
 _UNESCAPED_BRACKET = re.compile(r"(\\.)|([\[\]])", re.DOTALL)
+_UNESCAPED_MARKUP = re.compile(r"(\\.)|([\[\]<])", re.DOTALL)
+_PAIRED = re.compile(r"\\.|[\[\]()]|\n[ \t]*\n", re.DOTALL)
+"""What bracket pairing looks at: escapes, brackets, parentheses and blank lines."""
 
 _OPEN: Final = -1
 """A bracket or parenthesis whose end is not here yet (or too far away to wait for)."""
@@ -109,15 +113,13 @@ class LinkGuard:
         out: list[str] = []
         end = _safe_end(buffer)
         while len(buffer) - end > MAX_PENDING:
-            out.append(self._clean(buffer[:end]))
-            opening = 2 if buffer.startswith("![", end) else 1
-            if buffer[end + opening - 1] in "[<":
-                # Open too long: escaped, it can never complete whatever follows.
-                out.append(buffer[end : end + opening - 1] + "\\" + buffer[end + opening - 1])
-                buffer = buffer[end + opening :]
-            else:  # a very long URL: cleaned as far as it goes, the rest is plain text
-                out.append(self._clean(buffer[end:]))
-                buffer = ""
+            # Held too long: released inert, so it cannot complete whatever follows; only a
+            # last word that may be a URL still arriving stays behind (unless it is all).
+            tail = _url_tail(buffer, end)
+            if tail == end:
+                tail = len(buffer)
+            out.append(self._clean(buffer[:end]) + self._plain(_inert(buffer[end:tail])))
+            buffer = buffer[tail:]
             end = _safe_end(buffer)
         self._pending = buffer[end:]
         out.append(self._clean(buffer[:end]))
@@ -133,7 +135,8 @@ class LinkGuard:
     # cleaning complete text
 
     def _clean(self, text: str, depth: int = 0) -> str:
-        text = _ANGLE.sub(self._angle, text)
+        text = self._tags(text)
+        pairs = _pairs(text)
         out: list[str] = []
         plain = i = 0
         while i < len(text):
@@ -145,15 +148,15 @@ class LinkGuard:
                 i += 1
                 continue
             image = _is_image(text, i)
-            construct = _construct(text, i, image=image, final=True)
+            construct = _construct(text, i, pairs, image=image, final=True)
             if construct is None:
                 i += 1
                 continue
             start = i - 1 if image else i
             out.append(self._plain(text[plain:start]))
             if construct == _OPEN:
-                # Unclosed at the end of the answer, or released open after MAX_PENDING:
-                # escaped, it cannot become a link with whatever follows.
+                # Unclosed at the end of the answer (or too long to be a link): escaped, it
+                # cannot become a link with whatever follows.
                 out.append(text[start:i] + "\\[")
                 i = plain = i + 1
                 continue
@@ -164,13 +167,16 @@ class LinkGuard:
         return "".join(out)
 
     def _replace(self, construct: _Construct, image: bool, depth: int) -> str:
-        if depth >= _MAX_DEPTH:
-            label = _escape_brackets(construct.label)
-        else:
-            label = self._clean(construct.label, depth + 1)
+        def inner(text: str) -> str:
+            if depth >= _MAX_DEPTH:  # nested this deep: made inert instead of recursing on
+                return self._plain(_inert(text))
+            return self._clean(text, depth + 1)
+
+        label = inner(construct.label)
+        after = f"[{inner(construct.rest[1:-1])}]" if construct.kind == "reference" else ""
         if image:
             if construct.kind != "inline" and _CITATION_LABEL.fullmatch(construct.label):
-                return f"! [{label}]{construct.rest}"  # "paid![1]": an exclamation and a source
+                return f"! [{label}]{after}"  # "paid![1]": an exclamation and a source
             return _reduced(label)
         match construct.kind:
             case "inline":
@@ -183,7 +189,7 @@ class LinkGuard:
                 return ""
             case "reference" | "shortcut":
                 # Inert unless a definition names the reference, and those left point home.
-                return f"[{label}]{construct.rest}"
+                return f"[{label}]{after}"
 
     def _plain(self, text: str) -> str:
         return _BARE_URL.sub(self._bare_url, text)
@@ -195,6 +201,18 @@ class LinkGuard:
             trimmed = trimmed[:-1].rstrip(_TRAILING)
         kept = trimmed if self._allowed(trimmed) else LINK_REMOVED
         return kept + url[len(trimmed) :]
+
+    def _tags(self, text: str) -> str:
+        """Autolinks and tags cleaned, again while a removal joins pieces into a new tag; a
+        tag left open (``<img src=x`` once an inner tag is gone) is escaped: the ``>`` that
+        would close it may come in the next piece."""
+        while True:
+            cleaned = _ANGLE.sub(self._angle, text)
+            if cleaned == text:
+                break
+            text = cleaned
+        closed = text.rfind(">") + 1
+        return text[:closed] + _TAG_START.sub(r"\\<", text[closed:])
 
     def _angle(self, match: re.Match[str]) -> str:
         autolink = match.group("auto")
@@ -215,34 +233,39 @@ def _is_image(text: str, i: int) -> bool:
     return i > 0 and text[i - 1] == "!" and not (i > 1 and text[i - 2] == "\\")
 
 
-def _close(text: str, i: int, opener: str, closer: str) -> int:
-    """Index of the ``closer`` that matches the ``opener`` at ``i``, or ``_OPEN``/``_NEVER``."""
-    depth = 0
-    limit = min(len(text), i + MAX_PENDING)
-    k = i
-    while k < limit:
-        char = text[k]
-        if char == "\\":
-            k += 2
+def _pairs(text: str) -> dict[int, int]:
+    """Each ``[`` or ``(`` of ``text`` mapped to the index of its closing partner, or to
+    ``_NEVER`` when a blank line ends it first; still open (or closing further away than a
+    link could be long, ``_OPEN``): not in the map."""
+    pairs: dict[int, int] = {}
+    open_at: dict[str, list[int]] = {"[": [], "(": []}
+    for token in _PAIRED.finditer(text):
+        mark = token.group()
+        if mark[0] == "\\":
             continue
-        if char == opener:
-            depth += 1
-        elif char == closer:
-            depth -= 1
-            if depth == 0:
-                return k
-        elif char == "\n" and _BLANK_LINE.match(text, k):
-            return _NEVER
-        k += 1
-    return _OPEN
+        if mark[0] == "\n":
+            for stack in open_at.values():
+                pairs.update(dict.fromkeys(stack, _NEVER))
+                stack.clear()
+        elif mark in "[(":
+            open_at[mark].append(token.start())
+        else:
+            stack = open_at["[" if mark == "]" else "("]
+            if stack:
+                opened = stack.pop()
+                if token.start() - opened <= MAX_PENDING:
+                    pairs[opened] = token.start()
+    return pairs
 
 
-def _construct(text: str, i: int, *, image: bool, final: bool) -> _Construct | int | None:
+def _construct(
+    text: str, i: int, pairs: dict[int, int], *, image: bool, final: bool
+) -> _Construct | int | None:
     """The bracket construct starting at ``text[i] == "["``; ``None``: literal text.
 
     ``final``: ``text`` is all there is to clean now, and what a stream holds back after it
     cannot turn a ``[label]`` at its end into more (see :func:`_safe_end`)."""
-    j = _close(text, i, "[", "]")
+    j = pairs.get(i, _OPEN)
     if j == _NEVER:
         return None
     if j == _OPEN:
@@ -253,13 +276,17 @@ def _construct(text: str, i: int, *, image: bool, final: bool) -> _Construct | i
         return shortcut if final else _OPEN
     after = text[j + 1]
     if after in "([":
-        k = _close(text, j + 1, after, ")" if after == "(" else "]")
+        k = pairs.get(j + 1, _OPEN)
         if k == _OPEN:
             return _OPEN
         if k == _NEVER:
             return shortcut
         rest = text[j + 1 : k + 1]
         if after == "[":
+            if k + 1 == len(text) and not final:
+                return _OPEN
+            if text.startswith("(", k + 1):
+                return shortcut  # "[a][b](url)": the link is "[b](url)"
             return _Construct("reference", label, k + 1, rest)
         if not _DESTINATION.fullmatch(rest[1:-1]):
             return shortcut  # "[see](the docs)" is text, not a link
@@ -278,17 +305,19 @@ def _construct(text: str, i: int, *, image: bool, final: bool) -> _Construct | i
 def _safe_end(text: str) -> int:
     """How much of ``text`` no later text can turn into something to clean."""
     end = len(text)
+    pairs = _pairs(text)
     i = plain = 0  # plain: where the last complete bracket construct ended
     while i < len(text):
         char = text[i]
         if char == "\\":
             if i + 1 == len(text):
-                return i  # the escaped character is still to come
+                end = i  # the escaped character is still to come
+                break
             i += 2
             continue
         if char == "[":
             image = _is_image(text, i)
-            construct = _construct(text, i, image=image, final=False)
+            construct = _construct(text, i, pairs, image=image, final=False)
             if construct == _OPEN:
                 end = i - 1 if image else i
                 break
@@ -296,6 +325,12 @@ def _safe_end(text: str) -> int:
                 i = plain = construct.end
                 continue
         i += 1
+    for tag in _ANGLE.finditer(text):
+        if tag.start() >= end:
+            break
+        if end < tag.end():  # a complete tag is cleaned whole, before its brackets
+            end = tag.start()
+            break
     if text.endswith("!"):
         end = min(end, len(text) - 1)
     last_close = text.rfind(">")
@@ -326,7 +361,16 @@ def _url_tail(text: str, plain: int) -> int:
 
 
 def _escape_brackets(text: str) -> str:
-    return _UNESCAPED_BRACKET.sub(lambda m: m.group(1) or "\\" + m.group(2), text)
+    return _UNESCAPED_BRACKET.sub(_escaped, text)
+
+
+def _inert(text: str) -> str:
+    """``text`` with no bracket or angle bracket left that could open a link, image or tag."""
+    return _UNESCAPED_MARKUP.sub(_escaped, text)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return match.group(1) or "\\" + match.group(2)
 
 
 def _reduced(label: str) -> str:
