@@ -29,9 +29,9 @@ from ragline_common.contracts.search import SearchHit
 
 LINK_REMOVED = "(link removed)"
 MAX_PENDING = 1024
-"""Longest construct waited for before its opening is escaped (the longest text held back)."""
+"""Longest text held back waiting for a construct to complete; then it is released inert."""
 _MAX_DEPTH = 8
-"""Nested brackets cleaned recursively; deeper ones are escaped (no recursion without bound)."""
+"""Nested brackets cleaned recursively; deeper ones are made inert (recursion stays bounded)."""
 
 _ANGLE = re.compile(
     r"<(?:(?P<auto>[A-Za-z][A-Za-z0-9+.\-]{1,31}:[^<>\s]*)|[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?)>"
@@ -42,7 +42,7 @@ _URL_ATTRIBUTE = re.compile(
     r"|ping|style)\s*="
 )
 _OPEN_ANGLE = re.compile(r"<(?:[A-Za-z][^>]*)?$")
-"""A tail that may still become an autolink or a tag (one removed inside it included)."""
+"""A ``<`` that nothing closes yet: it may still open an autolink or a tag."""
 _TAG_START = re.compile(r"(?<!\\)<(?=[A-Za-z])")
 _BARE_URL = re.compile(r"(?i)(?:https?://|www\.)[^\s<>]*")
 _URL_START = re.compile(r"(?i)https?://|www\.")
