@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
+from typing import Annotated, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from ragline_common.contracts.metadata import MAX_NUMBER, MIN_NUMBER
 from ragline_common.ports.vector_store import SearchMode
 from ragline_common.tenancy import TenantId
 
 MAX_QUERY_CHARS = 2000
 MAX_TOP_K = 100
 
-FilterValue = str | int | float | bool
+FilterInt = Annotated[int, Field(ge=MIN_NUMBER, le=MAX_NUMBER)]
+"""An integer the stores can match: 64-bit, as metadata numbers are (a larger one reads as a float,
+which matches by range)."""
+FilterValue = str | FilterInt | float | bool
 """A metadata filter: equality for a scalar, any-of for a list, a range for {gte, lte, gt, lt}."""
 
 
@@ -34,7 +38,9 @@ class SearchQuery(BaseModel):
     query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
     top_k: int = Field(default=10, ge=1, le=MAX_TOP_K)
     mode: SearchMode | None = None
-    filters: dict[str, FilterValue | list[str | int] | RangeFilter] = Field(default_factory=dict)
+    filters: dict[str, FilterValue | list[str | FilterInt] | RangeFilter] = Field(
+        default_factory=dict
+    )
     min_score: float | None = None
 
 

@@ -38,6 +38,9 @@ def _condition(key: str, value: FilterValue | list[str | int] | RangeFilter) -> 
             raise _invalid(f"Filter {key!r}: an empty list would match nothing.")
         if len(value) > MAX_ANY_VALUES:
             raise _invalid(f"Filter {key!r}: at most {MAX_ANY_VALUES} values are allowed.")
+        if len({isinstance(item, str) for item in value}) > 1:
+            # The stores match any-of over keywords or over integers, never a mix.
+            raise _invalid(f"Filter {key!r}: list either text or integers, not both.")
         return MatchAny(key=key, values=tuple(value))
     if isinstance(value, float):
         # Keyword matching has no float equality; a closed range is the same predicate.
