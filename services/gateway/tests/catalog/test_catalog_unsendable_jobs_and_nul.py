@@ -169,3 +169,19 @@ async def test_nul_characters_are_refused_at_both_doors(
         else:
             assert by_form.status_code == 422, by_form.text
             assert by_form.json()["code"] == "nul_character"
+
+
+async def test_nul_in_a_tenant_or_key_name_is_a_422(tmp_path: Path, database_url: str) -> None:
+    async with _client(tmp_path, database_url) as client:
+        tenant = await client.post(
+            "/v1/tenants", json={"name": "a\x00b"}, headers=bearer(ADMIN_TOKEN)
+        )
+        assert tenant.status_code == 422, tenant.text
+        assert [error["type"] for error in tenant.json()["errors"]] == ["nul_character"]
+        made = await make_tenant(client, "named")
+        key = await client.post(
+            f"/v1/tenants/{made.id}/keys",
+            json={"name": "a\x00b", "scopes": ["query"]},
+            headers=bearer(ADMIN_TOKEN),
+        )
+        assert key.status_code == 422, key.text

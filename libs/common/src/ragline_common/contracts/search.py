@@ -32,15 +32,17 @@ class RangeFilter(BaseModel):
     lte: float | datetime | None = None
 
 
+Filters = dict[str, FilterValue | list[str | FilterInt] | RangeFilter]
+"""A query's metadata filters, by metadata key; every request model that takes filters uses this."""
+
+
 class SearchQuery(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
     top_k: int = Field(default=10, ge=1, le=MAX_TOP_K)
     mode: SearchMode | None = None
-    filters: dict[str, FilterValue | list[str | FilterInt] | RangeFilter] = Field(
-        default_factory=dict
-    )
+    filters: Filters = Field(default_factory=dict)
     min_score: float | None = None
 
 

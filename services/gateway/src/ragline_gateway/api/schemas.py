@@ -6,10 +6,12 @@ Requests are strict (``extra="forbid"``): a misspelt field is an error, not sile
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, Json, JsonValue, field_validator
 
 from ragline_common.contracts.answer import Citation, Usage
+from ragline_common.contracts.characters import NulFree
 from ragline_common.contracts.metadata import MAX_KEYS, Metadata
 from ragline_common.contracts.search import SearchHit, StoredChunk
 from ragline_common.messages import JobStatus
@@ -26,7 +28,7 @@ class _Strict(BaseModel):
 
 
 class TenantCreate(_Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: Annotated[str, NulFree] = Field(min_length=1, max_length=200)
 
 
 class TenantOut(BaseModel):
@@ -40,7 +42,7 @@ class TenantOut(BaseModel):
 
 
 class KeyCreate(_Strict):
-    name: str = Field(default="default", min_length=1, max_length=200)
+    name: Annotated[str, NulFree] = Field(default="default", min_length=1, max_length=200)
     scopes: list[Scope] = Field(min_length=1)
     expires_at: datetime | None = None
 
