@@ -101,6 +101,38 @@ def test_hostile_text_is_chunked_within_the_hang_budget(name: str, tmp_path: Pat
     assert stats["longest"] <= _LIMITS.max_chars, "no chunk is longer than the character cap"
 
 
+_PARSE_CHILD = """
+import sys
+from pathlib import Path
+from ragline_ingestion.domain.parsing import default_parsers
+
+document = default_parsers().parser_for(sys.argv[1]).parse(Path(sys.argv[2]).read_bytes())
+print(document.text)
+"""
+
+
+def test_markdown_with_deeply_nested_html_is_parsed_within_the_hang_budget(
+    tmp_path: Path,
+) -> None:
+    """Markdown is parsed in the worker, and Lexbor is quadratic in nesting depth: 40,000
+    nested elements took 5 s, 200,000 took minutes. The event loop kept running meanwhile
+    (Lexbor does not hold the GIL throughout), but a parse slot was gone for minutes."""
+    path = tmp_path / "nested.md"
+    path.write_bytes(b"<div>\n" * 200_000 + b"deep\n")
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _PARSE_CHILD, "text/markdown", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=_HANG_BUDGET_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"parsing took over {_HANG_BUDGET_S} s")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "deep"
+
+
 class _CountingTokenizer:
     """The hash embedder's count, remembering how much text it was asked to read."""
 

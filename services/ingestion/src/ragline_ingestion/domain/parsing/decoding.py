@@ -68,7 +68,9 @@ def _decode(content: bytes, declared: str | None) -> str:
     for codec in filter(None, (_utf16_without_bom(content), _known_codec(declared), "utf-8")):
         try:
             return content.decode(codec)
-        except UnicodeDecodeError:
+        except (UnicodeError, LookupError):
+            # A declared name can be a codec that is no text encoding at all ("rot13",
+            # "base64": LookupError) or one that fails on any bytes ("undefined").
             continue
     matches = charset_normalizer.from_bytes(content)
     best = matches.best()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ragline_ingestion.domain.parsing.attributes import attribute_int
 from ragline_ingestion.domain.parsing.builder import HeadingTrail, TextBuilder
 from ragline_ingestion.domain.parsing.document import ParsedDocument
 from ragline_ingestion.domain.parsing.ooxml import OoxmlPackage
@@ -75,7 +76,7 @@ def _read_heading_styles(package: OoxmlPackage, main: str) -> dict[str, int]:
         elif current and name == _w("basedOn"):
             current[0].based_on = attributes.get(_VAL)
         elif current and name == _w("outlineLvl"):
-            current[0].outline_level = _int(attributes.get(_VAL))
+            current[0].outline_level = attribute_int(attributes.get(_VAL))
 
     def end(name: str) -> None:
         if name == _w("style"):
@@ -114,10 +115,6 @@ def _style_level(styles: dict[str, _Style], style_id: str) -> int | None:
 
 def _heading_level(outline_level: int) -> int | None:
     return outline_level + 1 if 0 <= outline_level < _BODY_TEXT_OUTLINE_LEVEL else None
-
-
-def _int(value: str | None) -> int | None:
-    return int(value) if value is not None and value.isdigit() else None
 
 
 @dataclass
@@ -176,7 +173,7 @@ class _BodyReader:
             case "pStyle" if self._paragraphs:
                 self._paragraphs[-1].style = attributes.get(_VAL)
             case "outlineLvl" if self._paragraphs:
-                self._paragraphs[-1].outline_level = _int(attributes.get(_VAL))
+                self._paragraphs[-1].outline_level = attribute_int(attributes.get(_VAL))
             case "numPr" if self._paragraphs:
                 self._paragraphs[-1].listed = True
             case "tbl":
@@ -186,7 +183,9 @@ class _BodyReader:
             case "tc" if self._tables:
                 self._tables[-1].row.append(_Cell())
             case "gridSpan" if self._tables and self._tables[-1].row:
-                self._tables[-1].row[-1].span = min(_int(attributes.get(_VAL)) or 1, _MAX_SPAN)
+                self._tables[-1].row[-1].span = min(
+                    attribute_int(attributes.get(_VAL)) or 1, _MAX_SPAN
+                )
             case "vMerge" if self._tables and self._tables[-1].row:
                 # No value, or "continue", continues the cell above; "restart" starts one.
                 self._tables[-1].row[-1].merged_from_above = attributes.get(_VAL) != "restart"

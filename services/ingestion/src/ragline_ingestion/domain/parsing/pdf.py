@@ -87,8 +87,15 @@ def _page_text(document: pdfium.PdfDocument, index: int) -> str:
     PDFium reverses the characters of a ligature glyph along with the run (the lam-alef
     ligature "لا" comes out as "ال"), and it glues a Latin word to the Arabic word beside it.
     """
-    page = document[index]
-    textpage = page.get_textpage()
+    try:
+        page = document[index]
+        textpage = page.get_textpage()
+    except pdfium.PdfiumError:
+        # The page tree lists a page that is not there (or not a page): the file is broken,
+        # and indexing the other pages would silently lose this one.
+        raise PermanentProcessingError(
+            f"the PDF is damaged: page {index + 1} cannot be read", code="damaged_pdf"
+        ) from None
     try:
         text: str = textpage.get_text_range()
         if _RTL_CHAR.search(text):
