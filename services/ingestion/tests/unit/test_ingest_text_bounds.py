@@ -223,8 +223,9 @@ def _request(content: bytes, content_type: str) -> DocumentIngestRequested:
     )
 
 
-# Each was quadratic in a text format parsed in the worker itself: 40,000 characters took
-# the old code over half a minute holding the GIL, so the event loop stood still.
+# Each was quadratic (the Go one cubic) in a text format then parsed in the worker itself:
+# 40,000 characters took the old code over half a minute holding the GIL, so the event loop
+# stood still. Code is now parsed in the sandbox, and these also check its patterns stay fast.
 STALLING_UPLOADS = {
     "terminal punctuation": ("text/plain", (b"." * 40_000 + b"x\n") * 3),
     "c declarator": ("text/x-c", b"a:" * 20_000 + b"x\n"),
@@ -277,3 +278,40 @@ async def test_the_event_loop_keeps_running_while_a_hostile_upload_is_processed(
         await store.close()
     # Linear code needs milliseconds here; the old patterns held the loop for over 30 s.
     assert longest_stall < 5.0, f"the event loop stood still for {longest_stall:.1f} s"
+
+
+# --- what is parsed in the worker itself --------------------------------------------------------
+
+MEMORY_HUNGRY_UPLOADS = {
+    # 300 kB of Python whose syntax tree takes over 100 MB (10 MB would take 3 GB).
+    "python list literal": ("text/x-python", b"x = [\n" + b"1,\n" * 100_000 + b"]\n"),
+    # 400 kB of Markdown table: markdown-it's tokens take over 130 MB, and 7 s.
+    "markdown table": ("text/markdown", b"| a | b |\n|---|---|\n" + b"| x | y |\n" * 40_000),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MEMORY_HUNGRY_UPLOADS))
+async def test_code_and_markdown_are_parsed_in_the_memory_capped_sandbox(
+    name: str, tmp_path: Path
+) -> None:
+    """Parsed in the worker, a handful of such uploads could exhaust its memory (and a thread
+    cannot be stopped at the parse deadline); in the sandbox each is one failed job."""
+    content_type, content = MEMORY_HUNGRY_UPLOADS[name]
+    store = EdgeVectorStore(tmp_path / "vectors", dimension=32)
+    broker = MemoryBroker()
+    await store.open()
+    await broker.start()
+    pipeline = IngestionPipeline(
+        settings=IngestionSettings(parse_memory_mb=128),
+        parsers=default_parsers(),
+        embedder=HashEmbedder(32),
+        vector_store=store,
+        broker=broker,
+    )
+    try:
+        with pytest.raises(PermanentProcessingError) as caught:
+            await pipeline.ingest(_request(content, content_type))
+    finally:
+        await broker.close()
+        await store.close()
+    assert caught.value.code == "parse_memory_exceeded"

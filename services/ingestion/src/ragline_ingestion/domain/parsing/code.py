@@ -15,11 +15,11 @@ next and its heading path names what it is:
 Comments, decorators and annotations directly above a definition belong to it. Python that
 does not parse (a fragment, Python 2) falls back to the heuristic.
 
-Code is parsed in the worker itself (see ``IN_PROCESS_MEDIA_TYPES``), holding the GIL, on
-lines of up to ``max_line_chars``: every pattern must match in time linear in the line.
-Possessive quantifiers (``*+``, ``++``) keep the engine from retrying ways to split a run of
-spaces or name characters between adjacent quantifiers; ``func (`` followed by 300 spaces took
-the old Go pattern 0.7 s, and it grew with the cube of the length.
+Every pattern must match in time linear in the line, on lines of up to ``max_line_chars``
+from strangers. Possessive quantifiers (``*+``, ``++``) keep the engine from retrying ways to
+split a run of spaces or name characters between adjacent quantifiers: ``func (`` followed by
+300 spaces took the old Go pattern 0.7 s, growing with the cube of the length, and code was
+then parsed in the worker itself, holding the GIL.
 """
 
 from __future__ import annotations
