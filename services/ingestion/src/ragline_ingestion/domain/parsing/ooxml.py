@@ -116,6 +116,10 @@ class OoxmlPackage:
             expat.ExpatError,
             NotImplementedError,
             RuntimeError,  # an encrypted ZIP entry
+            # A damaged entry header sends zipfile to an offset that does not exist
+            # ("negative seek value"); found by fuzzing.
+            ValueError,
+            OverflowError,
         ):
             raise PermanentProcessingError(
                 f"the Word document is damaged ({name} cannot be read)",
