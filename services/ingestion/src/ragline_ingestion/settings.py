@@ -26,7 +26,8 @@ class IngestionSettings(BaseSettings):
     """A document with more characters of text after parsing fails before it is chunked:
     chunking runs in the worker, outside the parse sandbox, so its work must be bounded."""
     parse_timeout_s: float = Field(default=120.0, gt=0)
-    """Wall-clock time one document may take to parse; then its parser process is killed."""
+    """Wall-clock time one document may take to parse (then its parser process is killed),
+    and, separately, to be cut into chunks (then the job fails)."""
     parse_memory_mb: int = Field(default=1024, ge=128)
     """Address-space cap of a parser process (about 60 MB of it is the loaded libraries)."""
     max_pages: int = Field(default=ParseLimits.max_pages, ge=1)
@@ -69,6 +70,7 @@ class IngestionSettings(BaseSettings):
             overlap_tokens=self.chunk_overlap_tokens,
             max_chunks=self.max_chunks_per_document,
             max_document_chars=self.max_document_chars,
+            max_seconds=self.parse_timeout_s,
         )
 
     @model_validator(mode="after")

@@ -197,10 +197,25 @@ def test_a_document_over_the_character_limit_fails_with_a_reason() -> None:
     )
 
 
+def test_chunking_past_its_deadline_fails_with_a_reason() -> None:
+    """Chunking runs in a worker thread, which cannot be killed: it checks its own deadline."""
+    text = "Ducks paddle. " * 1000
+    limits = ChunkingLimits(max_tokens=254, overlap_tokens=32, max_chunks=5000, max_seconds=0.0)
+    with pytest.raises(PermanentProcessingError) as caught:
+        chunk_document(
+            ParsedDocument(text=text, sections=(Section((), 0, len(text)),)),
+            count_tokens=HashEmbedder().count_tokens,
+            limits=limits,
+        )
+    assert caught.value.code == "chunk_timeout"
+    assert caught.value.detail == "cutting the document into chunks took longer than 0 s"
+
+
 def test_the_document_character_limit_is_a_setting() -> None:
     settings = IngestionSettings(max_document_chars=123_456)
     assert settings.chunking_limits.max_document_chars == 123_456
     assert IngestionSettings().chunking_limits.max_document_chars == 10_000_000
+    assert IngestionSettings(parse_timeout_s=7).chunking_limits.max_seconds == 7
 
 
 # --- the worker stays responsive ----------------------------------------------------------------

@@ -14,6 +14,7 @@ what it has already passed, so chunking time grows linearly with the text.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -36,6 +37,8 @@ class ChunkingLimits:
     overlap_tokens: int
     max_chunks: int
     max_document_chars: int = DEFAULT_MAX_DOCUMENT_CHARS
+    max_seconds: float | None = None
+    """Wall-clock time one document may take to chunk (``None``: no deadline)."""
 
     @property
     def max_chars(self) -> int:
@@ -66,6 +69,8 @@ def chunk_document(
         )
     if not document.text.strip():
         raise PermanentProcessingError("document contains no text", code="empty_document")
+    if limits.max_seconds is not None:
+        count_tokens = _with_deadline(count_tokens, limits.max_seconds)
     text = document.text
     chunks: list[Chunk] = []
     for section in document.sections:
@@ -98,6 +103,26 @@ def chunk_document(
     if not chunks:
         raise PermanentProcessingError("document contains no text", code="empty_document")
     return chunks
+
+
+def _with_deadline(count_tokens: TokenCounter, seconds: float) -> TokenCounter:
+    """``count_tokens`` that fails the document once ``seconds`` have passed.
+
+    Chunking runs in a worker thread, which nothing can stop from outside; the token count is
+    the one call every step makes, on at most a chunk's worth of text, so checking the clock
+    there bounds the time between checks without threading a deadline through every loop.
+    """
+    deadline = time.monotonic() + seconds
+
+    def counted(text: str) -> int:
+        if time.monotonic() > deadline:
+            raise PermanentProcessingError(
+                f"cutting the document into chunks took longer than {seconds:g} s",
+                code="chunk_timeout",
+            )
+        return count_tokens(text)
+
+    return counted
 
 
 def _pack(
