@@ -182,3 +182,17 @@ async def test_the_front_door_works_with_generation_in_another_process(
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == "refund payment period"
     assert len(llm.requests) == 2  # the rewrite, then the answer
+
+
+async def test_filters_the_search_contract_refuses_are_a_422_here_too(
+    gateway: tuple,  # type: ignore[type-arg]
+) -> None:
+    """The chat door takes the search contract's filter type; before, it had its own looser copy
+    and such filters failed later, inside the route, as a 500."""
+    client, _, _ = gateway
+    with pytest.raises(openai.UnprocessableEntityError):
+        await client.chat.completions.create(
+            model="extractive",
+            messages=[{"role": "user", "content": QUESTION}],
+            extra_body={"filters": {"year": [2**70]}},
+        )

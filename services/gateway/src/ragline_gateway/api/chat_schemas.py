@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ragline_common.contracts.answer import MAX_HISTORY_TURNS, MAX_TURN_CHARS, Citation
-from ragline_common.contracts.search import MAX_TOP_K, FilterValue, RangeFilter
+from ragline_common.contracts.search import MAX_TOP_K, Filters
 
 MAX_MESSAGES = 2 * MAX_HISTORY_TURNS + 10
 
@@ -53,7 +53,7 @@ class ChatCompletionIn(BaseModel):
     stream_options: StreamOptions | None = None
     top_k: int = Field(default=8, ge=1, le=MAX_TOP_K)
     """Ragline extension: chunks retrieved to ground the answer."""
-    filters: dict[str, FilterValue | list[str | int] | RangeFilter] = Field(default_factory=dict)
+    filters: Filters = Field(default_factory=dict)
     """Ragline extension: metadata filters, as for ``POST /v1/search``."""
 
 
