@@ -61,7 +61,8 @@ class FakeSearch:
         self.indexed[tenant_id] = [
             hit
             for hit in self.indexed.get(tenant_id, [])
-            if hit.document_id != document_id or hit.version == keep_version
+            if hit.document_id != document_id
+            or (keep_version is not None and hit.version >= keep_version)
         ]
 
     async def list_chunks(self, tenant_id: TenantId, request: ChunkPageRequest) -> ChunkPage:

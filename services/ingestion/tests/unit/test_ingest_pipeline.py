@@ -94,7 +94,7 @@ class MemoryVectorStore:
             if not (
                 key[0] == tenant_id
                 and point.payload.document_id == document_id
-                and point.payload.version != keep_version
+                and (keep_version is None or point.payload.version < keep_version)
             )
         }
 

@@ -64,9 +64,9 @@ ReplayPreparation = Callable[[DeadLetter], Awaitable[None]]
 
 Handler = Callable[[Delivery], Awaitable[None]]
 """Consumer callback. Returning acknowledges; raising ``PermanentProcessingError`` (or a
-``pydantic.ValidationError``) dead-letters with the reason; ``TransientProcessingError`` schedules
-a delayed retry that does not use up the redelivery budget; anything else is requeued and
-counts against the queue's delivery limit."""
+``pydantic.ValidationError``) dead-letters with the reason; ``TransientProcessingError`` or
+``UpstreamUnavailable`` (a dependency is down) schedules a delayed retry that does not use up the
+redelivery budget; anything else is requeued and counts against the queue's delivery limit."""
 
 
 class Broker(Protocol):
