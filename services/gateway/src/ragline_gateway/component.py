@@ -227,16 +227,16 @@ class GatewayComponent:
                 await self.context.dispatcher.dispatch_all()
             except Exception:
                 _log.exception("dispatch_sweep_failed")
-            if time.monotonic() >= next_purge:
-                next_purge = time.monotonic() + _IDEMPOTENCY_PURGE_INTERVAL_S
-                try:
-                    await self.context.catalog.purge_idempotency_keys(before=datetime.now(UTC))
-                except Exception:
             try:
                 # Deletions whose erasure request the broker never confirmed (chunk_erasure).
                 await resend_pending_erasures(self.context.catalog, self.context.broker)
             except Exception:
                 _log.exception("erasure_sweep_failed")
+            if time.monotonic() >= next_purge:
+                next_purge = time.monotonic() + _IDEMPOTENCY_PURGE_INTERVAL_S
+                try:
+                    await self.context.catalog.purge_idempotency_keys(before=datetime.now(UTC))
+                except Exception:
                     _log.exception("idempotency_purge_failed")
 
 

@@ -29,8 +29,8 @@ from ragline_common.errors import (
     Conflict,
     PermanentProcessingError,
     RaglineError,
-    TransientProcessingError,
     RateLimited,
+    TransientProcessingError,
     UpstreamUnavailable,
 )
 from ragline_common.observability.messaging import consumer_span
@@ -41,8 +41,8 @@ from ragline_common.topology import QueueName
 from ragline_gateway.domain import api_keys
 from ragline_gateway.domain.authentication import authenticate, require_scope
 from ragline_gateway.domain.dispatch import JobDispatcher
-from ragline_gateway.domain.intake_message import (
 from ragline_gateway.domain.ingest_admission import IngestAdmission
+from ragline_gateway.domain.intake_message import (
     HEADER_API_KEY,
     IntakeDocumentV1,
     max_message_bytes,
@@ -73,11 +73,11 @@ class IntakeHandler:
         admin_token: str,
         max_upload_bytes: int,
         quota: UploadQuota | None = None,
-    ) -> None:
         admission: IngestAdmission | None = None,
+    ) -> None:
         self._quota = quota
-        self._catalog = catalog
         self._admission = admission
+        self._catalog = catalog
         self._broker = broker
         self._dispatcher = dispatcher
         self._key_pepper = key_pepper
@@ -143,8 +143,8 @@ class IntakeHandler:
             # Fixed texts from authentication: they name the problem, never the key.
             raise PermanentProcessingError(exc.detail, code=exc.code) from None
         with structlog.contextvars.bound_contextvars(tenant_id=tenant_id):
-            try:
             await self._admit(tenant_id, principal.key_id)
+            try:
                 return await self._submit(delivery, tenant_id)
             except PermanentProcessingError as exc:
                 # Authenticated: the dead letter belongs to this tenant and shows in its list.
@@ -152,7 +152,6 @@ class IntakeHandler:
                     exc.detail, code=exc.code, tenant_id=tenant_id
                 ) from None
 
-    async def _submit(self, delivery: Delivery, tenant_id: TenantId) -> Submission:
     async def _admit(self, tenant_id: TenantId, key_id: str | None) -> None:
         """The tenant's rate limit and backlog share: over either, the message waits."""
         if self._admission is None:
@@ -163,6 +162,7 @@ class IntakeHandler:
             _log.info("intake_deferred", code=exc.code)
             raise TransientProcessingError(exc.detail) from exc
 
+    async def _submit(self, delivery: Delivery, tenant_id: TenantId) -> Submission:
         try:
             message = IntakeDocumentV1.model_validate_json(delivery.body)
         except ValidationError as exc:
