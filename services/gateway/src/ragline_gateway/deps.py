@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ragline_common.errors import Forbidden, NotFound, Unauthorized
@@ -39,6 +39,11 @@ async def get_context(request: Request) -> GatewayContext:
 
 
 ContextDep = Annotated[GatewayContext, Depends(get_context)]
+
+PathId = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")]
+"""An id in a URL path (``ten_...``, ``key_...``): what the gateway makes, letters, digits,
+``_`` and ``-``. Anything else (a NUL above all, which PostgreSQL refuses in text) is a 422 at
+the door, never a catalog query."""
 
 
 def _client_address(request: Request) -> str:
@@ -188,7 +193,7 @@ GenerationTenant = Annotated[TenantId, Depends(_generation_tenant)]
 
 
 async def _admin_of_tenant(
-    request: Request, context: ContextDep, principal: PrincipalDep, tenant_id: str
+    request: Request, context: ContextDep, principal: PrincipalDep, tenant_id: PathId
 ) -> Principal:
     """Operator, or an ``admin`` key of this very tenant (for managing its own keys)."""
     await _count_management_call(request, context, principal)

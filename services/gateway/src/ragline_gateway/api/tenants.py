@@ -17,7 +17,7 @@ from ragline_common.tenancy import TenantId
 from ragline_gateway.api.schemas import KeyCreate, KeyCreated, KeyOut, TenantCreate
 from ragline_gateway.api.tenant_schemas import KeyRotate, TenantDetail, TenantPatch
 from ragline_gateway.context import GatewayContext
-from ragline_gateway.deps import ContextDep, OperatorDep, TenantAdminDep
+from ragline_gateway.deps import ContextDep, OperatorDep, PathId, TenantAdminDep
 from ragline_gateway.domain import api_keys
 from ragline_gateway.domain.limits import EffectiveLimits
 from ragline_gateway.domain.tenant_erasure import erase_tenant
@@ -50,7 +50,9 @@ async def list_tenants(context: ContextDep, _op: OperatorDep) -> list[TenantDeta
 
 
 @router.get("/{tenant_id}", response_model=TenantDetail, summary="One tenant")
-async def get_tenant(tenant_id: str, context: ContextDep, _admin: TenantAdminDep) -> TenantDetail:
+async def get_tenant(
+    tenant_id: PathId, context: ContextDep, _admin: TenantAdminDep
+) -> TenantDetail:
     return await _detail(context, await _tenant(context, tenant_id))
 
 
@@ -58,7 +60,7 @@ async def get_tenant(tenant_id: str, context: ContextDep, _admin: TenantAdminDep
     "/{tenant_id}", response_model=TenantDetail, summary="Change a tenant's limits and quotas"
 )
 async def update_tenant(
-    tenant_id: str, body: TenantPatch, context: ContextDep, _op: OperatorDep
+    tenant_id: PathId, body: TenantPatch, context: ContextDep, _op: OperatorDep
 ) -> TenantDetail:
     tenant = await _tenant(context, tenant_id)
     current = await context.catalog.get_tenant_limits(tenant.id)
@@ -76,7 +78,7 @@ async def update_tenant(
     summary="Erase a tenant: documents, chunks, stored contents, keys, usage",
     responses={404: {"description": "No such tenant"}},
 )
-async def delete_tenant(tenant_id: str, context: ContextDep, _op: OperatorDep) -> Response:
+async def delete_tenant(tenant_id: PathId, context: ContextDep, _op: OperatorDep) -> Response:
     if not await erase_tenant(context.catalog, context.broker, context.keys, TenantId(tenant_id)):
         raise NotFound("No such tenant.", code="tenant_not_found")
     return Response(status_code=204)
@@ -86,7 +88,7 @@ async def delete_tenant(tenant_id: str, context: ContextDep, _op: OperatorDep) -
     "/{tenant_id}/keys", status_code=201, response_model=KeyCreated, summary="Create an API key"
 )
 async def create_key(
-    tenant_id: str, body: KeyCreate, context: ContextDep, _admin: TenantAdminDep
+    tenant_id: PathId, body: KeyCreate, context: ContextDep, _admin: TenantAdminDep
 ) -> KeyCreated:
     tenant = await _tenant(context, tenant_id)
     secret = api_keys.generate_key()
@@ -102,7 +104,7 @@ async def create_key(
 
 
 @router.get("/{tenant_id}/keys", response_model=list[KeyOut], summary="List a tenant's keys")
-async def list_keys(tenant_id: str, context: ContextDep, _admin: TenantAdminDep) -> list[KeyOut]:
+async def list_keys(tenant_id: PathId, context: ContextDep, _admin: TenantAdminDep) -> list[KeyOut]:
     tenant = await _tenant(context, tenant_id)
     return [KeyOut.of(k) for k in await context.catalog.list_api_keys(tenant.id)]
 
@@ -114,7 +116,7 @@ async def list_keys(tenant_id: str, context: ContextDep, _admin: TenantAdminDep)
     summary="Replace a key; the old one keeps working for a grace period",
 )
 async def rotate_key(
-    tenant_id: str, key_id: str, body: KeyRotate, context: ContextDep, _admin: TenantAdminDep
+    tenant_id: PathId, key_id: PathId, body: KeyRotate, context: ContextDep, _admin: TenantAdminDep
 ) -> KeyCreated:
     tenant = await _tenant(context, tenant_id)
     old = next((k for k in await context.catalog.list_api_keys(tenant.id) if k.id == key_id), None)
@@ -142,7 +144,7 @@ async def rotate_key(
 
 @router.delete("/{tenant_id}/keys/{key_id}", status_code=204, summary="Revoke an API key")
 async def revoke_key(
-    tenant_id: str, key_id: str, context: ContextDep, _admin: TenantAdminDep
+    tenant_id: PathId, key_id: PathId, context: ContextDep, _admin: TenantAdminDep
 ) -> Response:
     if not await context.catalog.revoke_api_key(TenantId(tenant_id), key_id):
         raise NotFound("No such key.", code="key_not_found")
