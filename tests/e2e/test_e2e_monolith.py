@@ -40,4 +40,9 @@ def test_monolith_keeps_data_across_a_restart(tmp_path: Path) -> None:
         client.close()
     finally:
         assert second.stop(), second.log_tail()
-    assert "Operator token" in (tmp_path / "first.log").read_text()
+    first_log = (tmp_path / "first.log").read_text()
+    # The first start says where the generated operator token is, and never prints the token.
+    assert "operator_token_generated" in first_log
+    assert str((data_dir / "secrets" / "admin-token").resolve()) in first_log
+    assert admin_token not in first_log
+    assert admin_token not in (tmp_path / "second.log").read_text()
