@@ -140,7 +140,12 @@ class GatewayComponent:
             ttl_s=self.settings.key_cache_ttl_s,
             touch_interval_s=self.settings.key_touch_interval_s,
         )
-        backpressure = IngestBackpressure(catalog, broker, limit=self.settings.ingest_backlog_limit)
+        backpressure = IngestBackpressure(
+            catalog,
+            broker,
+            limit=self.settings.ingest_backlog_limit,
+            tenant_limit=self.settings.ingest_backlog_per_tenant,
+        )
         self._context = GatewayContext(
             settings=self.settings,
             catalog=catalog,

@@ -89,6 +89,9 @@ class GatewaySettings(BaseSettings):
     quota_llm_tokens_per_day: int | None = Field(default=None, ge=1)
     ingest_backlog_limit: int = Field(default=10_000, ge=1)
     """Unfinished ingestion jobs (all tenants) past which uploads get 503 + Retry-After."""
+    ingest_backlog_per_tenant: int | None = Field(default=None, ge=1)
+    """Unfinished jobs one tenant may hold before its uploads get 429 (None: a quarter of
+    ``ingest_backlog_limit``), so that one tenant's flood never fills the whole backlog."""
     idempotency_ttl_s: int = Field(default=24 * 3600, ge=60)
     idempotency_lease_s: float = Field(default=300.0, gt=0)
     """A request holding an idempotency key longer than this is presumed dead (its replica

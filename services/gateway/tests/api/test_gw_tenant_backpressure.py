@@ -92,6 +92,17 @@ backlogged_gateway = _gateway_fixture(
     )
 )
 
+share_set_gateway = _gateway_fixture(
+    # The share set explicitly (RAGLINE_GATEWAY_INGEST_BACKLOG_PER_TENANT), not a quarter.
+    GatewaySettings(
+        max_upload_bytes=64 * 1024,
+        ingest_per_minute=1000,
+        query_per_minute=1000,
+        ingest_backlog_limit=100,
+        ingest_backlog_per_tenant=3,
+    )
+)
+
 
 async def _tenant(http: httpx.AsyncClient, name: str) -> Tenant:
     admin = bearer(ADMIN_TOKEN)
@@ -165,3 +176,11 @@ async def test_a_tenant_over_its_backlog_share_is_refused_before_the_backlog_is_
     assert (await _upload(http, other, 1)).status_code == 202
     await intake(_intake_message(other, 1))
     assert await _documents(http, other) == 2
+
+
+async def test_the_tenant_share_of_the_backlog_is_a_setting(share_set_gateway: Gateway) -> None:
+    http = share_set_gateway.http
+    flooder = await _tenant(http, "flooder")
+
+    statuses = [(await _upload(http, flooder, n)).status_code for n in range(4)]
+    assert statuses == [202, 202, 202, 429]
