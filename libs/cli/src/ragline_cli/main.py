@@ -58,6 +58,10 @@ def run(target: str) -> None:
     except OpenInternalApiError as exc:
         click.echo(f"Invalid configuration: {exc}", err=True)
         sys.exit(2)
+    except ValidationError as exc:
+        # A service's own settings (GatewaySettings...) are read when its component is built.
+        click.echo(f"Invalid configuration ({exc.title}):\n{describe_errors(exc)}", err=True)
+        sys.exit(2)
     serve(app, settings.core)
 
 
