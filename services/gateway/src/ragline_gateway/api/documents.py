@@ -28,6 +28,7 @@ from ragline_gateway.deps import (
     ContextDep,
     IngestTenant,
     JobReaderTenant,
+    PathId,
     tenant_limits,
 )
 from ragline_gateway.domain.content_types import (
@@ -209,7 +210,7 @@ async def list_documents(
 
 @router.get("/documents/{document_id}", response_model=DocumentOut, summary="One document")
 async def get_document(
-    document_id: str, context: ContextDep, tenant_id: ContentReaderTenant
+    document_id: PathId, context: ContextDep, tenant_id: ContentReaderTenant
 ) -> DocumentOut:
     document = await context.catalog.get_document(tenant_id, document_id)
     if document is None:
@@ -218,7 +219,7 @@ async def get_document(
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut, summary="An ingestion job's status")
-async def get_job(job_id: str, context: ContextDep, tenant_id: JobReaderTenant) -> JobOut:
+async def get_job(job_id: PathId, context: ContextDep, tenant_id: JobReaderTenant) -> JobOut:
     job = await context.catalog.get_job(tenant_id, job_id)
     if job is None:
         raise NotFound("No such job.", code="job_not_found")
@@ -232,7 +233,7 @@ async def get_job(job_id: str, context: ContextDep, tenant_id: JobReaderTenant) 
     responses={404: {"description": "No such document"}},
 )
 async def delete_document(
-    document_id: str, context: ContextDep, tenant_id: IngestTenant
+    document_id: PathId, context: ContextDep, tenant_id: IngestTenant
 ) -> Response:
     if not await context.catalog.delete_document(tenant_id, document_id):
         raise NotFound("No such document.", code="document_not_found")
@@ -247,7 +248,7 @@ async def delete_document(
     summary="The chunks of a document's current version, in order",
 )
 async def list_chunks(
-    document_id: str,
+    document_id: PathId,
     context: ContextDep,
     tenant_id: ContentReaderTenant,
     limit: Annotated[int, Query(ge=1, le=MAX_CHUNK_PAGE - 1)] = 50,
