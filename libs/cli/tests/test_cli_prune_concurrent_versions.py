@@ -18,7 +18,6 @@ import pytest
 from ragline_common.hosting import Host
 from ragline_common.messages import JobStatus, JobStatusChanged, parse_message
 from ragline_common.ports.broker import Broker, Delivery
-from ragline_common.ports.catalog import DocumentDraft
 from ragline_common.ports.vector_store import VectorStore
 from ragline_common.settings import (
     BrokerSettings,
@@ -34,6 +33,7 @@ from ragline_gateway.adapters.catalog import SqlCatalog
 from ragline_gateway.domain.dispatch import JobDispatcher
 from ragline_gateway.domain.job_events import JobEventHandler
 from ragline_gateway.domain.uploads import content_hash, submit_upload
+from ragline_gateway.ports.catalog import DocumentDraft
 from ragline_ingestion.component import IngestionComponent
 from ragline_ingestion.settings import IngestionSettings
 

@@ -1,5 +1,5 @@
 """Tracing and metrics helpers: trace context across the broker, tenant tagging, request spans
-and metrics, GenAI LLM spans.
+and metrics.
 
 Spans go to a local provider with an in-memory exporter (module tracers are swapped, as in the
 ingestion tests), never to the process-wide provider, so other tests see no recording tracer.
@@ -17,13 +17,13 @@ from fastapi import FastAPI, Request
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.trace import SpanKind
 
 from ragline_common.adapters.broker.memory import MemoryBroker
 from ragline_common.http.middleware import RequestObservabilityMiddleware
 from ragline_common.http.telemetry import request_telemetry
 from ragline_common.messages import DocumentDeleteRequested
-from ragline_common.observability import genai, messaging, metrics, tracing
+from ragline_common.observability import messaging, metrics, tracing
 from ragline_common.observability.tenancy import bind_tenant
 from ragline_common.ports.broker import Delivery
 from ragline_common.tenancy import TenantId
@@ -207,48 +207,6 @@ async def test_request_spans_join_the_callers_trace_and_record_the_tenant(
     assert (inner.attributes or {}).get("tenant.id") == "t-42"
     assert sample("ragline_http_requests_total", labels) == before + 1
     assert "tenant_id" not in structlog.contextvars.get_contextvars()
-
-
-def test_llm_calls_follow_the_genai_conventions(
-    provider: TracerProvider, exporter: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(genai, "_tracer", provider.get_tracer("test"))
-    input_labels = {"model": "unit-model", "direction": "input", "tenant": "t-7"}
-    cost_labels = {"model": "unit-model", "tenant": "t-7"}
-    tokens_before = sample("ragline_llm_tokens_total", input_labels)
-    cost_before = sample("ragline_llm_cost_usd_total", cost_labels)
-
-    with genai.llm_call(
-        provider="openai", model="unit-model", tenant_id="t-7", max_tokens=64
-    ) as call:
-        call.record_usage(
-            input_tokens=120,
-            output_tokens=30,
-            response_model="unit-model-2025",
-            finish_reasons=["stop"],
-            cost_usd=0.002,
-        )
-    with (
-        pytest.raises(TimeoutError),
-        genai.llm_call(provider="openai", model="unit-model", tenant_id="t-7"),
-    ):
-        raise TimeoutError
-
-    ok, failed = exporter.get_finished_spans()
-    assert ok.name == "chat unit-model" and ok.kind is SpanKind.CLIENT
-    attributes = dict(ok.attributes or {})
-    assert attributes["gen_ai.operation.name"] == "chat"
-    assert attributes["gen_ai.provider.name"] == "openai"
-    assert attributes["gen_ai.request.model"] == "unit-model"
-    assert attributes["gen_ai.request.max_tokens"] == 64
-    assert attributes["gen_ai.response.model"] == "unit-model-2025"
-    assert attributes["gen_ai.usage.input_tokens"] == 120
-    assert attributes["gen_ai.usage.output_tokens"] == 30
-    assert attributes["tenant.id"] == "t-7"
-    assert failed.status.status_code is StatusCode.ERROR
-    assert (failed.attributes or {})["error.type"] == "TimeoutError"
-    assert sample("ragline_llm_tokens_total", input_labels) == tokens_before + 120
-    assert sample("ragline_llm_cost_usd_total", cost_labels) == pytest.approx(cost_before + 0.002)
 
 
 def test_tenant_labels_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,8 +16,6 @@ from starlette.middleware.cors import CORSMiddleware
 from ragline_common.contracts.answer import AnswerApi
 from ragline_common.contracts.search import SearchApi
 from ragline_common.hosting import Host
-from ragline_common.ports.catalog import DocumentDraft
-from ragline_common.ports.rate_limiter import RateLimiter
 from ragline_common.tenancy import TenantId
 from ragline_common.topology import QueueName
 from ragline_gateway.adapters.catalog import SqlCatalog
@@ -46,6 +44,8 @@ from ragline_gateway.domain.intake import IntakeHandler
 from ragline_gateway.domain.job_events import JobEventHandler
 from ragline_gateway.domain.key_directory import KeyDirectory
 from ragline_gateway.domain.limits import EffectiveLimits, check_upload_quota
+from ragline_gateway.ports.catalog import DocumentDraft
+from ragline_gateway.ports.rate_limiter import RateLimiter
 from ragline_gateway.secrets_store import load_gateway_secrets
 from ragline_gateway.settings import GatewaySettings
 

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from ragline_common.contracts.answer import AnswerApi
 from ragline_common.contracts.search import SearchApi
 from ragline_common.ports.broker import Broker
-from ragline_common.ports.catalog import Catalog
-from ragline_common.ports.rate_limiter import RateLimiter
 from ragline_gateway.domain.backpressure import IngestBackpressure
 from ragline_gateway.domain.dispatch import JobDispatcher
 from ragline_gateway.domain.key_directory import KeyDirectory
+from ragline_gateway.ports.catalog import Catalog
+from ragline_gateway.ports.rate_limiter import RateLimiter
 from ragline_gateway.settings import GatewaySettings
 
 

@@ -13,9 +13,9 @@ from test_gw_api import assert_problem
 
 from ragline_common.hosting import Host
 from ragline_common.observability.metrics import REGISTRY
-from ragline_common.ports.catalog import UsageDelta
 from ragline_common.tenancy import TenantId
 from ragline_gateway.adapters.catalog import SqlCatalog
+from ragline_gateway.ports.catalog import UsageDelta
 from ragline_gateway.settings import GatewaySettings
 
 

@@ -13,13 +13,6 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from ragline_common.errors import NotFound
 from ragline_common.messages import JobStatus
-from ragline_common.ports.catalog import (
-    Catalog,
-    DocumentDraft,
-    JobRecord,
-    JobStatusUpdate,
-    Submission,
-)
 from ragline_common.tenancy import Scope, TenantId
 from ragline_gateway.adapters.catalog import SqlCatalog
 from ragline_gateway.adapters.catalog.tables import (
@@ -28,6 +21,13 @@ from ragline_gateway.adapters.catalog.tables import (
     documents,
     jobs,
     tenants,
+)
+from ragline_gateway.ports.catalog import (
+    Catalog,
+    DocumentDraft,
+    JobRecord,
+    JobStatusUpdate,
+    Submission,
 )
 
 ALL_SCOPES = frozenset(Scope)

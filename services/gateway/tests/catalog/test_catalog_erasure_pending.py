@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 
-from ragline_common.ports.catalog import DocumentDraft
 from ragline_common.tenancy import TenantId
 from ragline_gateway.adapters.catalog import SqlCatalog
+from ragline_gateway.ports.catalog import DocumentDraft
 
 
 async def _document(catalog: SqlCatalog, tenant_id: TenantId, text: str) -> str:

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import MetaData, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from ragline_common.ports.catalog import DocumentDraft, StoredResponse, TenantLimits
 from ragline_common.tenancy import Scope, TenantId
 from ragline_gateway.adapters.catalog import SqlCatalog
+from ragline_gateway.ports.catalog import DocumentDraft, StoredResponse, TenantLimits
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 DAY = 24 * 3600.0

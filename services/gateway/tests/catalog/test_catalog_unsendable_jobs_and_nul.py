@@ -32,11 +32,11 @@ from gw_harness import (
 from pydantic import SecretStr
 
 from ragline_common.http.app import assemble_app
-from ragline_common.ports.catalog import DocumentDraft, Submission
 from ragline_common.settings import CatalogSettings, InfrastructureSettings
 from ragline_common.tenancy import TenantId
 from ragline_gateway.adapters.catalog import SqlCatalog
 from ragline_gateway.component import GatewayComponent
+from ragline_gateway.ports.catalog import DocumentDraft, Submission
 from ragline_gateway.settings import GatewaySettings
 
 PEPPER = "pepper-for-the-unsendable-jobs-test"

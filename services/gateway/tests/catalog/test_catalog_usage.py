@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from ragline_common.ports.catalog import UsageDelta
 from ragline_common.tenancy import TenantId
 from ragline_gateway.adapters.catalog import SqlCatalog
+from ragline_gateway.ports.catalog import UsageDelta
 
 NOON = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 

@@ -28,7 +28,6 @@ from ragline_common.adapters.broker.rabbitmq import RabbitMqBroker, delete_topol
 from ragline_common.errors import PermanentProcessingError, UpstreamUnavailable
 from ragline_common.messages import JobStatus, JobStatusChanged
 from ragline_common.ports.broker import Broker, Delivery, Handler
-from ragline_common.ports.catalog import DocumentDraft, JobRecord
 from ragline_common.settings import BrokerSettings
 from ragline_common.tenancy import Scope, TenantId
 from ragline_common.testing import require_service
@@ -47,6 +46,7 @@ from ragline_gateway.domain.intake import IntakeHandler
 from ragline_gateway.domain.intake_message import SCHEMA_V1
 from ragline_gateway.domain.job_events import JobEventHandler
 from ragline_gateway.domain.uploads import ingest_message
+from ragline_gateway.ports.catalog import DocumentDraft, JobRecord
 
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
 OUTAGE_S = 1.5

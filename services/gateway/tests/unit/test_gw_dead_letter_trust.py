@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from ragline_common.adapters.broker.memory import MemoryBroker, _Stored
 from ragline_common.messages import JobStatus, encode_message
 from ragline_common.ports.broker import DeadLetter, Delivery
-from ragline_common.ports.catalog import DocumentDraft, Submission
 from ragline_common.tenancy import TenantId
 from ragline_common.topology import INTAKE_EXCHANGE, ROUTING_INGEST, QueueName
 from ragline_gateway.adapters.catalog import SqlCatalog
@@ -22,6 +21,7 @@ from ragline_gateway.domain.dead_letter_events import DeadLetterEventHandler
 from ragline_gateway.domain.dispatch import JobDispatcher
 from ragline_gateway.domain.intake import IntakeHandler
 from ragline_gateway.domain.uploads import ingest_message, submit_upload
+from ragline_gateway.ports.catalog import DocumentDraft, Submission
 
 FORGED_HEADERS = {
     "x-ragline-tenant": "",  # filled with the victim's id

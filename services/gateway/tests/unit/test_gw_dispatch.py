@@ -8,12 +8,12 @@ from ragline_common.adapters.broker.memory import MemoryBroker
 from ragline_common.errors import UpstreamUnavailable
 from ragline_common.messages import DocumentIngestRequested, JobStatus, parse_message
 from ragline_common.ports.broker import Delivery
-from ragline_common.ports.catalog import DocumentDraft
 from ragline_common.tenancy import TenantId
 from ragline_common.topology import QueueName
 from ragline_gateway.adapters.catalog import SqlCatalog
 from ragline_gateway.domain.dispatch import JobDispatcher
 from ragline_gateway.domain.uploads import submit_upload
+from ragline_gateway.ports.catalog import DocumentDraft
 
 
 def _draft(i: int) -> DocumentDraft:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from ragline_common.adapters.broker.memory import MemoryBroker
 from ragline_common.messages import JobStatus
-from ragline_common.ports.catalog import DocumentDraft, Submission
 from ragline_common.tenancy import TenantId
 from ragline_common.topology import QueueName
 from ragline_gateway.adapters.catalog import SqlCatalog
 from ragline_gateway.domain.dispatch import JobDispatcher
+from ragline_gateway.ports.catalog import DocumentDraft, Submission
 
 
 async def _stored(

@@ -10,7 +10,6 @@ import pytest
 from ragline_common.adapters.broker.memory import MemoryBroker
 from ragline_common.errors import PermanentProcessingError
 from ragline_common.ports.broker import Delivery
-from ragline_common.ports.catalog import DocumentDraft, TenantLimits
 from ragline_common.tenancy import Scope, TenantId
 from ragline_gateway.adapters.catalog import SqlCatalog
 from ragline_gateway.domain import api_keys
@@ -18,6 +17,7 @@ from ragline_gateway.domain.dispatch import JobDispatcher
 from ragline_gateway.domain.intake import IntakeHandler
 from ragline_gateway.domain.intake_message import HEADER_API_KEY, SCHEMA_V1
 from ragline_gateway.domain.limits import EffectiveLimits, check_upload_quota
+from ragline_gateway.ports.catalog import DocumentDraft, TenantLimits
 from ragline_gateway.settings import GatewaySettings
 
 PEPPER = b"pepper-for-intake-quota-tests"

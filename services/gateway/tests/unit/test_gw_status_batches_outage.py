@@ -15,9 +15,9 @@ import pytest
 
 from ragline_common.errors import UpstreamUnavailable
 from ragline_common.messages import JobStatus
-from ragline_common.ports.catalog import JobStatusUpdate
 from ragline_common.tenancy import TenantId
 from ragline_gateway.domain.status_batches import CoalescingStatusApplier
+from ragline_gateway.ports.catalog import JobStatusUpdate
 
 TENANT = TenantId("ten_a")
 

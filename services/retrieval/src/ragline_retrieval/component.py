@@ -11,12 +11,12 @@ from ragline_common.adapters.sparse.bm25 import Bm25SparseEncoder
 from ragline_common.contracts.search import SearchApi
 from ragline_common.hosting import Host
 from ragline_common.http.internal_api import StartedApi
-from ragline_common.observability.search_metrics import MeasuredSearchApi
 from ragline_retrieval.adapters.cross_encoder import CrossEncoderReranker
 from ragline_retrieval.api.internal import internal_router
 from ragline_retrieval.domain.query_cache import QueryEmbeddingCache
 from ragline_retrieval.domain.rerank import Reranker
 from ragline_retrieval.domain.search import SearchService
+from ragline_retrieval.search_metrics import MeasuredSearchApi
 from ragline_retrieval.settings import RetrievalSettings
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from ragline_common.ports.rate_limiter import RateLimitDecision
+from ragline_gateway.ports.rate_limiter import RateLimitDecision
 
 _MAX_KEYS = 100_000
 

@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from ragline_common.errors import UpstreamUnavailable
-from ragline_common.ports.rate_limiter import RateLimitDecision
+from ragline_gateway.ports.rate_limiter import RateLimitDecision
 
 _HIT_SCRIPT = """
 local current = redis.call('INCR', KEYS[1])

@@ -12,7 +12,6 @@ from ragline_common.contracts.metadata import INVALID_METADATA, rule_code
 from ragline_common.contracts.metadata import MAX_RAW_CHARS as MAX_RAW_METADATA_CHARS
 from ragline_common.contracts.search import MAX_CHUNK_PAGE, ChunkPageRequest
 from ragline_common.errors import NotFound, UnsupportedMediaType, ValidationFailed
-from ragline_common.ports.catalog import DocumentDraft
 from ragline_gateway.api.schemas import (
     MAX_TITLE_CHARS,
     ChunkList,
@@ -40,6 +39,7 @@ from ragline_gateway.domain.content_types import (
 from ragline_gateway.domain.document_fields import MAX_EXTERNAL_ID_CHARS
 from ragline_gateway.domain.limits import check_upload_quota
 from ragline_gateway.domain.uploads import content_hash, request_chunk_deletion, submit_upload
+from ragline_gateway.ports.catalog import DocumentDraft
 
 router = APIRouter(prefix="/v1", tags=["documents"])
 

@@ -21,11 +21,11 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ragline_common.errors import RaglineError, UpstreamUnavailable
-from ragline_common.ports.catalog import StoredResponse
 from ragline_common.tenancy import TenantId
 from ragline_gateway.api.front_door import header, media_type, send_problem
 from ragline_gateway.context import GatewayContext
 from ragline_gateway.domain.authentication import authenticate
+from ragline_gateway.ports.catalog import StoredResponse
 
 _log = structlog.get_logger(__name__)
 

@@ -15,10 +15,10 @@ from ragline_common.contracts.characters import NulFree
 from ragline_common.contracts.metadata import MAX_KEYS, Metadata
 from ragline_common.contracts.search import SearchHit, StoredChunk
 from ragline_common.messages import JobStatus
-from ragline_common.ports.catalog import ApiKeyRecord, DocumentRecord, JobRecord, TenantRecord
 from ragline_common.tenancy import Scope
 from ragline_gateway.domain.document_fields import MAX_TITLE_CHARS as MAX_TITLE_CHARS
 from ragline_gateway.domain.document_fields import DocumentText, ExternalId, Title
+from ragline_gateway.ports.catalog import ApiKeyRecord, DocumentRecord, JobRecord, TenantRecord
 
 MAX_METADATA_KEYS = MAX_KEYS
 

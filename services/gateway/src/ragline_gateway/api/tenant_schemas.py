@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ragline_common.ports.catalog import TenantLimits, TenantRecord
 from ragline_gateway.api.schemas import TenantOut
 from ragline_gateway.domain.limits import EffectiveLimits
+from ragline_gateway.ports.catalog import TenantLimits, TenantRecord
 
 _MAX_PER_MINUTE = 1_000_000
 _MAX_QUOTA = 2**62

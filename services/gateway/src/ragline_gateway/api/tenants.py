@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from fastapi import APIRouter, Response
 
 from ragline_common.errors import NotFound
-from ragline_common.ports.catalog import TenantRecord
 from ragline_common.tenancy import TenantId
 from ragline_gateway.api.schemas import KeyCreate, KeyCreated, KeyOut, TenantCreate
 from ragline_gateway.api.tenant_schemas import KeyRotate, TenantDetail, TenantPatch
@@ -21,6 +20,7 @@ from ragline_gateway.deps import ContextDep, OperatorDep, PathId, TenantAdminDep
 from ragline_gateway.domain import api_keys
 from ragline_gateway.domain.limits import EffectiveLimits
 from ragline_gateway.domain.tenant_erasure import erase_tenant
+from ragline_gateway.ports.catalog import TenantRecord
 
 router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import Literal, Protocol
 
 from ragline_common.errors import RateLimited
-from ragline_common.ports.rate_limiter import RateLimitDecision, RateLimiter
 from ragline_gateway.domain.limits import WINDOW_S, count_request, policy_headers
+from ragline_gateway.ports.rate_limiter import RateLimitDecision, RateLimiter
 
 
 class RefusedAddresses(Protocol):

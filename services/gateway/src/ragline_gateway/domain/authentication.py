@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from ragline_common.errors import Forbidden, Unauthorized
-from ragline_common.ports.catalog import ApiKeyRecord
 from ragline_common.tenancy import Principal, Scope, TenantId
 from ragline_gateway.domain import api_keys
+from ragline_gateway.ports.catalog import ApiKeyRecord
 
 
 class KeyLookup(Protocol):

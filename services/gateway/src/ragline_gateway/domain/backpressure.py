@@ -22,10 +22,10 @@ import time
 
 from ragline_common.errors import RateLimited, UpstreamUnavailable
 from ragline_common.ports.broker import Broker
-from ragline_common.ports.catalog import Catalog
 from ragline_common.tenancy import TenantId
 from ragline_common.topology import QueueName
 from ragline_gateway.metrics import REQUESTS_REFUSED
+from ragline_gateway.ports.catalog import Catalog
 
 _SAMPLE_S = 1.0
 _RETRY_AFTER_S = 30.0

@@ -18,8 +18,8 @@ from __future__ import annotations
 import structlog
 
 from ragline_common.ports.broker import Broker
-from ragline_common.ports.catalog import Catalog
 from ragline_gateway.domain.uploads import request_chunk_deletion
+from ragline_gateway.ports.catalog import Catalog
 
 _log = structlog.get_logger(__name__)
 _PER_SWEEP = 100

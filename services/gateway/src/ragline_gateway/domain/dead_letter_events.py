@@ -24,10 +24,10 @@ from ragline_common.errors import TransientProcessingError, UpstreamUnavailable
 from ragline_common.messages import DocumentIngestRequested, JobStatus, parse_message
 from ragline_common.observability.messaging import consumer_span
 from ragline_common.ports.broker import DeadLetter, Delivery
-from ragline_common.ports.catalog import Catalog
 from ragline_common.tenancy import TenantId
 from ragline_common.topology import QueueName
 from ragline_gateway.domain.dispatch import JobDispatcher
+from ragline_gateway.ports.catalog import Catalog
 
 _log = structlog.get_logger(__name__)
 

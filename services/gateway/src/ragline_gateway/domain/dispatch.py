@@ -31,11 +31,11 @@ from ragline_common.errors import UpstreamUnavailable
 from ragline_common.messages import DocumentIngestRequested, JobStatus
 from ragline_common.observability.metrics import JOBS
 from ragline_common.ports.broker import Broker
-from ragline_common.ports.catalog import Catalog, JobRecord
 from ragline_common.tenancy import TenantId
 from ragline_common.topology import ROUTING_INGEST
 from ragline_gateway.domain.job_trace import dispatch_span
 from ragline_gateway.domain.uploads import ingest_message
+from ragline_gateway.ports.catalog import Catalog, JobRecord
 
 _log = structlog.get_logger(__name__)
 _TENANTS_PER_SWEEP = 1000

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ragline_common.ports.rate_limiter import RateLimiter
 from ragline_common.tenancy import TenantId
 from ragline_gateway.domain.backpressure import IngestBackpressure
 from ragline_gateway.domain.key_directory import KeyDirectory
 from ragline_gateway.domain.limits import EffectiveLimits, enforce_rate_limit
+from ragline_gateway.ports.rate_limiter import RateLimiter
 from ragline_gateway.settings import GatewaySettings
 
 

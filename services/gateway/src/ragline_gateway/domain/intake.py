@@ -35,7 +35,6 @@ from ragline_common.errors import (
 )
 from ragline_common.observability.messaging import consumer_span
 from ragline_common.ports.broker import Broker, Delivery
-from ragline_common.ports.catalog import Catalog, DocumentDraft, Submission
 from ragline_common.tenancy import Scope, TenantId
 from ragline_common.topology import QueueName
 from ragline_gateway.domain import api_keys
@@ -49,6 +48,7 @@ from ragline_gateway.domain.intake_message import (
     upload_of,
 )
 from ragline_gateway.domain.uploads import submit_upload
+from ragline_gateway.ports.catalog import Catalog, DocumentDraft, Submission
 
 _log = structlog.get_logger(__name__)
 

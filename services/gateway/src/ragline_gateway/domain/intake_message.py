@@ -16,7 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ragline_common.contracts.metadata import Metadata
 from ragline_common.errors import PermanentProcessingError
-from ragline_common.ports.catalog import DocumentDraft
 from ragline_common.topology import INTAKE_API_KEY_HEADER
 from ragline_gateway.domain.content_types import (
     TEXT_CONTENT_TYPES,
@@ -26,6 +25,7 @@ from ragline_gateway.domain.content_types import (
 )
 from ragline_gateway.domain.document_fields import DocumentText, ExternalId, Title
 from ragline_gateway.domain.uploads import content_hash
+from ragline_gateway.ports.catalog import DocumentDraft
 
 SCHEMA_V1 = "ragline.intake.document.v1"
 HEADER_API_KEY = INTAKE_API_KEY_HEADER

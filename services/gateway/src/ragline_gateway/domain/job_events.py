@@ -24,10 +24,10 @@ from ragline_common.observability.messaging import consumer_span
 from ragline_common.observability.metrics import JOBS
 from ragline_common.observability.tracing import inject_context
 from ragline_common.ports.broker import Broker, Delivery
-from ragline_common.ports.catalog import Catalog, JobStatusUpdate
 from ragline_common.topology import ROUTING_DELETE, QueueName
 from ragline_gateway.domain.dispatch import JobDispatcher
 from ragline_gateway.domain.status_batches import CoalescingStatusApplier
+from ragline_gateway.ports.catalog import Catalog, JobStatusUpdate
 
 _log = structlog.get_logger(__name__)
 

@@ -18,7 +18,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Link, SpanKind
 
 from ragline_common.observability.tracing import extract_context, inject_context
-from ragline_common.ports.catalog import JobRecord, TraceContext
+from ragline_gateway.ports.catalog import JobRecord, TraceContext
 
 _tracer = trace.get_tracer("ragline.gateway.dispatch")
 

@@ -24,8 +24,8 @@ from typing import Generic, TypeVar
 import structlog
 
 from ragline_common.errors import UpstreamUnavailable
-from ragline_common.ports.catalog import ApiKeyRecord, Catalog, TenantLimits
 from ragline_common.tenancy import TenantId
+from ragline_gateway.ports.catalog import ApiKeyRecord, Catalog, TenantLimits
 
 _log = structlog.get_logger(__name__)
 _MAX_ENTRIES = 50_000

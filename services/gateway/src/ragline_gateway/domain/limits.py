@@ -17,10 +17,10 @@ from typing import Literal
 import structlog
 
 from ragline_common.errors import QuotaExceeded, RateLimited, UpstreamUnavailable
-from ragline_common.ports.catalog import Catalog, DocumentDraft, TenantLimits
-from ragline_common.ports.rate_limiter import RateLimitDecision, RateLimiter
 from ragline_common.tenancy import TenantId
 from ragline_gateway.metrics import RATE_LIMITER_UNAVAILABLE, REQUESTS_REFUSED
+from ragline_gateway.ports.catalog import Catalog, DocumentDraft, TenantLimits
+from ragline_gateway.ports.rate_limiter import RateLimitDecision, RateLimiter
 from ragline_gateway.settings import GatewaySettings
 
 _log = structlog.get_logger(__name__)

@@ -18,7 +18,7 @@ import asyncio
 import contextvars
 
 from ragline_common.errors import UpstreamUnavailable
-from ragline_common.ports.catalog import Catalog, JobStatusUpdate
+from ragline_gateway.ports.catalog import Catalog, JobStatusUpdate
 
 _MAX_BATCH = 256
 

@@ -18,10 +18,10 @@ import structlog
 from ragline_common.messages import TenantDeleteRequested
 from ragline_common.observability.tracing import inject_context
 from ragline_common.ports.broker import Broker
-from ragline_common.ports.catalog import Catalog
 from ragline_common.tenancy import TenantId
 from ragline_common.topology import ROUTING_TENANT_DELETE
 from ragline_gateway.domain.key_directory import KeyDirectory
+from ragline_gateway.ports.catalog import Catalog
 
 _log = structlog.get_logger(__name__)
 

@@ -17,16 +17,16 @@ from ragline_common.messages import DocumentDeleteRequested, DocumentIngestReque
 from ragline_common.observability.metrics import JOBS
 from ragline_common.observability.tracing import inject_context
 from ragline_common.ports.broker import Broker
-from ragline_common.ports.catalog import (
+from ragline_common.tenancy import TenantId
+from ragline_common.topology import ROUTING_DELETE
+from ragline_gateway.domain.job_trace import current_trace
+from ragline_gateway.ports.catalog import (
     Catalog,
     DocumentDraft,
     DocumentRecord,
     JobRecord,
     Submission,
 )
-from ragline_common.tenancy import TenantId
-from ragline_common.topology import ROUTING_DELETE
-from ragline_gateway.domain.job_trace import current_trace
 
 if TYPE_CHECKING:
     from ragline_gateway.domain.dispatch import JobDispatcher

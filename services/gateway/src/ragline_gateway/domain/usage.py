@@ -19,8 +19,8 @@ from prometheus_client import Counter
 from ragline_common.contracts.answer import AnswerEvent, DeltaEvent, DoneEvent, ErrorEvent, Usage
 from ragline_common.errors import UpstreamUnavailable
 from ragline_common.observability.metrics import REGISTRY, tenant_label
-from ragline_common.ports.catalog import Catalog, UsageDelta
 from ragline_common.tenancy import TenantId
+from ragline_gateway.ports.catalog import Catalog, UsageDelta
 
 _log = structlog.get_logger(__name__)
 

@@ -1,4 +1,4 @@
-""":class:`~ragline_common.ports.chat_model.ChatModel` on the official ``openai`` async client.
+""":class:`~ragline_generation.ports.chat_model.ChatModel` on the official ``openai`` async client.
 
 Any server that speaks the chat-completions protocol works (OpenAI, vLLM, Ollama, llama.cpp
 server). The client's own retries are switched off and done here instead, for two reasons: a
@@ -18,7 +18,7 @@ import openai
 from openai.types.chat import ChatCompletionMessageParam
 
 from ragline_common.backoff import backoff_delay
-from ragline_common.ports.chat_model import (
+from ragline_generation.ports.chat_model import (
     ChatCompletion,
     ChatDelta,
     ChatFailure,

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 from ragline_common.contracts.answer import ChatTurn
 from ragline_common.contracts.search import SearchHit
-from ragline_common.ports.chat_model import ChatMessage
 from ragline_generation.domain.extractive import NO_INFORMATION_ANSWER
 from ragline_generation.domain.tokens import TokenCounter
+from ragline_generation.ports.chat_model import ChatMessage
 
 SYSTEM_PROMPT = f"""\
 You answer questions using only the numbered sources in the user's message.

@@ -35,8 +35,6 @@ from ragline_common.contracts.answer import (
 )
 from ragline_common.contracts.search import MAX_QUERY_CHARS, MAX_TOP_K
 from ragline_common.errors import NotFound, UpstreamUnavailable, ValidationFailed
-from ragline_common.observability.genai import LlmCall, llm_call
-from ragline_common.ports.chat_model import ChatModel, ChatModelError, ChatUsage
 from ragline_common.problem import problem_body
 from ragline_common.tenancy import TenantId
 from ragline_generation.domain.breaker import CircuitBreaker
@@ -51,7 +49,9 @@ from ragline_generation.domain.prefetch import Prefetched
 from ragline_generation.domain.pricing import cost_micro_usd, usd
 from ragline_generation.domain.prompt import Prompt, build_answer_prompt, build_rewrite_prompt
 from ragline_generation.domain.tokens import TokenCounter
+from ragline_generation.genai import LlmCall, llm_call
 from ragline_generation.metrics import LLM_CALLS, LLM_CIRCUIT_OPEN, LLM_FIRST_TOKEN
+from ragline_generation.ports.chat_model import ChatModel, ChatModelError, ChatUsage
 from ragline_generation.settings import GenerationSettings, LlmSettings
 
 _tracer = trace.get_tracer("ragline.generation")

@@ -13,10 +13,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ragline_common.ports.catalog import IdempotencyClaim, StoredResponse
 from ragline_common.tenancy import TenantId
 from ragline_gateway.adapters.catalog.rows import utc
 from ragline_gateway.adapters.catalog.tables import idempotency_keys
+from ragline_gateway.ports.catalog import IdempotencyClaim, StoredResponse
 
 _RUNNING = "running"
 _DONE = "done"

@@ -21,8 +21,8 @@ from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ragline_common.messages import JobStatus
-from ragline_common.ports.catalog import JobStatusUpdate
 from ragline_gateway.adapters.catalog.tables import documents, jobs
+from ragline_gateway.ports.catalog import JobStatusUpdate
 
 _PROGRESS = {
     JobStatus.QUEUED: 0,

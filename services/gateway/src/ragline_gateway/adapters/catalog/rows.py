@@ -9,14 +9,14 @@ from typing import Any
 from sqlalchemy import RowMapping
 
 from ragline_common.messages import JobStatus
-from ragline_common.ports.catalog import (
+from ragline_common.tenancy import Scope, TenantId
+from ragline_gateway.ports.catalog import (
     ApiKeyRecord,
     DocumentRecord,
     JobRecord,
     TenantRecord,
     TraceContext,
 )
-from ragline_common.tenancy import Scope, TenantId
 
 
 def utc(value: datetime) -> datetime:

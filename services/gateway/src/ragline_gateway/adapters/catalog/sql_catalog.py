@@ -20,22 +20,6 @@ from sqlalchemy.sql.expression import ColumnElement, Executable
 from ragline_common.errors import Conflict, NotFound, UpstreamUnavailable
 from ragline_common.ids import new_id
 from ragline_common.messages import JobStatus
-from ragline_common.ports.catalog import (
-    ApiKeyRecord,
-    DocumentDraft,
-    DocumentRecord,
-    IdempotencyClaim,
-    JobRecord,
-    JobStatusUpdate,
-    StorageUsage,
-    StoredResponse,
-    Submission,
-    TenantLimits,
-    TenantRecord,
-    TraceContext,
-    UsageDelta,
-    UsageRecord,
-)
 from ragline_common.tenancy import Scope, TenantId
 from ragline_gateway.adapters.catalog import idempotency, job_status, tenant_policy
 from ragline_gateway.adapters.catalog.engine import (
@@ -65,6 +49,22 @@ from ragline_gateway.adapters.catalog.tables import (
     usage_daily,
 )
 from ragline_gateway.adapters.catalog.usage import add_usage, tokens_on, usage_rows
+from ragline_gateway.ports.catalog import (
+    ApiKeyRecord,
+    DocumentDraft,
+    DocumentRecord,
+    IdempotencyClaim,
+    JobRecord,
+    JobStatusUpdate,
+    StorageUsage,
+    StoredResponse,
+    Submission,
+    TenantLimits,
+    TenantRecord,
+    TraceContext,
+    UsageDelta,
+    UsageRecord,
+)
 
 _UNFINISHED = (JobStatus.QUEUED.value, JobStatus.PROCESSING.value)
 
@@ -86,7 +86,7 @@ def _now() -> datetime:
 
 
 class SqlCatalog:
-    """:class:`~ragline_common.ports.catalog.Catalog` on SQLAlchemy's async engine.
+    """:class:`~ragline_gateway.ports.catalog.Catalog` on SQLAlchemy's async engine.
 
     Constructing it connects to nothing; :meth:`open` migrates the schema, :meth:`close` releases
     the pool. Database outages surface as :class:`UpstreamUnavailable`.

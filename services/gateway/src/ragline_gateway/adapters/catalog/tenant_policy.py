@@ -12,10 +12,10 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ragline_common.ports.catalog import StorageUsage, TenantLimits
 from ragline_common.tenancy import TenantId
 from ragline_gateway.adapters.catalog.rows import utc
 from ragline_gateway.adapters.catalog.tables import api_keys, documents, tenants
+from ragline_gateway.ports.catalog import StorageUsage, TenantLimits
 
 _LIMIT_COLUMNS = tuple(TenantLimits.__dataclass_fields__)
 

@@ -13,9 +13,9 @@ from sqlalchemy import RowMapping, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ragline_common.ports.catalog import UsageDelta, UsageRecord
 from ragline_common.tenancy import TenantId
 from ragline_gateway.adapters.catalog.tables import usage_daily
+from ragline_gateway.ports.catalog import UsageDelta, UsageRecord
 
 _COUNTERS = (
     "requests",

@@ -1,0 +1,1 @@
+"""The chat model port: only generation talks to a language model."""
