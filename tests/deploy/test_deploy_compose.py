@@ -126,7 +126,9 @@ def test_ragline_containers_are_hardened(compose: dict[str, Any], service: str) 
     assert definition["read_only"] is True
     assert "/tmp" in definition["tmpfs"]
     assert "no-new-privileges:true" in definition["security_opt"]
-    assert definition["build"]["dockerfile"] == f"services/{service}/Dockerfile"
+    assert definition["build"]["context"] == "."
+    assert definition["build"]["dockerfile"] == "Dockerfile"
+    assert definition["build"]["args"] == {"TARGET": service}
 
 
 def test_operator_secrets_are_required_variables_not_values(
