@@ -30,8 +30,8 @@ from ragline_common.settings import (
 from ragline_common.tenancy import TenantId
 from ragline_common.topology import QueueName
 from ragline_gateway.adapters.catalog import SqlCatalog
+from ragline_gateway.consumers.job_events import JobEventHandler
 from ragline_gateway.domain.dispatch import JobDispatcher
-from ragline_gateway.domain.job_events import JobEventHandler
 from ragline_gateway.domain.uploads import content_hash, submit_upload
 from ragline_gateway.ports.catalog import DocumentDraft
 from ragline_ingestion.component import IngestionComponent

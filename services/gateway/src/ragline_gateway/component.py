@@ -26,7 +26,7 @@ from ragline_gateway.api import (
     answers,
     chat_completions,
     documents,
-    query,
+    search,
     tenants,
     usage,
 )
@@ -34,14 +34,14 @@ from ragline_gateway.api.body_limit import BodySizeLimitMiddleware
 from ragline_gateway.api.front_door import ContentTypeMiddleware, FrontDoorHeadersMiddleware
 from ragline_gateway.api.idempotency import IdempotencyMiddleware
 from ragline_gateway.api.problem_docs import PROBLEM_RESPONSES
+from ragline_gateway.consumers.dead_letter_events import DeadLetterEventHandler
+from ragline_gateway.consumers.intake import IntakeHandler
+from ragline_gateway.consumers.job_events import JobEventHandler
 from ragline_gateway.context import GatewayContext
 from ragline_gateway.domain.backpressure import IngestBackpressure
 from ragline_gateway.domain.chunk_erasure import resend_pending_erasures
-from ragline_gateway.domain.dead_letter_events import DeadLetterEventHandler
 from ragline_gateway.domain.dispatch import JobDispatcher
 from ragline_gateway.domain.ingest_admission import IngestAdmission
-from ragline_gateway.domain.intake import IntakeHandler
-from ragline_gateway.domain.job_events import JobEventHandler
 from ragline_gateway.domain.key_directory import KeyDirectory
 from ragline_gateway.domain.limits import EffectiveLimits, check_upload_quota
 from ragline_gateway.ports.catalog import DocumentDraft
@@ -76,8 +76,8 @@ class GatewayComponent:
         for module_router in (
             tenants.router,
             documents.router,
+            search.router,
             answers.router,
-            query.router,
             chat_completions.router,
             usage.router,
             admin.router,

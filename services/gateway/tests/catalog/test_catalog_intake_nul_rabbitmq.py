@@ -24,9 +24,9 @@ from ragline_common.tenancy import Scope
 from ragline_common.testing import require_service
 from ragline_common.topology import INTAKE_EXCHANGE, QueueName
 from ragline_gateway.adapters.catalog import SqlCatalog
+from ragline_gateway.consumers.intake import IntakeHandler
 from ragline_gateway.domain import api_keys
 from ragline_gateway.domain.dispatch import JobDispatcher
-from ragline_gateway.domain.intake import IntakeHandler
 from ragline_gateway.domain.intake_message import HEADER_API_KEY, SCHEMA_V1
 
 pytestmark = pytest.mark.integration

@@ -22,8 +22,8 @@ from ragline_common.tenancy import TenantId
 from ragline_common.testing import SpanRecorder
 from ragline_common.topology import ROUTING_JOB_STATUS, QueueName
 from ragline_gateway.adapters.catalog import SqlCatalog
+from ragline_gateway.consumers.job_events import JobEventHandler
 from ragline_gateway.domain.dispatch import JobDispatcher
-from ragline_gateway.domain.job_events import JobEventHandler
 from ragline_gateway.domain.uploads import submit_upload
 from ragline_gateway.ports.catalog import DocumentDraft, TraceContext
 

@@ -17,9 +17,9 @@ from ragline_common.ports.broker import DeadLetter, Delivery
 from ragline_common.tenancy import TenantId
 from ragline_common.topology import INTAKE_EXCHANGE, ROUTING_INGEST, QueueName
 from ragline_gateway.adapters.catalog import SqlCatalog
-from ragline_gateway.domain.dead_letter_events import DeadLetterEventHandler
+from ragline_gateway.consumers.dead_letter_events import DeadLetterEventHandler
+from ragline_gateway.consumers.intake import IntakeHandler
 from ragline_gateway.domain.dispatch import JobDispatcher
-from ragline_gateway.domain.intake import IntakeHandler
 from ragline_gateway.domain.uploads import ingest_message, submit_upload
 from ragline_gateway.ports.catalog import DocumentDraft, Submission
 

@@ -23,9 +23,9 @@ from ragline_common.ports.broker import Delivery
 from ragline_common.tenancy import Scope, TenantId
 from ragline_common.topology import QueueName
 from ragline_gateway.adapters.catalog import SqlCatalog
+from ragline_gateway.consumers.intake import IntakeHandler
 from ragline_gateway.domain import api_keys
 from ragline_gateway.domain.dispatch import JobDispatcher
-from ragline_gateway.domain.intake import IntakeHandler
 from ragline_gateway.domain.intake_message import HEADER_API_KEY, SCHEMA_V1
 
 PEPPER = b"pepper-for-intake-tests"

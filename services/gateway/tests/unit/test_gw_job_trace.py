@@ -23,10 +23,10 @@ from ragline_common.tenancy import Scope, TenantId
 from ragline_common.testing import SpanRecorder
 from ragline_common.topology import ROUTING_INGEST, QueueName
 from ragline_gateway.adapters.catalog import SqlCatalog
+from ragline_gateway.consumers.dead_letter_events import DeadLetterEventHandler
+from ragline_gateway.consumers.intake import IntakeHandler
 from ragline_gateway.domain import api_keys, job_trace
-from ragline_gateway.domain.dead_letter_events import DeadLetterEventHandler
 from ragline_gateway.domain.dispatch import JobDispatcher
-from ragline_gateway.domain.intake import IntakeHandler
 from ragline_gateway.domain.intake_message import HEADER_API_KEY, SCHEMA_V1
 from ragline_gateway.domain.uploads import ingest_message, submit_upload
 from ragline_gateway.ports.catalog import DocumentDraft

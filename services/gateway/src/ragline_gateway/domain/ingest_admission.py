@@ -6,7 +6,7 @@ the same counters, or the queue drop is a way around them (one tenant filling th
 everyone). The buckets are shared: a tenant flooding both doors spends one allowance.
 
 What the queue drop does with a refusal is its own business (a delayed retry, see
-:mod:`ragline_gateway.domain.intake`); this module only decides.
+:mod:`ragline_gateway.consumers.intake`); this module only decides.
 """
 
 from __future__ import annotations

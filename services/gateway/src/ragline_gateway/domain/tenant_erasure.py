@@ -5,7 +5,7 @@ The catalog goes first, in one transaction: from then on no key of the tenant au
 filtered by the catalog). The vectors go next, by a ``tenant.delete.v1`` command to the
 ingestion worker, which owns the vector store; a job that was already being indexed reports
 afterwards for a job the catalog no longer knows, and the gateway then deletes that document's
-chunks too (see :mod:`ragline_gateway.domain.job_events`).
+chunks too (see :mod:`ragline_gateway.consumers.job_events`).
 
 If the broker is down the command fails with 503; the operator repeats the ``DELETE``, which
 answers 404 for the already-erased catalog but sends the vector erasure again.
