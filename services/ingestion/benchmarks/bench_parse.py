@@ -18,8 +18,9 @@ import sys
 import time
 from pathlib import Path
 
+from token_recall import token_recall
+
 from ragline_ingestion.domain.parsing import DOCX, default_parsers
-from ragline_ingestion.domain.parsing.token_recall import token_recall
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DOCS = REPO_ROOT.parent / "shared" / "data" / "docs"

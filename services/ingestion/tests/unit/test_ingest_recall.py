@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from token_recall import token_recall
 
 from ragline_ingestion.domain.parsing import DOCX, default_parsers
-from ragline_ingestion.domain.parsing.token_recall import token_recall
 
 MIN_RECALL = 0.90
 MEDIA_TYPES = {"pdf": "application/pdf", "docx": DOCX, "html": "text/html"}
