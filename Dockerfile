@@ -35,6 +35,8 @@ WORKDIR /src
 COPY pyproject.toml uv.lock ./
 COPY libs/common/pyproject.toml libs/common/
 COPY libs/cli/pyproject.toml libs/cli/
+# A workspace member uv must see to read the lock; its package (test support) is never installed.
+COPY libs/testing/pyproject.toml libs/testing/
 COPY services/gateway/pyproject.toml services/gateway/
 COPY services/ingestion/pyproject.toml services/ingestion/
 COPY services/retrieval/pyproject.toml services/retrieval/

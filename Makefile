@@ -50,7 +50,7 @@ test: install services ## Unit, integration and end-to-end tests
 lint: install ## ruff and mypy --strict
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy libs/common/src libs/cli/src services/gateway/src services/ingestion/src services/retrieval/src services/generation/src
+	$(BIN)/mypy libs/common/src libs/cli/src libs/testing/src services/gateway/src services/ingestion/src services/retrieval/src services/generation/src
 
 .PHONY: bench-parse
 bench-parse: install ## Extraction quality per groundtruth file -> bench-results/parse.json

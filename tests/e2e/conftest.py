@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from ragline_e2e_harness import create_database, drop_database
 
-from ragline_common.testing import require_service
+from ragline_testing.harness import require_service
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from ragline_common import testing_process
+from ragline_testing import process as testing_process
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"

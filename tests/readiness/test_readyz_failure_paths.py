@@ -40,9 +40,9 @@ from ragline_common.settings import (
     InfrastructureSettings,
     VectorStoreSettings,
 )
-from ragline_common.testing import require_service, serve_asgi
 from ragline_gateway.component import GatewayComponent
 from ragline_gateway.settings import GatewaySettings
+from ragline_testing.harness import require_service, serve_asgi
 
 pytestmark = pytest.mark.integration
 

@@ -49,8 +49,8 @@ from ragline_common.settings import (
     InfrastructureSettings,
     VectorStoreSettings,
 )
-from ragline_common.testing import require_service
-from ragline_common.testing_process import unused_port
+from ragline_testing.harness import require_service
+from ragline_testing.process import unused_port
 
 MAX_EXAMPLES = 15
 MAX_NUL_EXAMPLES = 5

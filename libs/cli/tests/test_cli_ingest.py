@@ -12,7 +12,7 @@ from ragline_e2e_harness import Client, RaglineProcess
 
 from ragline_cli.ingest_command import collect_files
 from ragline_cli.main import cli
-from ragline_common.testing import unused_port
+from ragline_testing.harness import unused_port
 
 pytestmark = pytest.mark.e2e
 

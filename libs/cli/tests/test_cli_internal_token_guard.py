@@ -28,7 +28,7 @@ from ragline_common.settings import (
     InfrastructureSettings,
     VectorStoreSettings,
 )
-from ragline_common.testing import unused_port
+from ragline_testing.harness import unused_port
 
 TOKEN = "internal-token-0123456789abcdef"
 ANSWER_BODY = {

@@ -21,7 +21,7 @@ from ragline_common.settings import (
     InfrastructureSettings,
     VectorStoreSettings,
 )
-from ragline_common.testing import LOOPBACK, unused_port
+from ragline_testing.harness import LOOPBACK, unused_port
 
 START_BUDGET_S = 10.0
 

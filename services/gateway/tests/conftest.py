@@ -9,9 +9,9 @@ import pytest
 
 from ragline_common.adapters.broker.memory import MemoryBroker
 from ragline_common.observability import messaging
-from ragline_common.testing import SpanRecorder, recording_spans
 from ragline_gateway.adapters.catalog import SqlCatalog
 from ragline_gateway.domain import job_trace
+from ragline_testing.harness import SpanRecorder, recording_spans
 
 
 @pytest.fixture

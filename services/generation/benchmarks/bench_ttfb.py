@@ -51,8 +51,8 @@ from gw_answer_harness import (  # noqa: E402 - the deployment harness of the ga
 )
 from gw_harness import bearer  # noqa: E402
 
-from ragline_common.testing import serve_asgi  # noqa: E402
-from ragline_common.testing_llm import FakeChatServer  # noqa: E402
+from ragline_testing.fake_llm import FakeChatServer  # noqa: E402
+from ragline_testing.harness import serve_asgi  # noqa: E402
 
 RESULTS = REPO_ROOT / "bench-results" / "ttfb.json"
 GATE_MS = 20.0

@@ -46,7 +46,7 @@ from typing import Any
 
 import httpx
 
-from ragline_common.testing_process import RaglineProcess
+from ragline_testing.process import RaglineProcess
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_CORPUS = REPO_ROOT.parent / "shared" / "data" / "scifact" / "corpus.jsonl"

@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 from beir import BeirSet
 
-from ragline_common.testing_process import RaglineProcess
+from ragline_testing.process import RaglineProcess
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 INDEX_ROOT = Path(os.environ.get("RAGLINE_BENCH_INDEX_DIR", REPO_ROOT / "bench-results" / ".index"))

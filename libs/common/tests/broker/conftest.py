@@ -17,8 +17,8 @@ from ragline_common.adapters.broker.memory import MemoryBroker
 from ragline_common.adapters.broker.rabbitmq import RabbitMqBroker, delete_topology
 from ragline_common.ports.broker import Broker
 from ragline_common.settings import BrokerSettings
-from ragline_common.testing import require_service
 from ragline_common.topology import RETRY_DELAYS_S
+from ragline_testing.harness import require_service
 
 RABBITMQ_HOST = "127.0.0.1"
 RABBITMQ_PORT = 5672

@@ -41,7 +41,7 @@ from ragline_common.ports.vector_store import (
     VectorStore,
 )
 from ragline_common.tenancy import TenantId
-from ragline_common.testing import service_reachable
+from ragline_testing.harness import service_reachable
 
 pytestmark = pytest.mark.filterwarnings(
     # qdrant-client's local mode accepts payload indexes but does not use them.

@@ -30,11 +30,11 @@ from ragline_common.settings import (
     VectorStoreSettings,
 )
 from ragline_common.tenancy import TenantId
-from ragline_common.testing import serve_asgi
 from ragline_gateway.component import GatewayComponent
 from ragline_gateway.settings import GatewaySettings
 from ragline_generation.component import GenerationComponent
 from ragline_generation.settings import GenerationSettings, LlmSettings, ModelPrice
+from ragline_testing.harness import serve_asgi
 
 INTERNAL_TOKEN = "internal-token-for-tests-0123456789"
 LLM_MODEL = "fake-model"

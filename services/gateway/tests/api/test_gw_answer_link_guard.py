@@ -15,8 +15,8 @@ import pytest
 from gw_answer_harness import LLM_MODEL, deployment, parse_sse
 from gw_harness import Tenant, bearer, make_tenant
 
-from ragline_common.testing import serve_asgi
-from ragline_common.testing_llm import FakeChatServer
+from ragline_testing.fake_llm import FakeChatServer
+from ragline_testing.harness import serve_asgi
 
 SOURCE_URL = "https://docs.example.com/handbook"
 INJECTED = (

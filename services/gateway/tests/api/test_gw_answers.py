@@ -13,8 +13,8 @@ from gw_answer_harness import REFUND_TEXT, deployment, parse_sse, tenant_with_do
 from gw_harness import bearer, make_tenant
 
 from ragline_common.http.ops import metrics_app
-from ragline_common.testing import serve_asgi
-from ragline_common.testing_llm import FakeChatServer
+from ragline_testing.fake_llm import FakeChatServer
+from ragline_testing.harness import serve_asgi
 
 QUESTION = {"query": "When are refunds paid?", "top_k": 5}
 

@@ -10,8 +10,8 @@ import openai
 import pytest
 from gw_answer_harness import LLM_MODEL, REFUND_TEXT, deployment, tenant_with_document
 
-from ragline_common.testing import serve_asgi
-from ragline_common.testing_llm import FakeChatServer
+from ragline_testing.fake_llm import FakeChatServer
+from ragline_testing.harness import serve_asgi
 
 QUESTION = "When are refunds paid?"
 

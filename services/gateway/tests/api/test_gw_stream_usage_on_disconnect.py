@@ -18,8 +18,8 @@ from gw_answer_harness import LLM_MODEL, REFUND_TEXT, deployment, tenant_with_do
 from gw_front_door import patch_tenant
 from gw_harness import bearer
 
-from ragline_common.testing import serve_asgi
-from ragline_common.testing_llm import FakeChatServer
+from ragline_testing.fake_llm import FakeChatServer
+from ragline_testing.harness import serve_asgi
 
 QUESTION = "When are refunds paid?"
 ROUTES = {

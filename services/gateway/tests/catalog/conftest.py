@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from ragline_common.testing import require_service
 from ragline_gateway.adapters.catalog import SqlCatalog
+from ragline_testing.harness import require_service
 
 PG_HOST = "127.0.0.1"
 PG_PORT = 5432

@@ -21,13 +21,13 @@ from ragline_common.adapters.broker.rabbitmq import RabbitMqBroker, delete_topol
 from ragline_common.ports.broker import Delivery
 from ragline_common.settings import BrokerSettings
 from ragline_common.tenancy import Scope
-from ragline_common.testing import require_service
 from ragline_common.topology import INTAKE_EXCHANGE, QueueName
 from ragline_gateway.adapters.catalog import SqlCatalog
 from ragline_gateway.consumers.intake import IntakeHandler
 from ragline_gateway.domain import api_keys
 from ragline_gateway.domain.dispatch import JobDispatcher
 from ragline_gateway.domain.intake_message import HEADER_API_KEY, SCHEMA_V1
+from ragline_testing.harness import require_service
 
 pytestmark = pytest.mark.integration
 

@@ -19,13 +19,13 @@ from ragline_common.messages import JobStatus, JobStatusChanged, encode_message
 from ragline_common.observability.tracing import inject_context
 from ragline_common.ports.broker import Delivery
 from ragline_common.tenancy import TenantId
-from ragline_common.testing import SpanRecorder
 from ragline_common.topology import ROUTING_JOB_STATUS, QueueName
 from ragline_gateway.adapters.catalog import SqlCatalog
 from ragline_gateway.consumers.job_events import JobEventHandler
 from ragline_gateway.domain.dispatch import JobDispatcher
 from ragline_gateway.domain.uploads import submit_upload
 from ragline_gateway.ports.catalog import DocumentDraft, TraceContext
+from ragline_testing.harness import SpanRecorder
 
 UPLOAD_TRACE = TraceContext(
     traceparent="00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",

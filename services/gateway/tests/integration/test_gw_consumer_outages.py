@@ -30,7 +30,6 @@ from ragline_common.messages import JobStatus, JobStatusChanged
 from ragline_common.ports.broker import Broker, Delivery, Handler
 from ragline_common.settings import BrokerSettings
 from ragline_common.tenancy import Scope, TenantId
-from ragline_common.testing import require_service
 from ragline_common.topology import (
     INTAKE_API_KEY_HEADER,
     INTAKE_EXCHANGE,
@@ -47,6 +46,7 @@ from ragline_gateway.domain.dispatch import JobDispatcher
 from ragline_gateway.domain.intake_message import SCHEMA_V1
 from ragline_gateway.domain.uploads import ingest_message
 from ragline_gateway.ports.catalog import DocumentDraft, JobRecord
+from ragline_testing.harness import require_service
 
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
 OUTAGE_S = 1.5

@@ -8,8 +8,8 @@ import secrets
 import pytest
 
 from ragline_common.errors import UpstreamUnavailable
-from ragline_common.testing import require_service
 from ragline_gateway.adapters.rate_limit_redis import RedisRateLimiter
+from ragline_testing.harness import require_service
 
 pytestmark = pytest.mark.integration
 REDIS_URL = "redis://127.0.0.1:6379/0"

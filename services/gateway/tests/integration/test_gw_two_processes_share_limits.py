@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ragline_common.testing import require_service
-from ragline_common.testing_process import RaglineProcess
+from ragline_testing.harness import require_service
+from ragline_testing.process import RaglineProcess
 
 pytestmark = pytest.mark.integration
 ADMIN_TOKEN = "operator-token-" + secrets.token_hex(16)

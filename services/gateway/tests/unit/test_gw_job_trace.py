@@ -20,7 +20,6 @@ from ragline_common.messages import JobStatus, encode_message
 from ragline_common.observability.tracing import inject_context
 from ragline_common.ports.broker import DeadLetter, Delivery
 from ragline_common.tenancy import Scope, TenantId
-from ragline_common.testing import SpanRecorder
 from ragline_common.topology import ROUTING_INGEST, QueueName
 from ragline_gateway.adapters.catalog import SqlCatalog
 from ragline_gateway.consumers.dead_letter_events import DeadLetterEventHandler
@@ -30,6 +29,7 @@ from ragline_gateway.domain.dispatch import JobDispatcher
 from ragline_gateway.domain.intake_message import HEADER_API_KEY, SCHEMA_V1
 from ragline_gateway.domain.uploads import ingest_message, submit_upload
 from ragline_gateway.ports.catalog import DocumentDraft
+from ragline_testing.harness import SpanRecorder
 
 PEPPER = b"pepper-for-job-trace-tests"
 

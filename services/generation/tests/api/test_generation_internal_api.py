@@ -25,12 +25,12 @@ from ragline_common.settings import (
     VectorStoreSettings,
 )
 from ragline_common.tenancy import TenantId
-from ragline_common.testing import problem_app
 from ragline_generation.api.internal import internal_router
 from ragline_generation.component import GenerationComponent
 from ragline_generation.domain.extractive import ExtractiveAnswerer
 from ragline_generation.domain.service import AnswerService
 from ragline_generation.settings import GenerationSettings
+from ragline_testing.harness import problem_app
 
 TOKEN = "internal-token-0123456789abcdef"
 

@@ -18,11 +18,11 @@ from ragline_common.contracts.answer import AnswerRequest, CitationsEvent
 from ragline_common.contracts.search import MAX_TOP_K, SearchHit
 from ragline_common.errors import UpstreamUnavailable, ValidationFailed
 from ragline_common.tenancy import TenantId
-from ragline_common.testing import problem_app, serve_asgi, unused_port
 from ragline_generation.api.internal import internal_router
 from ragline_generation.domain.extractive import ExtractiveAnswerer
 from ragline_generation.domain.service import AnswerService
 from ragline_generation.settings import GenerationSettings
+from ragline_testing.harness import problem_app, serve_asgi, unused_port
 
 TOKEN = "internal-token-0123456789abcdef"
 TENANT = TenantId("tenant_a")

@@ -16,10 +16,10 @@ from ragline_common.contracts.answer import (
 )
 from ragline_common.errors import NotFound
 from ragline_common.tenancy import TenantId
-from ragline_common.testing import serve_asgi
-from ragline_common.testing_llm import FakeChatServer
 from ragline_generation.domain.extractive import NO_INFORMATION_ANSWER
 from ragline_generation.domain.prompt import SYSTEM_PROMPT
+from ragline_testing.fake_llm import FakeChatServer
+from ragline_testing.harness import serve_asgi
 
 TENANT = TenantId("ten_a")
 QUESTION = "When are refunds paid?"

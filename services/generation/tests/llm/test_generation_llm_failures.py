@@ -14,9 +14,9 @@ from pydantic import SecretStr
 from ragline_common.clients import HttpAnswerClient
 from ragline_common.contracts.answer import AnswerRequest, DoneEvent, ErrorEvent
 from ragline_common.tenancy import TenantId
-from ragline_common.testing import problem_app, serve_asgi
-from ragline_common.testing_llm import FakeChatServer, Refusal
 from ragline_generation.api.internal import internal_router
+from ragline_testing.fake_llm import FakeChatServer, Refusal
+from ragline_testing.harness import problem_app, serve_asgi
 
 TENANT = TenantId("ten_a")
 REQUEST = AnswerRequest(question="When are refunds paid?", chunks=REFUNDS)

@@ -11,8 +11,8 @@ from llm_harness import REFUNDS, service
 
 from ragline_common.contracts.answer import AnswerRequest, DeltaEvent, DoneEvent, ErrorEvent
 from ragline_common.tenancy import TenantId
-from ragline_common.testing import serve_asgi
-from ragline_common.testing_llm import FakeChatServer
+from ragline_testing.fake_llm import FakeChatServer
+from ragline_testing.harness import serve_asgi
 
 TENANT = TenantId("ten_a")
 REQUEST = AnswerRequest(question="When are refunds paid?", chunks=REFUNDS)

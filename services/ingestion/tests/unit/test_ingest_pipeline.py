@@ -38,7 +38,6 @@ from ragline_common.ports.vector_store import (
     SparseVector,
 )
 from ragline_common.tenancy import TenantId
-from ragline_common.testing import recording_spans
 from ragline_common.topology import ROUTING_JOB_STATUS, QueueName
 from ragline_ingestion.consumers import ingestion_queue
 from ragline_ingestion.consumers.ingestion_queue import IngestionQueueConsumer
@@ -46,6 +45,7 @@ from ragline_ingestion.domain import pipeline as pipeline_module
 from ragline_ingestion.domain.parsing import default_parsers
 from ragline_ingestion.domain.pipeline import IngestionPipeline
 from ragline_ingestion.settings import IngestionSettings
+from ragline_testing.harness import recording_spans
 
 TENANT = TenantId("ten_a")
 OTHER_TENANT = TenantId("ten_b")

@@ -27,10 +27,10 @@ from ragline_common.settings import (
     VectorStoreSettings,
 )
 from ragline_common.tenancy import TenantId
-from ragline_common.testing import problem_app
 from ragline_retrieval.api.internal import internal_router
 from ragline_retrieval.component import RetrievalComponent
 from ragline_retrieval.settings import RetrievalSettings
+from ragline_testing.harness import problem_app
 
 TOKEN = "internal-token-0123456789abcdef"
 BODY = {"tenant_id": "tenant_a", "query": {"query": "refund policy", "top_k": 3}}

@@ -16,10 +16,10 @@ from ragline_common.errors import UpstreamUnavailable
 from ragline_common.ports.embedder import Embedder
 from ragline_common.problem import PROBLEM_MEDIA_TYPE
 from ragline_common.tenancy import TenantId
-from ragline_common.testing import problem_app
 from ragline_retrieval.api.internal import internal_router
 from ragline_retrieval.domain.query_cache import QueryEmbeddingCache
 from ragline_retrieval.domain.search import SearchService
+from ragline_testing.harness import problem_app
 
 TENANT = TenantId("tenant_a")
 

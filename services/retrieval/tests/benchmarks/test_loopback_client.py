@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from loopback_client import LoopbackClient
 from starlette.types import Receive, Scope, Send
 
-from ragline_common.testing import serve_asgi
+from ragline_testing.harness import serve_asgi
 
 
 def _echo_app() -> FastAPI:

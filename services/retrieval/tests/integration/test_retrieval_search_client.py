@@ -26,8 +26,8 @@ from ragline_common.errors import (
 )
 from ragline_common.http.ops import ops_router
 from ragline_common.tenancy import TenantId
-from ragline_common.testing import problem_app, serve_asgi, unused_port
 from ragline_retrieval.api.internal import internal_router
+from ragline_testing.harness import problem_app, serve_asgi, unused_port
 
 TOKEN = "internal-token-0123456789abcdef"
 TENANT = TenantId("tenant_a")

@@ -1,11 +1,11 @@
 """A scriptable server that speaks OpenAI's chat-completions protocol, for tests and benchmarks.
 
-Served over real HTTP on loopback (:func:`ragline_common.testing.serve_asgi`), so the service
+Served over real HTTP on loopback (:func:`ragline_testing.harness.serve_asgi`), so the service
 under test uses the real ``openai`` client, sockets, SSE parsing and timeouts; nothing is
 patched. The server records every request body (tests assert on the prompt actually sent) and
 notices when a client abandons a stream (tests assert that a disconnect reaches the model).
 
-Like :mod:`ragline_common.testing`, only test suites and benchmarks import this module.
+Like :mod:`ragline_testing.harness`, only test suites and benchmarks import this module.
 """
 
 from __future__ import annotations

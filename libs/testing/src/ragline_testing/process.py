@@ -3,7 +3,7 @@
 Both need the same things of it: free ports (the API's and the metrics listener's), a log file
 to show when it fails, readiness by ``/readyz`` (``/healthz`` where a process cannot be ready
 alone), a clean SIGTERM shutdown they can check, and its memory as the kernel sees it.
-Kept apart from :mod:`ragline_common.testing`, which imports pytest: benchmarks are not tests.
+Kept apart from :mod:`ragline_testing.harness`, which imports pytest: benchmarks are not tests.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def unused_port() -> int:
     """A loopback port nothing listens on: bound once to let the OS pick it, then released.
 
     For a child process to listen on, or for "the peer is down" tests. A server in the test's
-    own process should use :func:`ragline_common.testing.serve_asgi`, which keeps the socket it
+    own process should use :func:`ragline_testing.harness.serve_asgi`, which keeps the socket it
     binds and so cannot race another process for the port.
     """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

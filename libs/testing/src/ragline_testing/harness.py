@@ -27,7 +27,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from starlette.types import ASGIApp
 
 from ragline_common.problem import install_problem_handlers
-from ragline_common.testing_process import unused_port as unused_port  # re-exported
+from ragline_testing.process import unused_port as unused_port  # re-exported
 
 LOOPBACK = "127.0.0.1"
 SERVER_START_TIMEOUT_S = 10.0
