@@ -41,9 +41,11 @@ from ragline_common.settings import (
     InfrastructureSettings,
     VectorStoreSettings,
 )
-from ragline_common.tenancy import TenantId
+from ragline_common.tenancy import Scope, TenantId
 from ragline_common.topology import ROUTING_JOB_STATUS, QueueName
+from ragline_gateway.adapters.catalog import SqlCatalog
 from ragline_gateway.component import GatewayComponent
+from ragline_gateway.domain import api_keys
 from ragline_gateway.settings import GatewaySettings
 
 ADMIN_TOKEN = "operator-token-for-tests-0123456789"
@@ -230,3 +232,21 @@ async def make_tenant(client: httpx.AsyncClient, name: str) -> Tenant:
 
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+async def ingest_key_in_catalog(
+    catalog: SqlCatalog, pepper: bytes, *, tenant_name: str = "producer"
+) -> tuple[TenantId, str]:
+    """A new tenant and an ``ingest`` key of it, written straight into the catalog: for tests
+    that drive a consumer (the queue drop) without the REST door."""
+    tenant = (await catalog.create_tenant(tenant_name)).id
+    key = api_keys.generate_key()
+    await catalog.create_api_key(
+        tenant,
+        name="ingest",
+        prefix=api_keys.display_prefix(key),
+        key_hash=api_keys.hash_key(key, pepper),
+        scopes=frozenset({Scope.INGEST}),
+        expires_at=None,
+    )
+    return tenant, key

@@ -12,14 +12,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from gw_harness import ingest_key_in_catalog
 
 from ragline_common.adapters.broker.memory import MemoryBroker
 from ragline_common.errors import PermanentProcessingError
 from ragline_common.ports.broker import Delivery
-from ragline_common.tenancy import Scope, TenantId
+from ragline_common.tenancy import TenantId
 from ragline_gateway.adapters.catalog import SqlCatalog
 from ragline_gateway.consumers.intake import IntakeHandler
-from ragline_gateway.domain import api_keys
 from ragline_gateway.domain.dispatch import JobDispatcher
 from ragline_gateway.domain.intake_message import HEADER_API_KEY, SCHEMA_V1
 
@@ -49,16 +49,7 @@ REFUSED: dict[str, dict[str, Any]] = {
 async def intake(catalog: SqlCatalog) -> AsyncIterator[tuple[IntakeHandler, TenantId, str]]:
     broker = MemoryBroker(close_timeout_s=1.0)
     await broker.start()
-    tenant = (await catalog.create_tenant("producer")).id
-    key = api_keys.generate_key()
-    await catalog.create_api_key(
-        tenant,
-        name="ingest",
-        prefix=api_keys.display_prefix(key),
-        key_hash=api_keys.hash_key(key, PEPPER),
-        scopes=frozenset({Scope.INGEST}),
-        expires_at=None,
-    )
+    tenant, key = await ingest_key_in_catalog(catalog, PEPPER)
     handler = IntakeHandler(
         catalog=catalog,
         broker=broker,

@@ -15,16 +15,15 @@ from typing import Any
 
 import aio_pika
 import pytest
+from gw_harness import ingest_key_in_catalog
 from pydantic import SecretStr
 
 from ragline_common.adapters.broker.rabbitmq import RabbitMqBroker, delete_topology
 from ragline_common.ports.broker import Delivery
 from ragline_common.settings import BrokerSettings
-from ragline_common.tenancy import Scope
 from ragline_common.topology import INTAKE_EXCHANGE, QueueName
 from ragline_gateway.adapters.catalog import SqlCatalog
 from ragline_gateway.consumers.intake import IntakeHandler
-from ragline_gateway.domain import api_keys
 from ragline_gateway.domain.dispatch import JobDispatcher
 from ragline_gateway.domain.intake_message import HEADER_API_KEY, SCHEMA_V1
 from ragline_testing.harness import require_service
@@ -75,16 +74,7 @@ async def test_a_message_with_nul_is_dead_lettered_once_with_a_reason(
     catalog: SqlCatalog, rabbit: tuple[RabbitMqBroker, str]
 ) -> None:
     broker, namespace = rabbit
-    tenant = (await catalog.create_tenant("producer")).id
-    key = api_keys.generate_key()
-    await catalog.create_api_key(
-        tenant,
-        name="ingest",
-        prefix=api_keys.display_prefix(key),
-        key_hash=api_keys.hash_key(key, PEPPER),
-        scopes=frozenset({Scope.INGEST}),
-        expires_at=None,
-    )
+    tenant, key = await ingest_key_in_catalog(catalog, PEPPER)
     handler = IntakeHandler(
         catalog=catalog,
         broker=broker,

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import aio_pika
 import pytest
+from gw_harness import ingest_key_in_catalog
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -29,7 +30,7 @@ from ragline_common.errors import PermanentProcessingError, UpstreamUnavailable
 from ragline_common.messages import JobStatus, JobStatusChanged
 from ragline_common.ports.broker import Broker, Delivery, Handler
 from ragline_common.settings import BrokerSettings
-from ragline_common.tenancy import Scope, TenantId
+from ragline_common.tenancy import TenantId
 from ragline_common.topology import (
     INTAKE_API_KEY_HEADER,
     INTAKE_EXCHANGE,
@@ -41,7 +42,6 @@ from ragline_gateway.adapters.catalog import SqlCatalog
 from ragline_gateway.consumers.dead_letter_events import DeadLetterEventHandler
 from ragline_gateway.consumers.intake import IntakeHandler
 from ragline_gateway.consumers.job_events import JobEventHandler
-from ragline_gateway.domain import api_keys
 from ragline_gateway.domain.dispatch import JobDispatcher
 from ragline_gateway.domain.intake_message import SCHEMA_V1
 from ragline_gateway.domain.uploads import ingest_message
@@ -234,16 +234,7 @@ async def test_an_intake_message_is_accepted_after_a_catalog_outage_on_rabbitmq(
 ) -> None:
     catalog, reader = catalogs
     broker, namespace = rabbit
-    tenant = await catalog.create_tenant("acme")
-    key = api_keys.generate_key()
-    await catalog.create_api_key(
-        tenant.id,
-        name="producer",
-        prefix=api_keys.display_prefix(key),
-        key_hash=api_keys.hash_key(key, PEPPER),
-        scopes=frozenset({Scope.INGEST}),
-        expires_at=None,
-    )
+    tenant_id, key = await ingest_key_in_catalog(catalog, PEPPER, tenant_name="acme")
     handler = Deliveries(
         IntakeHandler(
             catalog=catalog,
@@ -274,7 +265,7 @@ async def test_an_intake_message_is_accepted_after_a_catalog_outage_on_rabbitmq(
         )
 
     async def accepted() -> bool:
-        return bool(await reader.list_documents(tenant.id, limit=10, offset=0))
+        return bool(await reader.list_documents(tenant_id, limit=10, offset=0))
 
     await _settles(accepted, broker)
     assert outage.refused > 0
