@@ -17,6 +17,7 @@ from ragline_common.errors import Forbidden, NotFound, Unauthorized
 from ragline_common.tenancy import Principal, Scope, TenantId
 from ragline_gateway.api.front_door import RESPONSE_HEADERS_STATE
 from ragline_gateway.context import GatewayContext
+from ragline_gateway.domain.answering import Answering
 from ragline_gateway.domain.auth_throttle import count_failed_authentication, refuse_if_throttled
 from ragline_gateway.domain.authentication import authenticate, require_scope
 from ragline_gateway.domain.limits import (
@@ -39,6 +40,14 @@ async def get_context(request: Request) -> GatewayContext:
 
 
 ContextDep = Annotated[GatewayContext, Depends(get_context)]
+
+
+async def get_answering(context: ContextDep) -> Answering:
+    return Answering(context.search, context.answers, context.catalog)
+
+
+AnsweringDep = Annotated[Answering, Depends(get_answering)]
+"""The answering use-case both answer routes share (query, chat completions)."""
 
 PathId = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")]
 """An id in a URL path (``ten_...``, ``key_...``): what the gateway makes, letters, digits,

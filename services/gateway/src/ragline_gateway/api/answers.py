@@ -1,8 +1,9 @@
 """``POST /v1/query``: a grounded answer with citations, whole or streamed as server-sent events.
 
-The search and the first answer event (the numbered sources) are awaited before the response
-starts, so a refused query or an unavailable retrieval is an ordinary problem+json response
-with its status code; only failures after that travel as an ``error`` event.
+The answering itself (search, answer, billing) is :class:`~ragline_gateway.domain.answering.
+Answering`, shared with the chat completions; this route reads Ragline's request format and
+writes Ragline's response format. A stream starts only once its first event has arrived, so a
+refused query or an unavailable retrieval is an ordinary problem+json response.
 """
 
 from __future__ import annotations
@@ -10,22 +11,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import Field
 
-from ragline_common.contracts.answer import AnswerRequest
 from ragline_common.contracts.search import SearchQuery
 from ragline_common.http.streaming import CancellableStreamingResponse
-from ragline_common.tenancy import TenantId
 from ragline_gateway.api.schemas import QueryOut
-from ragline_gateway.api.sse import (
-    EVENT_STREAM_MEDIA_TYPE,
-    STREAM_HEADERS,
-    answer_sse,
-    event_stream_doc,
-    first_event,
-)
-from ragline_gateway.context import GatewayContext
-from ragline_gateway.deps import ContextDep, GenerationTenant
-from ragline_gateway.domain.usage import billed, record_usage
-from ragline_gateway.domain.visibility import visible_search
+from ragline_gateway.api.sse import answer_sse, event_stream_doc, event_stream_response
+from ragline_gateway.deps import AnsweringDep, GenerationTenant
 
 router = APIRouter(prefix="/v1", tags=["answers"])
 
@@ -59,33 +49,10 @@ _STREAM_DOC = {
     responses=_STREAM_DOC,  # type: ignore[arg-type]
 )
 async def query(
-    body: QueryIn, context: ContextDep, tenant_id: GenerationTenant
+    body: QueryIn, answering: AnsweringDep, tenant_id: GenerationTenant
 ) -> QueryOut | CancellableStreamingResponse:
-    found = await visible_search(context.search, context.catalog, tenant_id, body.search_query())
-    request = AnswerRequest(question=body.query, chunks=found.results, model=body.model)
     if body.stream:
-        return await stream_answer(context, tenant_id, request)
-    answer = await context.answers.answer(tenant_id, request)
-    await record_usage(
-        context.catalog, tenant_id, answer.usage, mode=answer.mode, degraded=answer.degraded
-    )
-    return QueryOut(
-        answer=answer.answer,
-        citations=answer.citations,
-        mode=answer.mode,
-        degraded=answer.degraded,
-        degraded_reason=answer.degraded_reason,
-        usage=answer.usage,
-    )
-
-
-async def stream_answer(
-    context: GatewayContext, tenant_id: TenantId, request: AnswerRequest
-) -> CancellableStreamingResponse:
-    events = billed(context.catalog, tenant_id, context.answers.stream(tenant_id, request))
-    first = await first_event(events)
-    return CancellableStreamingResponse(
-        answer_sse(first, events),
-        media_type=EVENT_STREAM_MEDIA_TYPE,
-        headers=STREAM_HEADERS,
-    )
+        stream = await answering.stream(tenant_id, body.search_query(), body.model)
+        return event_stream_response(answer_sse(stream))
+    answer = await answering.answer(tenant_id, body.search_query(), body.model)
+    return QueryOut.model_validate(answer, from_attributes=True)

@@ -16,27 +16,21 @@ from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import Any
 
-import structlog
 from fastapi import APIRouter
 from pydantic import ValidationError
 
 from ragline_common.contracts.answer import (
     MAX_HISTORY_TURNS,
-    AnswerEvent,
-    AnswerRequest,
     ChatTurn,
     CitationsEvent,
     DeltaEvent,
     DoneEvent,
     ErrorEvent,
     RewriteRequest,
-    Usage,
 )
 from ragline_common.contracts.search import MAX_QUERY_CHARS, SearchQuery
-from ragline_common.errors import NotFound, RaglineError, ValidationFailed
+from ragline_common.errors import ValidationFailed
 from ragline_common.http.streaming import CancellableStreamingResponse
-from ragline_common.problem import problem_body
-from ragline_common.tenancy import TenantId
 from ragline_gateway.api.chat_schemas import (
     AssistantMessage,
     ChatCompletionIn,
@@ -49,19 +43,11 @@ from ragline_gateway.api.chat_schemas import (
     openai_error,
     turn_text,
 )
-from ragline_gateway.api.sse import (
-    EVENT_STREAM_MEDIA_TYPE,
-    STREAM_HEADERS,
-    event_stream_doc,
-    first_event,
-)
-from ragline_gateway.context import GatewayContext
-from ragline_gateway.deps import ContextDep, GenerationTenant, QueryTenant
-from ragline_gateway.domain.usage import billed, record_usage
-from ragline_gateway.domain.visibility import visible_search
+from ragline_gateway.api.sse import answer_events, event_stream_doc, event_stream_response
+from ragline_gateway.deps import AnsweringDep, ContextDep, GenerationTenant, QueryTenant
+from ragline_gateway.domain.answering import AnswerStream
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
-_log = structlog.get_logger(__name__)
 
 
 @router.get("/models", response_model=ModelListOut, summary="Models this tenant can use")
@@ -88,8 +74,11 @@ def _question_and_history(body: ChatCompletionIn) -> tuple[str, list[ChatTurn]]:
     return question, history[-MAX_HISTORY_TURNS:]
 
 
-def _spent(usage: Usage) -> bool:
-    return usage.prompt_tokens > 0 or usage.completion_tokens > 0
+def _search(question: str, body: ChatCompletionIn) -> SearchQuery:
+    try:
+        return SearchQuery(query=question, top_k=body.top_k, filters=body.filters)
+    except ValidationError as exc:
+        raise ValidationFailed("The search derived from the messages is invalid.") from exc
 
 
 @router.post(
@@ -106,62 +95,34 @@ def _spent(usage: Usage) -> bool:
     },
 )
 async def chat_completions(
-    body: ChatCompletionIn, context: ContextDep, tenant_id: GenerationTenant
+    body: ChatCompletionIn, answering: AnsweringDep, tenant_id: GenerationTenant
 ) -> ChatCompletionOut | CancellableStreamingResponse:
     question, history = _question_and_history(body)
-    available = await context.answers.models()
-    if body.model not in {model.id for model in available.models}:
-        raise NotFound(f"The model {body.model!r} is not available.", code="model_not_found")
-    rewritten = await context.answers.rewrite(
+    restated = await answering.restate(
         tenant_id, RewriteRequest(question=question, history=history, model=body.model)
     )
-    if _spent(rewritten.usage):
-        await record_usage(
-            context.catalog,
-            tenant_id,
-            rewritten.usage,
-            mode="llm",
-            degraded=False,
-            count_answer=False,
-        )
-    try:
-        search = SearchQuery(query=rewritten.question, top_k=body.top_k, filters=body.filters)
-    except ValidationError as exc:
-        raise ValidationFailed("The search derived from the messages is invalid.") from exc
-    hits = (await visible_search(context.search, context.catalog, tenant_id, search)).results
-    request = AnswerRequest(question=rewritten.question, chunks=hits, model=body.model)
+    search = _search(restated, body)
     completion_id = f"chatcmpl-{secrets.token_hex(12)}"
     created = int(time.time())
     if body.stream:
         include_usage = body.stream_options is not None and body.stream_options.include_usage
-        return await _stream(
-            context,
-            tenant_id,
-            request,
-            _ChunkWriter(completion_id, created, body.model, rewritten.question, include_usage),
-        )
-    answer = await context.answers.answer(tenant_id, request)
-    await record_usage(
-        context.catalog, tenant_id, answer.usage, mode=answer.mode, degraded=answer.degraded
-    )
-    usage = answer.usage
+        writer = _ChunkWriter(completion_id, created, body.model, restated, include_usage)
+        stream = await answering.stream(tenant_id, search, body.model)
+        return event_stream_response(_chunks(stream, writer))
+    answer = await answering.answer(tenant_id, search, body.model)
     return ChatCompletionOut(
         id=completion_id,
         created=created,
         model=body.model,
         choices=[Choice(message=AssistantMessage(content=answer.answer))],
-        usage=CompletionUsage(
-            prompt_tokens=usage.prompt_tokens,
-            completion_tokens=usage.completion_tokens,
-            total_tokens=usage.prompt_tokens + usage.completion_tokens,
-        ),
+        usage=CompletionUsage.of(answer.usage),
         citations=answer.citations,
         ragline=RaglineInfo(
             mode=answer.mode,
             degraded=answer.degraded,
             degraded_reason=answer.degraded_reason,
-            search_query=rewritten.question,
-            estimated_cost_usd=usage.estimated_cost_usd,
+            search_query=restated,
+            estimated_cost_usd=answer.usage.estimated_cost_usd,
         ),
     )
 
@@ -194,9 +155,9 @@ class _ChunkWriter:
             }
         )
 
-    def first(self, event: AnswerEvent) -> str:
-        if isinstance(event, CitationsEvent):
-            self.sources = {c.index: c.model_dump(mode="json") for c in event.citations}
+    def first(self, event: CitationsEvent) -> str:
+        """The opening chunk (the assistant's role), with every source the answer may cite."""
+        self.sources = {c.index: c.model_dump(mode="json") for c in event.citations}
         return self.chunk(
             {"role": "assistant", "content": ""}, citations=list(self.sources.values())
         )
@@ -212,7 +173,6 @@ class _ChunkWriter:
         cited = [self.sources[n] for n in event.cited if n in self.sources]
         lines = [self.chunk({}, "stop", citations=cited, ragline=info.model_dump(mode="json"))]
         if self.include_usage:
-            usage = event.usage
             lines.append(
                 self._data(
                     {
@@ -221,11 +181,7 @@ class _ChunkWriter:
                         "created": self.created,
                         "model": self.model,
                         "choices": [],
-                        "usage": {
-                            "prompt_tokens": usage.prompt_tokens,
-                            "completion_tokens": usage.completion_tokens,
-                            "total_tokens": usage.prompt_tokens + usage.completion_tokens,
-                        },
+                        "usage": CompletionUsage.of(event.usage).model_dump(),
                     }
                 )
             )
@@ -241,38 +197,18 @@ class _ChunkWriter:
         )
 
 
-async def _stream(
-    context: GatewayContext, tenant_id: TenantId, request: AnswerRequest, writer: _ChunkWriter
-) -> CancellableStreamingResponse:
-    events = billed(context.catalog, tenant_id, context.answers.stream(tenant_id, request))
-    first = await first_event(events)
-    return CancellableStreamingResponse(
-        _chunks(first, events, writer),
-        media_type=EVENT_STREAM_MEDIA_TYPE,
-        headers=STREAM_HEADERS,
-    )
-
-
-async def _chunks(
-    first: AnswerEvent,
-    events: AsyncGenerator[AnswerEvent, None],
-    writer: _ChunkWriter,
-) -> AsyncGenerator[str, None]:
-    """``events`` come billed (:func:`ragline_gateway.domain.usage.billed`)."""
-    async with aclosing(events):
-        try:
-            yield writer.first(first)
-            async for event in events:
-                if isinstance(event, DeltaEvent):
-                    yield writer.chunk({"content": event.text})
-                elif isinstance(event, DoneEvent):
-                    for line in writer.done(event):
-                        yield line
-                elif isinstance(event, ErrorEvent):
-                    yield writer.error(event.problem)
-                    return
-            yield "data: [DONE]\n\n"
-        except Exception as exc:
-            if not isinstance(exc, RaglineError):
-                _log.exception("chat_stream_failed")
-            yield writer.error(problem_body(exc))
+async def _chunks(stream: AnswerStream, writer: _ChunkWriter) -> AsyncGenerator[str, None]:
+    """The OpenAI rendering: ``chat.completion.chunk`` lines, then ``[DONE]`` unless it failed."""
+    async with aclosing(answer_events(stream)) as events:
+        async for event in events:
+            if isinstance(event, CitationsEvent):
+                yield writer.first(event)
+            elif isinstance(event, DeltaEvent):
+                yield writer.chunk({"content": event.text})
+            elif isinstance(event, DoneEvent):
+                for line in writer.done(event):
+                    yield line
+            elif isinstance(event, ErrorEvent):
+                yield writer.error(event.problem)
+                return
+        yield "data: [DONE]\n\n"

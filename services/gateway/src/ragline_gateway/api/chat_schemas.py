@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ragline_common.contracts.answer import MAX_HISTORY_TURNS, MAX_TURN_CHARS, Citation
+from ragline_common.contracts.answer import MAX_HISTORY_TURNS, MAX_TURN_CHARS, Citation, Usage
 from ragline_common.contracts.search import MAX_TOP_K, Filters
 
 MAX_MESSAGES = 2 * MAX_HISTORY_TURNS + 10
@@ -81,6 +81,15 @@ class CompletionUsage(BaseModel):
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
+
+    @classmethod
+    def of(cls, usage: Usage) -> CompletionUsage:
+        total = usage.prompt_tokens + usage.completion_tokens
+        return cls(
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            total_tokens=total,
+        )
 
 
 class ChatCompletionOut(BaseModel):

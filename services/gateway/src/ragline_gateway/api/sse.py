@@ -1,8 +1,9 @@
-"""Server-sent events for ``POST /v1/query`` with ``"stream": true``.
+"""Server-sent events for streamed answers (``POST /v1/query`` and the chat completions).
 
-One SSE event per answer event, named as in the contract (``citations``, ``delta``, ``done``,
-``error``), each written the moment generation yields it. Anything that fails after the headers
-went out becomes an ``error`` event carrying the problem+json body the response would have had.
+Ragline's own format has one SSE event per answer event, named as in the contract
+(``citations``, ``delta``, ``done``, ``error``), each written the moment generation yields it.
+Both formats read the events through :func:`answer_events`, so anything that fails after the
+headers went out reaches either client the same way: as an error in the stream.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from typing import Any
 
 import structlog
 
-from ragline_common.contracts.answer import AnswerEvent
-from ragline_common.errors import RaglineError, UpstreamUnavailable
+from ragline_common.contracts.answer import AnswerEvent, ErrorEvent
+from ragline_common.errors import RaglineError
+from ragline_common.http.streaming import CancellableStreamingResponse
 from ragline_common.problem import problem_body
+from ragline_gateway.domain.answering import AnswerStream
 
 EVENT_STREAM_MEDIA_TYPE = "text/event-stream"
 STREAM_HEADERS = {
@@ -40,14 +43,6 @@ def event_stream_doc(event_names: tuple[str, ...] | None) -> dict[str, Any]:
     }
 
 
-async def first_event(events: AsyncGenerator[AnswerEvent, None]) -> AnswerEvent:
-    """The sources event, awaited before the response starts (so failures keep their status)."""
-    try:
-        return await anext(events)
-    except StopAsyncIteration as exc:
-        raise UpstreamUnavailable("Generation returned an empty answer stream.") from exc
-
-
 def sse(event: str, data: Any) -> str:
     return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
@@ -61,16 +56,28 @@ def _payload(event: AnswerEvent) -> tuple[str, Any]:
     return event.event, event.model_dump(mode="json", exclude={"event"})
 
 
-async def answer_sse(
-    first: AnswerEvent, events: AsyncGenerator[AnswerEvent, None]
-) -> AsyncGenerator[str, None]:
-    """``events`` come billed (:func:`ragline_gateway.domain.usage.billed`)."""
-    async with aclosing(events):
+async def answer_events(stream: AnswerStream) -> AsyncGenerator[AnswerEvent, None]:
+    """The stream's events, closed however the response ends; a failure after the headers went
+    out becomes an ``error`` event carrying the problem+json body the response would have had."""
+    async with aclosing(stream.rest):
         try:
-            yield sse(*_payload(first))
-            async for event in events:
-                yield sse(*_payload(event))
+            yield stream.first
+            async for event in stream.rest:
+                yield event
         except Exception as exc:
             if not isinstance(exc, RaglineError):
                 _log.exception("answer_stream_failed")
-            yield sse("error", problem_body(exc))
+            yield ErrorEvent(problem=problem_body(exc))
+
+
+def event_stream_response(lines: AsyncGenerator[str, None]) -> CancellableStreamingResponse:
+    return CancellableStreamingResponse(
+        lines, media_type=EVENT_STREAM_MEDIA_TYPE, headers=STREAM_HEADERS
+    )
+
+
+async def answer_sse(stream: AnswerStream) -> AsyncGenerator[str, None]:
+    """Ragline's own rendering: one SSE event per answer event."""
+    async with aclosing(answer_events(stream)) as events:
+        async for event in events:
+            yield sse(*_payload(event))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from datetime import UTC, datetime
+from typing import Protocol
 
 import anyio
 import structlog
@@ -20,7 +21,7 @@ from ragline_common.contracts.answer import AnswerEvent, DeltaEvent, DoneEvent, 
 from ragline_common.errors import UpstreamUnavailable
 from ragline_common.observability.metrics import REGISTRY, tenant_label
 from ragline_common.tenancy import TenantId
-from ragline_gateway.ports.catalog import Catalog, UsageDelta
+from ragline_gateway.ports.catalog import UsageDelta
 
 _log = structlog.get_logger(__name__)
 
@@ -32,6 +33,14 @@ ANSWERS = Counter(
 )
 
 
+class UsageLedger(Protocol):
+    """The part of the catalog that keeps each tenant's daily usage totals."""
+
+    async def record_usage(
+        self, tenant_id: TenantId, delta: UsageDelta, *, when: datetime
+    ) -> None: ...
+
+
 RECORD_TIMEOUT_S = 3.0
 """How long a stream's record may hold up its end (within the response's cleanup budget)."""
 
@@ -41,7 +50,7 @@ def micro_usd(usage: Usage) -> int:
 
 
 async def record_usage(
-    catalog: Catalog,
+    ledger: UsageLedger,
     tenant_id: TenantId,
     usage: Usage,
     *,
@@ -61,7 +70,7 @@ async def record_usage(
         degraded=degraded,
     )
     try:
-        await catalog.record_usage(tenant_id, delta, when=datetime.now(UTC))
+        await ledger.record_usage(tenant_id, delta, when=datetime.now(UTC))
     except UpstreamUnavailable:
         _log.warning("usage_not_recorded", model=usage.model, tokens=usage.prompt_tokens)
     except Exception:  # e.g. the tenant was erased meanwhile: never fail a delivered answer
@@ -69,7 +78,7 @@ async def record_usage(
 
 
 async def billed(
-    catalog: Catalog, tenant_id: TenantId, events: AsyncGenerator[AnswerEvent, None]
+    ledger: UsageLedger, tenant_id: TenantId, events: AsyncGenerator[AnswerEvent, None]
 ) -> AsyncGenerator[AnswerEvent, None]:
     """``events`` passed through, and their usage recorded exactly once however they end.
 
@@ -87,21 +96,21 @@ async def billed(
                 if isinstance(event, DoneEvent):
                     recorded = True
                     await _record_shielded(
-                        catalog, tenant_id, event.usage, mode=event.mode, degraded=event.degraded
+                        ledger, tenant_id, event.usage, mode=event.mode, degraded=event.degraded
                     )
                 elif isinstance(event, DeltaEvent | ErrorEvent) and event.usage is not None:
                     spent = event.usage
                 yield event
     finally:
         if not recorded and spent is not None:
-            await _record_shielded(catalog, tenant_id, spent, mode="llm", degraded=False)
+            await _record_shielded(ledger, tenant_id, spent, mode="llm", degraded=False)
 
 
 async def _record_shielded(
-    catalog: Catalog, tenant_id: TenantId, usage: Usage, *, mode: str, degraded: bool
+    ledger: UsageLedger, tenant_id: TenantId, usage: Usage, *, mode: str, degraded: bool
 ) -> None:
     """Shielded: a client that leaves cancels the response, and this runs inside that scope."""
     with anyio.CancelScope(shield=True), anyio.move_on_after(RECORD_TIMEOUT_S) as scope:
-        await record_usage(catalog, tenant_id, usage, mode=mode, degraded=degraded)
+        await record_usage(ledger, tenant_id, usage, mode=mode, degraded=degraded)
     if scope.cancelled_caught:
         _log.warning("usage_not_recorded", model=usage.model, tokens=usage.prompt_tokens)
