@@ -213,3 +213,24 @@ async def test_a_whole_stream_arrives_over_http_event_by_event(
     assert arrivals[0][0] == "citations" and arrivals[0][1] < 0.25
     assert arrivals[1][0] == "delta" and arrivals[1][1] >= 0.3
     assert arrivals[-1][0] == "done"
+
+
+async def test_closing_a_trial_stream_frees_the_half_open_breaker_at_once(
+    fake: FakeChatServer, url: str
+) -> None:
+    """The client going away is no verdict on the model: the next request may try it."""
+    fake.always_fail = 500
+    answers = service(url, max_retries=0, breaker_failures=1, breaker_reset_s=0.2)
+    assert (await answers.answer(TENANT, REQUEST)).degraded_reason == "llm_server_error"
+    await asyncio.sleep(0.3)  # half-open: one trial call may go out
+    fake.always_fail = None
+    fake.endless = True
+    fake.token_delay_s = 0.01
+    async with aclosing(answers.stream(TENANT, REQUEST)) as events:
+        async for event in events:
+            if event.event == "delta":
+                break
+
+    fake.endless = False
+    answer = await answers.answer(TENANT, REQUEST)
+    assert answer.mode == "llm" and not answer.degraded
