@@ -25,7 +25,7 @@ from ragline_common.ports.broker import Broker
 from ragline_common.tenancy import TenantId
 from ragline_common.topology import QueueName
 from ragline_gateway.metrics import REQUESTS_REFUSED
-from ragline_gateway.ports.catalog import Catalog
+from ragline_gateway.ports.catalog import DispatchQueue
 
 _SAMPLE_S = 1.0
 _RETRY_AFTER_S = 30.0
@@ -36,7 +36,7 @@ flooding tenants are needed to fill it, and a single one never can."""
 
 class IngestBackpressure:
     def __init__(
-        self, catalog: Catalog, broker: Broker, *, limit: int, tenant_limit: int | None = None
+        self, catalog: DispatchQueue, broker: Broker, *, limit: int, tenant_limit: int | None = None
     ) -> None:
         self._catalog = catalog
         self._broker = broker

@@ -19,7 +19,7 @@ import structlog
 
 from ragline_common.ports.broker import Broker
 from ragline_gateway.domain.uploads import request_chunk_deletion
-from ragline_gateway.ports.catalog import Catalog
+from ragline_gateway.ports.catalog import PendingErasures
 
 _log = structlog.get_logger(__name__)
 _PER_SWEEP = 100
@@ -27,7 +27,7 @@ _PER_SWEEP = 100
 
 
 async def resend_pending_erasures(
-    catalog: Catalog, broker: Broker, *, limit: int = _PER_SWEEP
+    catalog: PendingErasures, broker: Broker, *, limit: int = _PER_SWEEP
 ) -> int:
     """Send the erasure request again for deleted documents still pending; how many went out.
 

@@ -23,6 +23,7 @@ bad row would stop every later tenant on every sweep, and a start-up that dispat
 from __future__ import annotations
 
 import asyncio
+from typing import Protocol
 
 import structlog
 from pydantic import ValidationError
@@ -35,14 +36,24 @@ from ragline_common.tenancy import TenantId
 from ragline_common.topology import ROUTING_INGEST
 from ragline_gateway.domain.job_trace import dispatch_span
 from ragline_gateway.domain.uploads import ingest_message
-from ragline_gateway.ports.catalog import Catalog, JobRecord
+from ragline_gateway.ports.catalog import (
+    DispatchQueue,
+    DocumentStore,
+    JobRecord,
+    JobStatusLedger,
+)
 
 _log = structlog.get_logger(__name__)
 _TENANTS_PER_SWEEP = 1000
 
 
+class DispatchCatalog(DispatchQueue, DocumentStore, JobStatusLedger, Protocol):
+    """The roles of the catalog the dispatcher uses: it takes jobs off the dispatch queue, reads
+    the document and content each one sends, and fails a job no worker could be sent."""
+
+
 class JobDispatcher:
-    def __init__(self, catalog: Catalog, broker: Broker, *, window: int) -> None:
+    def __init__(self, catalog: DispatchCatalog, broker: Broker, *, window: int) -> None:
         self._catalog = catalog
         self._broker = broker
         self._window = window

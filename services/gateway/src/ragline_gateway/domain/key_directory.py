@@ -25,7 +25,7 @@ import structlog
 
 from ragline_common.errors import UpstreamUnavailable
 from ragline_common.tenancy import TenantId
-from ragline_gateway.ports.catalog import ApiKeyRecord, Catalog, TenantLimits
+from ragline_gateway.ports.catalog import ApiKeyRecord, TenantDirectory, TenantLimits
 
 _log = structlog.get_logger(__name__)
 _MAX_ENTRIES = 50_000
@@ -60,7 +60,7 @@ class _TtlCache(Generic[K, V]):
 class KeyDirectory:
     """What :func:`~ragline_gateway.domain.authentication.authenticate` needs, cached."""
 
-    def __init__(self, catalog: Catalog, *, ttl_s: float, touch_interval_s: float) -> None:
+    def __init__(self, catalog: TenantDirectory, *, ttl_s: float, touch_interval_s: float) -> None:
         self._catalog = catalog
         self._touch_interval_s = touch_interval_s
         self._keys: _TtlCache[str, ApiKeyRecord | None] = _TtlCache(ttl_s)

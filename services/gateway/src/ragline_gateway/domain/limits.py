@@ -19,7 +19,7 @@ import structlog
 from ragline_common.errors import QuotaExceeded, RateLimited, UpstreamUnavailable
 from ragline_common.tenancy import TenantId
 from ragline_gateway.metrics import RATE_LIMITER_UNAVAILABLE, REQUESTS_REFUSED
-from ragline_gateway.ports.catalog import Catalog, DocumentDraft, TenantLimits
+from ragline_gateway.ports.catalog import DocumentDraft, DocumentStore, TenantLimits, UsageTotals
 from ragline_gateway.ports.rate_limiter import RateLimitDecision, RateLimiter
 from ragline_gateway.settings import GatewaySettings
 
@@ -129,7 +129,7 @@ async def count_request(
 
 
 async def check_upload_quota(
-    catalog: Catalog, tenant_id: TenantId, limits: EffectiveLimits, draft: DocumentDraft
+    catalog: DocumentStore, tenant_id: TenantId, limits: EffectiveLimits, draft: DocumentDraft
 ) -> None:
     """Refuse an upload that would take the tenant past its documents or bytes quota.
 
@@ -168,7 +168,7 @@ def _until_next_utc_day(now: datetime) -> float:
 
 
 async def check_token_quota(
-    catalog: Catalog, tenant_id: TenantId, limits: EffectiveLimits, *, now: datetime
+    catalog: UsageTotals, tenant_id: TenantId, limits: EffectiveLimits, *, now: datetime
 ) -> None:
     """Refuse generation once the tenant's LLM tokens of the (UTC) day are used up."""
     if limits.max_llm_tokens_per_day is None:

@@ -18,13 +18,13 @@ import asyncio
 import contextvars
 
 from ragline_common.errors import UpstreamUnavailable
-from ragline_gateway.ports.catalog import Catalog, JobStatusUpdate
+from ragline_gateway.ports.catalog import JobStatusLedger, JobStatusUpdate
 
 _MAX_BATCH = 256
 
 
 class CoalescingStatusApplier:
-    def __init__(self, catalog: Catalog, *, max_batch: int = _MAX_BATCH) -> None:
+    def __init__(self, catalog: JobStatusLedger, *, max_batch: int = _MAX_BATCH) -> None:
         self._catalog = catalog
         self._max_batch = max_batch
         self._pending: list[tuple[JobStatusUpdate, asyncio.Future[bool]]] = []

@@ -21,13 +21,13 @@ from ragline_common.ports.broker import Broker
 from ragline_common.tenancy import TenantId
 from ragline_common.topology import ROUTING_TENANT_DELETE
 from ragline_gateway.domain.key_directory import KeyDirectory
-from ragline_gateway.ports.catalog import Catalog
+from ragline_gateway.ports.catalog import TenantDirectory
 
 _log = structlog.get_logger(__name__)
 
 
 async def erase_tenant(
-    catalog: Catalog, broker: Broker, keys: KeyDirectory, tenant_id: TenantId
+    catalog: TenantDirectory, broker: Broker, keys: KeyDirectory, tenant_id: TenantId
 ) -> bool:
     """Erase everything of the tenant; ``False`` when the catalog had no such tenant."""
     existed = await catalog.delete_tenant(tenant_id)

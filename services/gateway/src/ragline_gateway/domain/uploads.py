@@ -21,10 +21,11 @@ from ragline_common.tenancy import TenantId
 from ragline_common.topology import ROUTING_DELETE
 from ragline_gateway.domain.job_trace import current_trace
 from ragline_gateway.ports.catalog import (
-    Catalog,
     DocumentDraft,
     DocumentRecord,
+    DocumentStore,
     JobRecord,
+    PendingErasures,
     Submission,
 )
 
@@ -56,7 +57,7 @@ def ingest_message(
 
 
 async def submit_upload(
-    catalog: Catalog,
+    catalog: DocumentStore,
     dispatcher: JobDispatcher,
     tenant_id: TenantId,
     draft: DocumentDraft,
@@ -79,7 +80,7 @@ async def submit_upload(
 
 
 async def request_chunk_deletion(
-    catalog: Catalog, broker: Broker, tenant_id: TenantId, document_id: str
+    catalog: PendingErasures, broker: Broker, tenant_id: TenantId, document_id: str
 ) -> bool:
     """Ask the worker to delete every chunk of a document the catalog already tombstoned;
     whether the broker confirmed the request.
