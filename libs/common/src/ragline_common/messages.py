@@ -102,19 +102,19 @@ class TenantDeleteRequested(Envelope):
     type: Literal["tenant.delete.v1"] = "tenant.delete.v1"
 
 
-AnyMessage = Annotated[
-    DocumentIngestRequested | JobStatusChanged | DocumentDeleteRequested | TenantDeleteRequested,
-    Field(discriminator="type"),
-]
+KnownMessage = (
+    DocumentIngestRequested | JobStatusChanged | DocumentDeleteRequested | TenantDeleteRequested
+)
+"""Every envelope type Ragline sends over its own exchanges."""
+
+AnyMessage = Annotated[KnownMessage, Field(discriminator="type")]
 
 
 class _MessageAdapter(BaseModel):
     message: AnyMessage
 
 
-def parse_message(
-    body: bytes | str,
-) -> DocumentIngestRequested | JobStatusChanged | DocumentDeleteRequested | TenantDeleteRequested:
+def parse_message(body: bytes | str) -> KnownMessage:
     """Decode a broker body into its typed envelope (raises ``pydantic.ValidationError``)."""
     import json
 

@@ -28,6 +28,7 @@ from ragline_common.messages import (
     JobStatusChanged,
     encode_message,
 )
+from ragline_common.observability import messaging
 from ragline_common.ports.broker import Delivery, Handler
 from ragline_common.ports.vector_store import (
     ChunkPayload,
@@ -39,7 +40,6 @@ from ragline_common.ports.vector_store import (
 )
 from ragline_common.tenancy import TenantId
 from ragline_common.topology import ROUTING_JOB_STATUS, QueueName
-from ragline_ingestion.consumers import ingestion_queue
 from ragline_ingestion.consumers.ingestion_queue import IngestionQueueConsumer
 from ragline_ingestion.domain import pipeline as pipeline_module
 from ragline_ingestion.domain.parsing import default_parsers
@@ -438,11 +438,12 @@ async def test_spans_join_the_producers_trace_and_status_events_carry_it_on(
     trace_id = "0af7651916cd43dd8448eb211c80319c"
     headers = {"traceparent": f"00-{trace_id}-b7ad6b7169203331-01"}
 
-    with recording_spans(monkeypatch, pipeline_module, ingestion_queue) as recorder:
+    with recording_spans(monkeypatch, pipeline_module, messaging) as recorder:
         await consumer.handle(delivery(ingest_request(), headers))
         spans = recorder.exporter.get_finished_spans()
     names = {span.name for span in spans}
     assert {"ingest.parse", "ingest.chunk", "ingest.embed", "ingest.upsert"} <= names
+    assert f"{QueueName.INGESTION.value} process" in names
     assert {format(span.context.trace_id, "032x") for span in spans} == {trace_id}
     for _, _, published_headers in broker.published:
         assert trace_id in published_headers["traceparent"]

@@ -17,12 +17,14 @@ anything it cannot use is logged and dropped; only a catalog outage is retried.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import structlog
 from pydantic import ValidationError
 
+from ragline_common.consuming import Decoded, MessageConsumer, envelope_identity, route
 from ragline_common.errors import TransientProcessingError, UpstreamUnavailable
 from ragline_common.messages import DocumentIngestRequested, JobStatus, parse_message
-from ragline_common.observability.messaging import consumer_span
 from ragline_common.ports.broker import DeadLetter, Delivery
 from ragline_common.tenancy import TenantId
 from ragline_common.topology import QueueName
@@ -32,50 +34,65 @@ from ragline_gateway.ports.catalog import Catalog
 _log = structlog.get_logger(__name__)
 
 
+@dataclass(frozen=True)
+class ParkedIngestion:
+    """An ingest command parked by the broker, for the tenant the broker's record vouches for."""
+
+    tenant_id: TenantId
+    job_id: str
+    reason: str
+
+
 class DeadLetterEventHandler:
     def __init__(self, catalog: Catalog, dispatcher: JobDispatcher) -> None:
         self._catalog = catalog
         self._dispatcher = dispatcher
+        # A parked message keeps its upload's traceparent: failing its job joins that trace.
+        self._consume = MessageConsumer(
+            QueueName.DEAD_LETTER_EVENTS,
+            [route(ParkedIngestion, self._fail)],
+            decode=believed_ingestion,
+        )
 
     async def __call__(self, delivery: Delivery) -> None:
-        try:
-            message = parse_message(delivery.body)
-        except (ValidationError, ValueError):
-            return  # not one of ours (an intake message, say): nothing to fail
-        if not isinstance(message, DocumentIngestRequested):
-            return
-        letter = delivery.dead_letter
-        tenant_id = _vouched_tenant(letter, message)
-        if letter is None or tenant_id is None:
-            _log.warning("dead_letter_not_believed", queue=letter.queue.value if letter else None)
-            return
-        # A parked message keeps its upload's traceparent: failing its job joins that trace.
-        with (
-            consumer_span(
-                QueueName.DEAD_LETTER_EVENTS,
-                delivery.headers,
-                message_id=message.event_id,
-                message_type=message.type,
-                tenant_id=tenant_id,
-            ),
-            structlog.contextvars.bound_contextvars(tenant_id=tenant_id),
-        ):
-            await self._fail(tenant_id, message.job_id, letter.reason)
+        await self._consume(delivery)
 
-    async def _fail(self, tenant_id: TenantId, job_id: str, reason: str) -> None:
+    async def _fail(self, parked: ParkedIngestion) -> None:
         try:
             changed = await self._catalog.apply_job_status(
-                tenant_id,
-                job_id,
+                parked.tenant_id,
+                parked.job_id,
                 JobStatus.FAILED,
                 chunk_count=None,
-                reason=f"{reason} (dead-lettered; an operator can replay it)",
+                reason=f"{parked.reason} (dead-lettered; an operator can replay it)",
             )
             if changed:
-                await self._dispatcher.dispatch(tenant_id)
+                await self._dispatcher.dispatch(parked.tenant_id)
         except UpstreamUnavailable as exc:
             raise TransientProcessingError(exc.detail) from exc
-        _log.info("dead_letter_job_failed", job_id=job_id, changed=changed)
+        _log.info("dead_letter_job_failed", job_id=parked.job_id, changed=changed)
+
+
+def believed_ingestion(delivery: Delivery) -> Decoded[ParkedIngestion] | None:
+    """The parked ingest command whose job may be failed, or None for any other letter.
+
+    Letters that are not ours (an intake message, say), or not ingest commands, have no job to
+    fail; one whose record does not vouch for the tenant its command names is not believed.
+    The span and the log context are given the command's fields only once it is believed.
+    """
+    try:
+        message = parse_message(delivery.body)
+    except (ValidationError, ValueError):
+        return None
+    if not isinstance(message, DocumentIngestRequested):
+        return None
+    letter = delivery.dead_letter
+    tenant_id = _vouched_tenant(letter, message)
+    if letter is None or tenant_id is None:
+        _log.warning("dead_letter_not_believed", queue=letter.queue.value if letter else None)
+        return None
+    parked = ParkedIngestion(tenant_id=tenant_id, job_id=message.job_id, reason=letter.reason)
+    return Decoded(parked, envelope_identity(message))
 
 
 def _vouched_tenant(letter: DeadLetter | None, command: DocumentIngestRequested) -> TenantId | None:

@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 from pydantic import ValidationError
 
+from ragline_common.consuming import MessageConsumer, route, undecoded
 from ragline_common.errors import (
     Conflict,
     PermanentProcessingError,
@@ -33,7 +34,6 @@ from ragline_common.errors import (
     TransientProcessingError,
     UpstreamUnavailable,
 )
-from ragline_common.observability.messaging import consumer_span
 from ragline_common.ports.broker import Broker, Delivery
 from ragline_common.tenancy import Scope, TenantId
 from ragline_common.topology import QueueName
@@ -83,18 +83,15 @@ class IntakeHandler:
         self._key_pepper = key_pepper
         self._admin_token = admin_token
         self._max_upload_bytes = max_upload_bytes
-
-    async def __call__(self, delivery: Delivery) -> None:
         # The upload's trace starts at the producer's message (its traceparent, if it sent
         # one); the job keeps this span's context, so a late publish joins the same trace.
-        with consumer_span(
-            QueueName.INTAKE,
-            delivery.headers,
-            message_id=None,
-            message_type=None,
-            tenant_id=None,
-        ):
-            await self._handle(delivery)
+        # The body is read in ``_submit``, once the key is authenticated.
+        self._consume = MessageConsumer(
+            QueueName.INTAKE, [route(Delivery, self._handle)], decode=undecoded
+        )
+
+    async def __call__(self, delivery: Delivery) -> None:
+        await self._consume(delivery)
 
     async def _handle(self, delivery: Delivery) -> None:
         try:

@@ -8,19 +8,16 @@ A catalog or broker outage is left to propagate as ``UpstreamUnavailable``: ``se
 into a delayed retry that does not use up the delivery limit, so a failover of a few seconds
 delays statuses instead of dead-lettering them (and leaving jobs unsearchable, holding their
 tenant's dispatch window). Applying an event again is harmless: transitions are idempotent.
+A message of another type is dead-lettered: the queue is bound to status events only, so one
+would be a publisher's bug, for an operator to see.
 """
 
 from __future__ import annotations
 
 import structlog
 
-from ragline_common.messages import (
-    DocumentDeleteRequested,
-    JobStatus,
-    JobStatusChanged,
-    parse_message,
-)
-from ragline_common.observability.messaging import consumer_span
+from ragline_common.consuming import MessageConsumer, route
+from ragline_common.messages import DocumentDeleteRequested, JobStatus, JobStatusChanged
 from ragline_common.observability.metrics import JOBS
 from ragline_common.observability.tracing import inject_context
 from ragline_common.ports.broker import Broker, Delivery
@@ -39,24 +36,13 @@ class JobEventHandler:
         self._dispatcher = dispatcher
         # Events delivered together (up to the consumer's prefetch) share one transaction.
         self._statuses = CoalescingStatusApplier(catalog)
+        # Its span continues the worker's trace (the upload's): applying a status is part of it.
+        self._consume = MessageConsumer(
+            QueueName.JOB_EVENTS, [route(JobStatusChanged, self._apply)]
+        )
 
     async def __call__(self, delivery: Delivery) -> None:
-        message = parse_message(delivery.body)
-        # Continues the worker's trace (the upload's): applying its status is part of it.
-        with (
-            consumer_span(
-                QueueName.JOB_EVENTS,
-                delivery.headers,
-                message_id=message.event_id,
-                message_type=message.type,
-                tenant_id=message.tenant_id,
-            ),
-            structlog.contextvars.bound_contextvars(tenant_id=message.tenant_id),
-        ):
-            if not isinstance(message, JobStatusChanged):
-                _log.warning("job_event_ignored", type=message.type)
-                return
-            await self._apply(message)
+        await self._consume(delivery)
 
     async def _apply(self, message: JobStatusChanged) -> None:
         changed = await self._statuses.apply(
