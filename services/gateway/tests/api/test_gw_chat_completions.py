@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import httpx
 import openai
 import pytest
 from gw_answer_harness import LLM_MODEL, REFUND_TEXT, deployment, tenant_with_document
+from gw_harness import bearer
 
 from ragline_testing.fake_llm import FakeChatServer
 from ragline_testing.harness import serve_asgi
@@ -196,3 +198,37 @@ async def test_filters_the_search_contract_refuses_are_a_422_here_too(
             messages=[{"role": "user", "content": QUESTION}],
             extra_body={"filters": {"year": [2**70]}},
         )
+
+
+async def test_a_model_failing_mid_stream_ends_with_an_openai_error_and_is_billed(
+    tmp_path: Path, llm: FakeChatServer
+) -> None:
+    """The same failure that ends a ``/v1/query`` stream with a problem event, in OpenAI's form:
+    an ``error`` object and no ``[DONE]``; the tokens generated before it are billed."""
+    llm.malformed_after_tokens = 2
+    async with (
+        serve_asgi(llm.app()) as llm_url,
+        deployment(tmp_path, llm_url, microservices=False) as stack,
+        httpx.AsyncClient(base_url=stack.url, timeout=10) as http,
+    ):
+        tenant = await tenant_with_document(http, "acme", REFUND_TEXT)
+        body = {"model": LLM_MODEL, "messages": [{"role": "user", "content": QUESTION}]}
+        async with http.stream(
+            "POST",
+            "/v1/chat/completions",
+            json={**body, "stream": True},
+            headers=bearer(tenant.query_key),
+        ) as response:
+            data = [
+                line.removeprefix("data: ")
+                async for line in response.aiter_lines()
+                if line.startswith("data: ")
+            ]
+        usage = (await http.get("/v1/usage", headers=bearer(tenant.query_key))).json()
+
+    chunks = [json.loads(line) for line in data]
+    assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
+    assert [c["choices"][0]["delta"].get("content") for c in chunks[1:3]] == ["Refunds", " are"]
+    assert chunks[-1]["error"]["code"] == "llm_failed" and len(chunks) == 4
+    assert "[DONE]" not in data
+    assert usage["totals"]["completion_tokens"] > 0
