@@ -8,6 +8,7 @@ from bodies Ragline wrote itself only; an intake letter's body is its producer's
 
 A listing reads one window of the dead-letter queue (see ``Broker.list_dead_letters``), so its
 cost is bounded however many letters are parked; the next listing shows the next window.
+Replaying (and the job it reopens) is :mod:`ragline_gateway.domain.dead_letter_replay`.
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from ragline_common.errors import Conflict, NotFound
-from ragline_common.messages import DocumentIngestRequested, JobStatus, parse_message
+from ragline_common.errors import NotFound
 from ragline_common.ports.broker import DeadLetter
 from ragline_common.tenancy import Principal, TenantId
 from ragline_common.topology import QueueName
 from ragline_gateway.deps import AdminDep, ContextDep
+from ragline_gateway.domain import dead_letter_replay
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 _MAX_LISTED = 500
@@ -121,49 +122,10 @@ async def replay_dead_letter(
             "No such dead letter: name the letter's tenant with tenant_id.",
             code="dead_letter_not_found",
         )
-    reopened: list[tuple[TenantId, str]] = []
-
-    async def reopen(letter: DeadLetter) -> None:
-        if letter.queue is QueueName.INTAKE:
-            raise Conflict(
-                "Queue-drop messages are parked without their API key, so a replay would be "
-                "refused again; the producer publishes them anew.",
-                code="dead_letter_not_replayable",
-            )
-        job = _ingest_job(letter)
-        if job is not None:
-            # The job goes back to queued first, so the worker's events for the replay count.
-            await context.catalog.reopen_job(*job)
-            reopened.append(job)
-
-    try:
-        await context.broker.replay_dead_letter(scope, dead_letter_id, prepare=reopen)
-    except NotFound:
-        raise NotFound("No such dead letter.", code="dead_letter_not_found") from None
-    except Exception:
-        for job in reopened:
-            await context.catalog.apply_job_status(
-                *job, JobStatus.FAILED, chunk_count=None, reason="the replay could not be queued"
-            )
-        raise
+    await dead_letter_replay.replay_dead_letter(
+        context.broker, context.catalog, scope, dead_letter_id
+    )
     return Response(status_code=202)
-
-
-def _ingest_job(letter: DeadLetter) -> tuple[TenantId, str] | None:
-    """(tenant, job) of a parked ingest command the letter's own record vouches for.
-
-    Only a letter parked from the ingestion queue, where the gateway alone publishes, carries
-    a command to believe, and only for the tenant the record names.
-    """
-    if letter.queue is not QueueName.INGESTION or letter.tenant_id is None:
-        return None
-    try:
-        message = parse_message(letter.body)
-    except (ValidationError, ValueError):
-        return None
-    if isinstance(message, DocumentIngestRequested) and message.tenant_id == letter.tenant_id:
-        return letter.tenant_id, message.job_id
-    return None
 
 
 @router.delete("/dead-letters", response_model=PurgeResult, summary="Purge dead letters")
