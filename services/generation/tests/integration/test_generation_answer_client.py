@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 
 import pytest
-from llm_harness import counter
+from llm_harness import TOKEN, counter, internal_app
 from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.responses import StreamingResponse
@@ -18,13 +19,11 @@ from ragline_common.contracts.answer import AnswerRequest, CitationsEvent
 from ragline_common.contracts.search import MAX_TOP_K, SearchHit
 from ragline_common.errors import UpstreamUnavailable, ValidationFailed
 from ragline_common.tenancy import TenantId
-from ragline_generation.api.internal import internal_router
 from ragline_generation.domain.extractive import ExtractiveAnswerer
 from ragline_generation.domain.service import AnswerService
 from ragline_generation.settings import GenerationSettings
-from ragline_testing.harness import problem_app, serve_asgi, unused_port
+from ragline_testing.harness import serve_asgi, unused_port
 
-TOKEN = "internal-token-0123456789abcdef"
 TENANT = TenantId("tenant_a")
 
 
@@ -51,22 +50,17 @@ async def base_url() -> AsyncIterator[str]:
         counter=counter(),
         settings=GenerationSettings(snippet_chars=200),
     )
-    secret = SecretStr(TOKEN)
-    app = problem_app(internal_router(service=lambda: answers, internal_token=lambda: secret))
-    async with serve_asgi(app) as url:
+    async with serve_asgi(internal_app(answers)) as url:
         yield url
 
 
 async def test_an_answer_round_trips_with_its_citations(base_url: str) -> None:
-    client = HttpAnswerClient(base_url, SecretStr(TOKEN), timeout_s=5)
     request = AnswerRequest(
         question="When are refunds paid?",
         chunks=[hit("c1", "Refunds are paid within fourteen days. Parking is free.")],
     )
-    try:
+    async with aclosing(HttpAnswerClient(base_url, SecretStr(TOKEN), timeout_s=5)) as client:
         answer = await client.answer(TENANT, request)
-    finally:
-        await client.aclose()
 
     assert answer.answer == "Refunds are paid within fourteen days. [1]"
     (citation,) = answer.citations
@@ -75,13 +69,10 @@ async def test_an_answer_round_trips_with_its_citations(base_url: str) -> None:
 
 
 async def test_a_refused_request_stays_a_validation_error(base_url: str) -> None:
-    client = HttpAnswerClient(base_url, SecretStr(TOKEN), timeout_s=5)
     request = AnswerRequest(question="q", chunks=[hit(f"c{i}", "x") for i in range(MAX_TOP_K + 1)])
-    try:
+    async with aclosing(HttpAnswerClient(base_url, SecretStr(TOKEN), timeout_s=5)) as client:
         with pytest.raises(ValidationFailed) as caught:
             await client.answer(TENANT, request)
-    finally:
-        await client.aclose()
 
     assert caught.value.code == "too_many_chunks"
     assert str(MAX_TOP_K) in caught.value.detail
@@ -90,11 +81,9 @@ async def test_a_refused_request_stays_a_validation_error(base_url: str) -> None
 async def test_a_generation_service_that_is_down_fails_fast() -> None:
     client = HttpAnswerClient(f"http://127.0.0.1:{unused_port()}", SecretStr(TOKEN), timeout_s=30)
     started = time.monotonic()
-    try:
+    async with aclosing(client):
         with pytest.raises(UpstreamUnavailable, match="generation is unreachable"):
             await client.answer(TENANT, AnswerRequest(question="q", chunks=[]))
-    finally:
-        await client.aclose()
     assert time.monotonic() - started < 2.0
 
 
@@ -107,19 +96,18 @@ async def test_a_stream_cut_off_before_its_end_is_an_upstream_failure() -> None:
         return StreamingResponse(lines(), media_type="application/x-ndjson")
 
     app = Starlette(routes=[Route(ANSWER_STREAM_PATH, truncated, methods=["POST"])])
-    async with serve_asgi(app) as url:
-        client = HttpAnswerClient(url, TOKEN, timeout_s=5)
-        received: list[str] = []
+    received: list[str] = []
+    async with (
+        serve_asgi(app) as url,
+        aclosing(HttpAnswerClient(url, TOKEN, timeout_s=5)) as client,
+    ):
 
         async def consume() -> None:
             request = AnswerRequest(question="q", chunks=[hit("c1", "Refunds.")])
             async for event in client.stream(TENANT, request):
                 received.append(event.event)
 
-        try:
-            with pytest.raises(UpstreamUnavailable, match="early"):
-                await consume()
-        finally:
-            await client.aclose()
+        with pytest.raises(UpstreamUnavailable, match="early"):
+            await consume()
 
     assert received == ["citations", "delta"]

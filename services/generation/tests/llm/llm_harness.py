@@ -6,17 +6,23 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
+from fastapi import FastAPI
+from pydantic import SecretStr
+
 from ragline_common.contracts.answer import AnswerEvent
 from ragline_common.contracts.search import SearchHit
 from ragline_generation.adapters.openai_chat import OpenAIChatModel
+from ragline_generation.api.internal import internal_router
 from ragline_generation.domain.breaker import CircuitBreaker
 from ragline_generation.domain.extractive import ExtractiveAnswerer
 from ragline_generation.domain.service import AnswerService, Llm
 from ragline_generation.domain.tokens import TokenCounter
 from ragline_generation.settings import GenerationSettings, LlmSettings, ModelPrice
+from ragline_testing.harness import problem_app
 
 MODEL = "fake-model"
 PRICES = {MODEL: ModelPrice(prompt=2.0, completion=8.0)}
+TOKEN = "internal-token-0123456789abcdef"
 
 
 @cache
@@ -87,3 +93,10 @@ def service(
 
 def text_of(events: Sequence[AnswerEvent]) -> str:
     return "".join(event.text for event in events if event.event == "delta")
+
+
+def internal_app(answers: AnswerService) -> FastAPI:
+    """``answers`` behind the real internal route (token ``TOKEN``), as the gateway reaches it."""
+    return problem_app(
+        internal_router(service=lambda: answers, internal_token=lambda: SecretStr(TOKEN))
+    )

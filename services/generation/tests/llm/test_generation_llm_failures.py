@@ -4,34 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from contextlib import aclosing
 
-import pytest
-from llm_harness import REFUNDS, service, text_of
-from pydantic import SecretStr
+from llm_harness import REFUNDS, TOKEN, internal_app, service, text_of
 
 from ragline_common.clients import HttpAnswerClient
 from ragline_common.contracts.answer import AnswerRequest, DoneEvent, ErrorEvent
 from ragline_common.tenancy import TenantId
-from ragline_generation.api.internal import internal_router
 from ragline_testing.fake_llm import FakeChatServer, Refusal
-from ragline_testing.harness import problem_app, serve_asgi
+from ragline_testing.harness import serve_asgi
 
 TENANT = TenantId("ten_a")
 REQUEST = AnswerRequest(question="When are refunds paid?", chunks=REFUNDS)
-TOKEN = "internal-token-0123456789abcdef"
-
-
-@pytest.fixture
-def fake() -> FakeChatServer:
-    return FakeChatServer()
-
-
-@pytest.fixture
-async def url(fake: FakeChatServer) -> AsyncIterator[str]:
-    async with serve_asgi(fake.app()) as base_url:
-        yield base_url
 
 
 async def _events(answers: object, request: AnswerRequest = REQUEST) -> list[object]:
@@ -170,22 +154,17 @@ async def test_a_gateway_hanging_up_mid_stream_reaches_the_model_over_http(
     """Microservices: gateway -> (HTTP, NDJSON) -> generation -> (HTTP, SSE) -> model."""
     fake.endless = True
     fake.token_delay_s = 0.01
-    answers = service(url)
-    app = problem_app(
-        internal_router(service=lambda: answers, internal_token=lambda: SecretStr(TOKEN))
-    )
-    async with serve_asgi(app) as generation_url:
-        client = HttpAnswerClient(generation_url, TOKEN, timeout_s=5)
-        try:
-            async with aclosing(client.stream(TENANT, REQUEST)) as events:
-                kinds = []
-                async for event in events:
-                    kinds.append(event.event)
-                    if kinds.count("delta") == 3:
-                        break
-            await asyncio.wait_for(fake.abandoned.wait(), timeout=5)
-        finally:
-            await client.aclose()
+    async with (
+        serve_asgi(internal_app(service(url))) as generation_url,
+        aclosing(HttpAnswerClient(generation_url, TOKEN, timeout_s=5)) as client,
+    ):
+        async with aclosing(client.stream(TENANT, REQUEST)) as events:
+            kinds = []
+            async for event in events:
+                kinds.append(event.event)
+                if kinds.count("delta") == 3:
+                    break
+        await asyncio.wait_for(fake.abandoned.wait(), timeout=5)
 
     assert kinds[0] == "citations"
     assert fake.abandoned_streams == 1 and fake.completed_streams == 0
@@ -195,19 +174,14 @@ async def test_a_whole_stream_arrives_over_http_event_by_event(
     fake: FakeChatServer, url: str
 ) -> None:
     fake.first_token_delay_s = 0.3
-    answers = service(url)
-    app = problem_app(
-        internal_router(service=lambda: answers, internal_token=lambda: SecretStr(TOKEN))
-    )
-    async with serve_asgi(app) as generation_url:
-        client = HttpAnswerClient(generation_url, TOKEN, timeout_s=5)
-        try:
-            started = time.monotonic()
-            arrivals: list[tuple[str, float]] = []
-            async for event in client.stream(TENANT, REQUEST):
-                arrivals.append((event.event, time.monotonic() - started))
-        finally:
-            await client.aclose()
+    async with (
+        serve_asgi(internal_app(service(url))) as generation_url,
+        aclosing(HttpAnswerClient(generation_url, TOKEN, timeout_s=5)) as client,
+    ):
+        started = time.monotonic()
+        arrivals: list[tuple[str, float]] = []
+        async for event in client.stream(TENANT, REQUEST):
+            arrivals.append((event.event, time.monotonic() - started))
 
     # The sources arrive before the model's first token exists: nothing waits for the answer.
     assert arrivals[0][0] == "citations" and arrivals[0][1] < 0.25

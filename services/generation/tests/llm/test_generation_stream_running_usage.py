@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from contextlib import aclosing
 
 import pytest
@@ -12,7 +11,6 @@ from llm_harness import REFUNDS, service
 from ragline_common.contracts.answer import AnswerRequest, DeltaEvent, DoneEvent, ErrorEvent
 from ragline_common.tenancy import TenantId
 from ragline_testing.fake_llm import FakeChatServer
-from ragline_testing.harness import serve_asgi
 
 TENANT = TenantId("ten_a")
 REQUEST = AnswerRequest(question="When are refunds paid?", chunks=REFUNDS)
@@ -20,13 +18,8 @@ REQUEST = AnswerRequest(question="When are refunds paid?", chunks=REFUNDS)
 
 @pytest.fixture
 def fake() -> FakeChatServer:
+    """A server that reports no usage: the service counts the tokens itself."""
     return FakeChatServer(report_usage=False)
-
-
-@pytest.fixture
-async def url(fake: FakeChatServer) -> AsyncIterator[str]:
-    async with serve_asgi(fake.app()) as base_url:
-        yield base_url
 
 
 async def test_deltas_carry_a_growing_usage_and_done_the_whole(

@@ -146,10 +146,19 @@ class OpenAIChatModel:
             await asyncio.sleep(delay)
             attempt += 1
 
-    async def complete(
-        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float
-    ) -> ChatCompletion:
-        deadline = time.monotonic() + self._settings.read_timeout_s
+    def _request(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float,
+        stream: bool = False,
+    ) -> Callable[[], Awaitable[Any]]:
+        """One chat-completions request, ready to be sent again by ``_with_retries``."""
+        # Streamed, the last chunk carries the usage: billing needs it.
+        streaming: dict[str, Any] = (
+            {"stream": True, "stream_options": {"include_usage": True}} if stream else {}
+        )
 
         async def call() -> Any:
             return await self._client.chat.completions.create(
@@ -157,8 +166,16 @@ class OpenAIChatModel:
                 messages=self._wire(messages),
                 max_tokens=max_tokens,
                 temperature=temperature,
+                **streaming,
             )
 
+        return call
+
+    async def complete(
+        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float
+    ) -> ChatCompletion:
+        deadline = time.monotonic() + self._settings.read_timeout_s
+        call = self._request(messages, max_tokens=max_tokens, temperature=temperature)
         response = await self._with_retries(call, deadline)
         try:
             text = response.choices[0].message.content or ""
@@ -176,17 +193,12 @@ class OpenAIChatModel:
         self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float
     ) -> AsyncGenerator[ChatDelta, None]:
         deadline = time.monotonic() + self._settings.first_token_timeout_s
-
-        async def call() -> Any:
-            return await self._client.chat.completions.create(
-                model=self._settings.model,
-                messages=self._wire(messages),
-                max_tokens=max_tokens,
-                temperature=temperature,
-                stream=True,
-                stream_options={"include_usage": True},
-            )
-
+        call = self._request(
+            messages,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            stream=True,
+        )
         stream = await self._with_retries(call, deadline)
         # ``async with`` closes the HTTP response however this generator ends: exhausted,
         # failed, or closed early because the client went away (the server sees the disconnect).
