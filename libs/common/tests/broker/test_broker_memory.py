@@ -7,7 +7,8 @@ import itertools
 
 import pytest
 
-from ragline_common.adapters.broker.memory import MemoryBroker, topic_matches
+from ragline_common.adapters.broker.memory import MemoryBroker
+from ragline_common.adapters.broker.memory_queue import topic_matches
 from ragline_common.errors import (
     PermanentProcessingError,
     TransientProcessingError,

@@ -9,9 +9,7 @@ stops is gone, and the gateway re-publishes unfinished jobs from its catalog at 
 from __future__ import annotations
 
 import asyncio
-import itertools
-from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 import structlog
@@ -29,6 +27,7 @@ from ragline_common.adapters.broker.headers import (
     replay_headers,
 )
 from ragline_common.adapters.broker.inflight import InFlight
+from ragline_common.adapters.broker.memory_queue import MemoryQueue, topic_matches
 from ragline_common.adapters.broker.settlement import settle
 from ragline_common.errors import NotFound, UpstreamUnavailable
 from ragline_common.messages import Envelope, encode_message
@@ -64,64 +63,6 @@ class _Stored:
     """Mirrors RabbitMQ's ``x-delivery-count``: returns to the queue so far."""
 
 
-class _MemoryQueue:
-    """FIFO of ready messages that consumers can wait on and operators can inspect."""
-
-    def __init__(self) -> None:
-        self._ready: deque[_Stored] = deque()
-        self._changed = asyncio.Event()
-
-    def __len__(self) -> int:
-        return len(self._ready)
-
-    def put(self, message: _Stored) -> None:
-        self._ready.append(message)
-        self._changed.set()
-
-    async def get(self) -> _Stored:
-        while not self._ready:
-            self._changed.clear()
-            await self._changed.wait()
-        return self._ready.popleft()
-
-    def snapshot(self) -> list[_Stored]:
-        return list(self._ready)
-
-    def window(self, count: int) -> list[_Stored]:
-        """The first ``count`` messages, moved to the back, as RabbitMQ does with returned ones."""
-        front = list(itertools.islice(self._ready, count))
-        self._ready.rotate(-len(front))
-        return front
-
-    def take(
-        self, matches: Callable[[_Stored], bool], *, limit: int | None = None
-    ) -> list[_Stored]:
-        """Remove and return the (first ``limit``) messages ``matches`` selects, in order."""
-        taken: list[_Stored] = []
-        kept: deque[_Stored] = deque()
-        for message in self._ready:
-            if (limit is None or len(taken) < limit) and matches(message):
-                taken.append(message)
-            else:
-                kept.append(message)
-        self._ready = kept
-        return taken
-
-
-def topic_matches(pattern: str, routing_key: str) -> bool:
-    """AMQP topic matching: ``*`` is exactly one word, ``#`` zero or more."""
-    return _match_words(pattern.split("."), routing_key.split("."))
-
-
-def _match_words(pattern: list[str], words: list[str]) -> bool:
-    if not pattern:
-        return not words
-    head, rest = pattern[0], pattern[1:]
-    if head == "#":
-        return any(_match_words(rest, words[i:]) for i in range(len(words) + 1))
-    return bool(words) and head in ("*", words[0]) and _match_words(rest, words[1:])
-
-
 class MemoryBroker:
     """The :class:`~ragline_common.ports.broker.Broker` of a single process, on asyncio.
 
@@ -146,7 +87,7 @@ class MemoryBroker:
         self._delivery_limit = delivery_limit
         self._scan_limit = dead_letter_scan_limit
         self._close_timeout_s = close_timeout_s
-        self._queues: dict[QueueName, _MemoryQueue] = {}
+        self._queues: dict[QueueName, MemoryQueue[_Stored]] = {}
         self._consumers: list[asyncio.Task[None]] = []
         self._timers: set[asyncio.TimerHandle] = set()
         self._inflight = InFlight()
@@ -154,7 +95,7 @@ class MemoryBroker:
 
     async def start(self) -> None:
         if not self._queues:
-            self._queues = {queue: _MemoryQueue() for queue in BINDINGS}
+            self._queues = {queue: MemoryQueue[_Stored]() for queue in BINDINGS}
         self._running = True
         _log.info("broker_started", kind="memory")
 
@@ -269,7 +210,7 @@ class MemoryBroker:
         return len(purged)
 
     @property
-    def _dead_letters(self) -> _MemoryQueue:
+    def _dead_letters(self) -> MemoryQueue[_Stored]:
         return self._queues[QueueName.DEAD_LETTERS]
 
     def _ensure_running(self) -> None:
