@@ -16,10 +16,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from ragline_common.errors import Forbidden, NotFound, Unauthorized
 from ragline_common.tenancy import Principal, Scope, TenantId
 from ragline_gateway.api.front_door import RESPONSE_HEADERS_STATE
+from ragline_gateway.api.request_principal import client_address, request_principal
 from ragline_gateway.context import GatewayContext
 from ragline_gateway.domain.answering import Answering
-from ragline_gateway.domain.auth_throttle import count_failed_authentication, refuse_if_throttled
-from ragline_gateway.domain.authentication import authenticate, require_scope
+from ragline_gateway.domain.auth_throttle import count_failed_authentication
+from ragline_gateway.domain.authentication import require_scope
 from ragline_gateway.domain.limits import (
     Bucket,
     EffectiveLimits,
@@ -55,36 +56,23 @@ PathId = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9
 the door, never a catalog query."""
 
 
-def _client_address(request: Request) -> str:
-    """The TCP peer. Not ``X-Forwarded-For``: uvicorn runs without proxy headers, and a header
-    is client input, which would let a guesser pick a fresh address for every attempt."""
-    return request.client.host if request.client is not None else "unknown"
-
-
 async def get_principal(
     request: Request,
     context: ContextDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    address = _client_address(request)
-    limit = context.settings.unauthenticated_per_minute
-    refuse_if_throttled(context.keys, address, limit=limit)
+    """The caller, authenticated once per request (see ``request_principal``); a refusal is
+    counted here, and only here, against the client's address.
+
+    ``_credentials`` declares the bearer scheme in the OpenAPI document (the "Authorize" button
+    of ``/docs``); the token itself is read by ``request_principal``, which the idempotency
+    middleware may have asked already.
+    """
     try:
-        if (
-            credentials is None
-            or credentials.scheme.lower() != "bearer"
-            or not credentials.credentials
-        ):
-            raise Unauthorized(
-                "Send an API key as 'Authorization: Bearer <key>'.", code="missing_api_key"
-            )
-        principal = await authenticate(
-            credentials.credentials,
-            catalog=context.keys,
-            key_pepper=context.key_pepper,
-            admin_token=context.admin_token,
-        )
+        principal = await request_principal(request.scope, context)
     except Unauthorized:
+        address = client_address(request.scope)
+        limit = context.settings.unauthenticated_per_minute
         add_response_headers(request, policy_headers("unauthenticated", limit, None))
         headers = await count_failed_authentication(
             context.rate_limiter,

@@ -23,8 +23,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ragline_common.errors import RaglineError, UpstreamUnavailable
 from ragline_common.tenancy import TenantId
 from ragline_gateway.api.front_door import header, media_type, send_problem
+from ragline_gateway.api.request_principal import request_principal
 from ragline_gateway.context import GatewayContext
-from ragline_gateway.domain.authentication import authenticate
 from ragline_gateway.ports.catalog import StoredResponse
 
 _log = structlog.get_logger(__name__)
@@ -153,17 +153,10 @@ class IdempotencyMiddleware:
                 await self._run(scope, body, receive, send, context, tenant_id, key)
 
     async def _tenant(self, scope: Scope, context: GatewayContext) -> TenantId | None:
-        authorization = (header(scope, b"authorization") or b"").decode("latin-1")
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            return None
+        """The tenant of the request's key; ``None`` for the operator or a refusal, which the
+        route's dependency then reports (and counts) itself."""
         try:
-            principal = await authenticate(
-                token.strip(),
-                catalog=context.keys,
-                key_pepper=context.key_pepper,
-                admin_token=context.admin_token,
-            )
+            principal = await request_principal(scope, context)
         except RaglineError:
             return None
         return principal.tenant_id
