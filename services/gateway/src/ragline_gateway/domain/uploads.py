@@ -39,6 +39,17 @@ def content_hash(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
+def is_duplicate(draft: DocumentDraft, existing: DocumentRecord, latest_job: JobRecord) -> bool:
+    """Whether an upload under an external id repeats what the catalog holds there, so that it
+    is acknowledged with the existing document and job instead of indexed again.
+
+    ``latest_job`` is the job of ``existing``'s newest version. Changed content is a new
+    version. The same content is a duplicate unless its latest job failed: uploading content
+    that failed before is a request to try again, as a new version (a job per version).
+    """
+    return existing.content_hash == draft.content_hash and latest_job.status is not JobStatus.FAILED
+
+
 def ingest_message(
     document: DocumentRecord, job: JobRecord, content: bytes
 ) -> DocumentIngestRequested:

@@ -11,15 +11,66 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ragline_common.tenancy import TenantId
+from ragline_gateway.adapters.catalog.connections import Connections, require_tenant
 from ragline_gateway.adapters.catalog.rows import utc
 from ragline_gateway.adapters.catalog.tables import idempotency_keys
 from ragline_gateway.ports.catalog import IdempotencyClaim, StoredResponse
 
 _RUNNING = "running"
 _DONE = "done"
+
+
+class SqlIdempotencyStore:
+    """:class:`~ragline_gateway.ports.catalog.IdempotencyStore` on the catalog database."""
+
+    def __init__(self, connections: Connections) -> None:
+        self._connections = connections
+
+    async def claim_idempotency_key(
+        self,
+        tenant_id: TenantId,
+        key: str,
+        fingerprint: str,
+        *,
+        now: datetime,
+        lease_s: float,
+        ttl_s: float,
+    ) -> IdempotencyClaim:
+        for attempt in range(2):
+            try:
+                async with self._connections.writing() as connection:
+                    await require_tenant(connection, tenant_id)
+                    return await claim(
+                        connection,
+                        tenant_id,
+                        key,
+                        fingerprint,
+                        now=now,
+                        lease_s=lease_s,
+                        ttl_s=ttl_s,
+                    )
+            except IntegrityError:
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def complete_idempotency_key(
+        self, tenant_id: TenantId, key: str, response: StoredResponse
+    ) -> None:
+        async with self._connections.writing() as connection:
+            await complete(connection, tenant_id, key, response)
+
+    async def release_idempotency_key(self, tenant_id: TenantId, key: str) -> None:
+        async with self._connections.writing() as connection:
+            await release(connection, tenant_id, key)
+
+    async def purge_idempotency_keys(self, *, before: datetime) -> int:
+        async with self._connections.writing() as connection:
+            return await purge(connection, before)
 
 
 def _this(tenant_id: TenantId, key: str) -> ColumnElement[bool]:

@@ -9,6 +9,8 @@ version in the same transaction; the worker prunes older versions only after tha
 Events are applied in memory in their order (a batch may hold a job's ``processing`` and its
 ``indexed``), then written with one statement per kind for the whole batch: the gateway's cost
 is in round trips and statement overhead, not in rows.
+
+The one move back is an operator's replay of a failed job (:meth:`SqlJobStatusLedger.reopen_job`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ragline_common.messages import JobStatus
+from ragline_common.tenancy import TenantId
+from ragline_gateway.adapters.catalog.connections import Connections, first, now
 from ragline_gateway.adapters.catalog.tables import documents, jobs
 from ragline_gateway.ports.catalog import JobStatusUpdate
 
@@ -70,6 +74,67 @@ _FLIP_INDEXED_VERSION = (
     )
     .values(indexed_version=bindparam("b_version"))
 )
+
+
+class SqlJobStatusLedger:
+    """:class:`~ragline_gateway.ports.catalog.JobStatusLedger` on the catalog database."""
+
+    def __init__(self, connections: Connections) -> None:
+        self._connections = connections
+
+    async def apply_job_status(
+        self,
+        tenant_id: TenantId,
+        job_id: str,
+        status: JobStatus,
+        *,
+        chunk_count: int | None,
+        reason: str | None,
+    ) -> bool:
+        """Move a job forward; stale, repeated or backward transitions are ignored (``False``)."""
+        event = JobStatusUpdate(tenant_id, job_id, status, chunk_count, reason)
+        return (await self.apply_job_statuses([event]))[0]
+
+    async def apply_job_statuses(self, updates: Sequence[JobStatusUpdate]) -> list[bool]:
+        if not updates:
+            return []
+        async with self._connections.writing() as connection:
+            return await apply_statuses(connection, updates, now())
+
+    async def reopen_job(self, tenant_id: TenantId, job_id: str) -> bool:
+        """The one transition out of ``failed``: an operator sends the job back to the worker."""
+        async with self._connections.writing() as connection:
+            job = await first(
+                connection,
+                select(jobs)
+                .where(
+                    jobs.c.tenant_id == tenant_id,
+                    jobs.c.id == job_id,
+                    jobs.c.status == JobStatus.FAILED.value,
+                )
+                .with_for_update(),
+            )
+            if job is None:
+                return False
+            stamp = now()
+            await connection.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id)
+                .values(
+                    status=JobStatus.QUEUED.value, reason=None, published=True, updated_at=stamp
+                )
+            )
+            await connection.execute(
+                update(documents)
+                .where(
+                    documents.c.tenant_id == tenant_id,
+                    documents.c.id == job["document_id"],
+                    documents.c.version == job["version"],
+                    documents.c.deleted_at.is_(None),
+                )
+                .values(status=JobStatus.QUEUED.value, updated_at=stamp)
+            )
+        return True
 
 
 def _advances(current: str, status: JobStatus) -> bool:

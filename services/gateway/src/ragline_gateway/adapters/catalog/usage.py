@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ragline_common.tenancy import TenantId
+from ragline_gateway.adapters.catalog.connections import Connections
 from ragline_gateway.adapters.catalog.tables import usage_daily
 from ragline_gateway.ports.catalog import UsageDelta, UsageRecord
 
@@ -24,6 +25,27 @@ _COUNTERS = (
     "completion_tokens",
     "cost_micro_usd",
 )
+
+
+class SqlUsageTotals:
+    """:class:`~ragline_gateway.ports.catalog.UsageTotals` on the catalog database."""
+
+    def __init__(self, connections: Connections) -> None:
+        self._connections = connections
+
+    async def record_usage(self, tenant_id: TenantId, delta: UsageDelta, *, when: datetime) -> None:
+        async with self._connections.writing() as connection:
+            await add_usage(connection, tenant_id, delta, when)
+
+    async def usage_between(
+        self, tenant_id: TenantId, *, first_day: date, last_day: date
+    ) -> list[UsageRecord]:
+        async with self._connections.reading() as connection:
+            return await usage_rows(connection, tenant_id, first_day, last_day)
+
+    async def tokens_used_on(self, tenant_id: TenantId, day: date) -> int:
+        async with self._connections.reading() as connection:
+            return await tokens_on(connection, tenant_id, day)
 
 
 def utc_day(when: datetime) -> date:
