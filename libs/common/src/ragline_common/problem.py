@@ -74,7 +74,8 @@ def problem_response(
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
 
 
-def _retry_headers(exc: RaglineError) -> dict[str, str] | None:
+def retry_headers(exc: RaglineError) -> dict[str, str] | None:
+    """The headers that tell a client when to retry after ``exc`` (rate limit, outage, quota)."""
     if isinstance(exc, RateLimited):
         return {**exc.headers, "Retry-After": str(max(1, round(exc.retry_after_s)))}
     if isinstance(exc, UpstreamUnavailable):
@@ -93,7 +94,7 @@ async def _ragline_error(_request: Request, exc: Exception) -> JSONResponse:
         code=exc.code,
         title=exc.title,
         detail=exc.detail,
-        headers=_retry_headers(exc),
+        headers=retry_headers(exc),
     )
 
 

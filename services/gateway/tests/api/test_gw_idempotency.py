@@ -6,12 +6,15 @@ import asyncio
 from pathlib import Path
 
 import httpx
+import pytest
 from gw_front_door import gateway
 from gw_harness import FakeAnswers, FakePeers, FakeSearch, bearer, make_tenant
 from test_gw_api import assert_problem
 
 from ragline_common.contracts.answer import Answer, AnswerRequest
+from ragline_common.errors import UpstreamUnavailable
 from ragline_common.tenancy import TenantId
+from ragline_gateway.adapters.catalog import SqlCatalog
 from ragline_gateway.settings import GatewaySettings
 
 SETTINGS = GatewaySettings(max_upload_bytes=64 * 1024)
@@ -152,3 +155,31 @@ async def test_malformed_idempotency_keys_are_refused(tmp_path: Path) -> None:
             "/v1/documents", json={"text": "t"}, headers={"Idempotency-Key": "k"}
         )
         assert anonymous.status_code == 401
+
+
+async def test_a_catalog_outage_at_the_claim_is_a_503_like_the_apps_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The middleware answers outside the app's exception handlers, with the same body and
+    the same Retry-After as they give the same error (one problem builder for both)."""
+
+    async def catalog_down(*_args: object, **_kwargs: object) -> None:
+        raise UpstreamUnavailable("The catalog is unavailable.", retry_after_s=7.4)
+
+    async with gateway(tmp_path, SETTINGS) as client:
+        tenant = await make_tenant(client, "acme")
+        monkeypatch.setattr(SqlCatalog, "claim_idempotency_key", catalog_down)
+        response = await client.post(
+            "/v1/documents", json={"text": "t"}, headers=_headers(tenant.key, "k")
+        )
+
+    assert_problem(response, 503, "upstream_unavailable")
+    assert response.headers["Retry-After"] == "7"
+    assert response.json() == {
+        "type": "https://ragline.dev/problems/upstream_unavailable",
+        "title": "A dependency is unavailable",
+        "status": 503,
+        "detail": "The catalog is unavailable.",
+        "code": "upstream_unavailable",
+        "trace_id": response.json()["trace_id"],
+    }

@@ -11,7 +11,8 @@ from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ragline_common.observability.tracing import current_trace_id
+from ragline_common.errors import RaglineError
+from ragline_common.problem import PROBLEM_MEDIA_TYPE, problem_fields, retry_headers
 
 RESPONSE_HEADERS_STATE = "ragline_response_headers"
 """Key in the ASGI ``state`` under which routes leave headers for their response."""
@@ -50,29 +51,33 @@ async def send_problem(
     detail: str,
     headers: Iterable[tuple[bytes, bytes]] = (),
 ) -> None:
-    """An RFC 9457 problem from middleware, shaped like the app's own (see ragline_common)."""
-    body = json.dumps(
-        {
-            "type": f"https://ragline.dev/problems/{code}",
-            "title": title,
-            "status": status,
-            "detail": detail,
-            "code": code,
-            "trace_id": current_trace_id(),
-        }
-    ).encode()
+    """An RFC 9457 problem from middleware, the body built as the app's own (``problem.py``)."""
+    body = json.dumps(problem_fields(status=status, code=code, title=title, detail=detail))
+    encoded = body.encode()
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"application/problem+json"),
-                (b"content-length", str(len(body)).encode()),
+                (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+                (b"content-length", str(len(encoded)).encode()),
                 *headers,
             ],
         }
     )
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": "http.response.body", "body": encoded})
+
+
+async def send_error(send: Send, exc: RaglineError) -> None:
+    """``exc`` answered from middleware, outside the app's exception handlers, as they would
+    answer it: its problem body and its retry headers."""
+    headers = [
+        (name.lower().encode("latin-1"), value.encode("latin-1"))
+        for name, value in (retry_headers(exc) or {}).items()
+    ]
+    await send_problem(
+        send, status=exc.status, code=exc.code, title=exc.title, detail=exc.detail, headers=headers
+    )
 
 
 class FrontDoorHeadersMiddleware:

@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ragline_common.errors import RaglineError, UpstreamUnavailable
 from ragline_common.tenancy import TenantId
-from ragline_gateway.api.front_door import header, media_type, send_problem
+from ragline_gateway.api.front_door import header, media_type, send_error, send_problem
 from ragline_gateway.api.request_principal import request_principal
 from ragline_gateway.context import GatewayContext
 from ragline_gateway.ports.catalog import StoredResponse
@@ -118,15 +118,7 @@ class IdempotencyMiddleware:
                 ttl_s=context.settings.idempotency_ttl_s,
             )
         except UpstreamUnavailable as exc:
-            # Outside the app's exception handlers here: answer as they would.
-            await send_problem(
-                send,
-                status=exc.status,
-                code=exc.code,
-                title=exc.title,
-                detail=exc.detail,
-                headers=[(b"retry-after", str(max(1, round(exc.retry_after_s))).encode())],
-            )
+            await send_error(send, exc)
             return
         match claim.outcome:
             case "mismatch":
