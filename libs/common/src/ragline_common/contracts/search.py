@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field
 
+from ragline_common.contracts.chunk import DocumentChunk, IndexedChunk
 from ragline_common.contracts.metadata import MAX_NUMBER, MIN_NUMBER
 from ragline_common.ports.vector_store import SearchMode
 from ragline_common.tenancy import TenantId
@@ -46,20 +47,12 @@ class SearchQuery(BaseModel):
     min_score: float | None = None
 
 
-class SearchHit(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class SearchHit(DocumentChunk):
+    """A chunk a search found: the chunk, its point id and the score that ranked it (scores
+    compare only within one result)."""
 
-    document_id: str
     chunk_id: str
-    text: str
     score: float
-    metadata: dict[str, JsonValue]
-    title: str
-    source_name: str
-    version: int
-    chunk_index: int
-    heading_path: tuple[str, ...] = ()
-    page: int | None = None
 
 
 class SearchResult(BaseModel):
@@ -69,24 +62,10 @@ class SearchResult(BaseModel):
     mode: SearchMode
 
 
-class StoredChunk(BaseModel):
+class StoredChunk(IndexedChunk):
     """One chunk as stored, for listing a document's chunks."""
 
-    model_config = ConfigDict(frozen=True)
-
     chunk_id: str
-    document_id: str
-    version: int
-    chunk_index: int
-    text: str
-    title: str
-    source_name: str
-    content_type: str
-    heading_path: tuple[str, ...] = ()
-    page: int | None = None
-    char_start: int
-    char_end: int
-    metadata: dict[str, JsonValue]
 
 
 MAX_CHUNK_PAGE = 200

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import Field, JsonValue
 
+from ragline_common.contracts.chunk import IndexedChunk
+from ragline_common.ids import chunk_point_id
 from ragline_common.tenancy import TenantId
 
 SearchMode = Literal["dense", "sparse", "hybrid"]
@@ -20,24 +22,20 @@ class SparseVector:
     values: tuple[float, ...]
 
 
-class ChunkPayload(BaseModel):
-    """What is stored beside each chunk's vectors and returned with every hit."""
-
-    model_config = ConfigDict(frozen=True)
+class ChunkPayload(IndexedChunk):
+    """What is stored beside each chunk's vectors and returned with every hit: the chunk and
+    the tenant that owns it (the field every query of the store filters on)."""
 
     tenant_id: TenantId
-    document_id: str
-    version: int
-    chunk_index: int
-    text: str
-    title: str
-    source_name: str
-    content_type: str
-    heading_path: tuple[str, ...] = ()
-    page: int | None = None
-    char_start: int
-    char_end: int
     metadata: dict[str, JsonValue] = Field(default_factory=dict)
+    """May be left out when writing (a document without metadata); read back, it is always
+    there, which is why the views that leave the store require it."""
+
+    @property
+    def chunk_id(self) -> str:
+        """The chunk's point id, derived from what it is a chunk of (see ``chunk_point_id``),
+        so a view that shows the id reads it from the payload like any other field."""
+        return chunk_point_id(self.tenant_id, self.document_id, self.version, self.chunk_index)
 
 
 @dataclass(frozen=True)

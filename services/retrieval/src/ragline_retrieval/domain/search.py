@@ -23,7 +23,6 @@ from ragline_common.contracts.search import (
     StoredChunk,
 )
 from ragline_common.errors import ValidationFailed
-from ragline_common.ids import chunk_point_id
 from ragline_common.ports.embedder import Embedder
 from ragline_common.ports.sparse_encoder import SparseEncoder
 from ragline_common.ports.vector_store import (
@@ -46,19 +45,10 @@ _tracer = trace.get_tracer("ragline.retrieval")
 
 
 def to_hit(chunk: ScoredChunk) -> SearchHit:
-    payload = chunk.payload
-    return SearchHit(
-        document_id=payload.document_id,
-        chunk_id=chunk.id,
-        text=payload.text,
-        score=chunk.score,
-        metadata=payload.metadata,
-        title=payload.title,
-        source_name=payload.source_name,
-        version=payload.version,
-        chunk_index=payload.chunk_index,
-        heading_path=payload.heading_path,
-        page=payload.page,
+    """The stored chunk as a hit: its fields as stored (the tenant and the indexing details
+    left out), with the point id and the score this search gave it."""
+    return SearchHit.model_validate(
+        chunk.payload.model_dump() | {"chunk_id": chunk.id, "score": chunk.score}
     )
 
 
@@ -140,26 +130,7 @@ class SearchService:
             version=request.version,
         )
         return ChunkPage(
-            chunks=[
-                StoredChunk(
-                    chunk_id=chunk_point_id(
-                        tenant_id, payload.document_id, payload.version, payload.chunk_index
-                    ),
-                    document_id=payload.document_id,
-                    version=payload.version,
-                    chunk_index=payload.chunk_index,
-                    text=payload.text,
-                    title=payload.title,
-                    source_name=payload.source_name,
-                    content_type=payload.content_type,
-                    heading_path=payload.heading_path,
-                    page=payload.page,
-                    char_start=payload.char_start,
-                    char_end=payload.char_end,
-                    metadata=payload.metadata,
-                )
-                for payload in payloads
-            ]
+            chunks=[StoredChunk.model_validate(p, from_attributes=True) for p in payloads]
         )
 
     def _sparse(self, text: str) -> SparseVector:

@@ -48,6 +48,7 @@ from ragline_common.adapters.vector_store.schema import (
     payload_from_store,
     payload_to_store,
     prefetch_limit,
+    scored_from_store,
     select_page,
 )
 from ragline_common.ports.vector_store import (
@@ -151,11 +152,7 @@ class EdgeVectorStore:
         check_query(limit, dense, sparse, self._dimension)
         scope = tenant_scope(tenant_id, conditions=conditions)
         request = _query_request(mode, dense, sparse, limit, scope, fusion, _idf_of(tenant_id))
-        hits = await self._run(lambda shard: shard.query(request))
-        return [
-            ScoredChunk(id=str(hit.id), score=hit.score, payload=payload_from_store(hit.payload))
-            for hit in hits
-        ]
+        return scored_from_store(await self._run(lambda shard: shard.query(request)))
 
     async def list_chunks(
         self,

@@ -47,6 +47,7 @@ from ragline_common.adapters.vector_store.schema import (
     payload_from_store,
     payload_to_store,
     prefetch_limit,
+    scored_from_store,
     select_page,
 )
 from ragline_common.errors import UpstreamUnavailable
@@ -205,10 +206,7 @@ class QdrantRemoteVectorStore:
                     )
                 case _:
                     raise ValueError(missing_vector_message(mode))
-        return [
-            ScoredChunk(id=str(hit.id), score=hit.score, payload=payload_from_store(hit.payload))
-            for hit in response.points
-        ]
+        return scored_from_store(response.points)
 
     async def list_chunks(
         self,

@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
 
 from ragline_common.errors import ValidationFailed
-from ragline_common.ports.vector_store import ChunkPayload, ChunkPoint, SearchMode, SparseVector
+from ragline_common.ports.vector_store import (
+    ChunkPayload,
+    ChunkPoint,
+    ScoredChunk,
+    SearchMode,
+    SparseVector,
+)
 from ragline_common.tenancy import TenantId
 
 DENSE = "dense"
@@ -127,6 +133,27 @@ def payload_to_store(payload: ChunkPayload) -> dict[str, Any]:
 def payload_from_store(stored: Mapping[str, Any] | None) -> ChunkPayload:
     """Rebuild the frozen payload (tuples, optional fields) from what the engine hands back."""
     return ChunkPayload.model_validate(stored or {})
+
+
+class EngineHit(Protocol):
+    """A scored point as either engine returns it (Edge's and qdrant-client's ``ScoredPoint``)."""
+
+    @property
+    def id(self) -> int | str | uuid.UUID: ...
+
+    @property
+    def score(self) -> float: ...
+
+    @property
+    def payload(self) -> Mapping[str, Any] | None: ...
+
+
+def scored_from_store(hits: Iterable[EngineHit]) -> list[ScoredChunk]:
+    """The engine's hits as the port's, in the engine's order (best first)."""
+    return [
+        ScoredChunk(id=str(hit.id), score=hit.score, payload=payload_from_store(hit.payload))
+        for hit in hits
+    ]
 
 
 def page_order(stored: Mapping[str, Any] | None, point_id: str) -> tuple[int, int, str]:
