@@ -28,7 +28,6 @@ from ragline_gateway.deps import (
     IngestTenant,
     JobReaderTenant,
     PathId,
-    tenant_limits,
 )
 from ragline_gateway.domain.content_types import (
     EXTENSION_TYPES,
@@ -37,7 +36,7 @@ from ragline_gateway.domain.content_types import (
     safe_source_name,
 )
 from ragline_gateway.domain.document_fields import MAX_EXTERNAL_ID_CHARS
-from ragline_gateway.domain.limits import check_upload_quota
+from ragline_gateway.domain.limits import enforce_upload_quota
 from ragline_gateway.domain.uploads import content_hash, request_chunk_deletion, submit_upload
 from ragline_gateway.ports.catalog import DocumentDraft
 
@@ -179,8 +178,13 @@ async def create_document(
         raise UnsupportedMediaType(
             "Send application/json or multipart/form-data.", code="unsupported_media_type"
         )
-    limits = await tenant_limits(context, tenant_id)
-    await check_upload_quota(context.catalog, tenant_id, limits, draft)
+    await enforce_upload_quota(
+        tenant_id,
+        draft,
+        overrides=context.keys,
+        documents=context.catalog,
+        settings=context.settings,
+    )
     submission = await submit_upload(context.catalog, context.dispatcher, tenant_id, draft, content)
     if not submission.created:
         response.status_code = 200

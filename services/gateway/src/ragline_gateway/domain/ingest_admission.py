@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from ragline_common.tenancy import TenantId
 from ragline_gateway.domain.backpressure import IngestBackpressure
 from ragline_gateway.domain.key_directory import KeyDirectory
-from ragline_gateway.domain.limits import EffectiveLimits, enforce_rate_limit
+from ragline_gateway.domain.limits import effective_limits, enforce_rate_limit
 from ragline_gateway.ports.rate_limiter import RateLimiter
 from ragline_gateway.settings import GatewaySettings
 
@@ -35,7 +35,7 @@ class IngestAdmission:
         ``UpstreamUnavailable`` when the whole backlog is full or (failing closed) the limiter
         store is down.
         """
-        limits = EffectiveLimits.of(await self.keys.tenant_limits(tenant_id), self.settings)
+        limits = await effective_limits(self.keys, self.settings, tenant_id)
         await enforce_rate_limit(
             self.limiter,
             bucket="ingest",

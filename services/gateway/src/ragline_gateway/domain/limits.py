@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Literal, Protocol
 
 import structlog
 
@@ -61,6 +61,20 @@ class EffectiveLimits:
 
     def per_minute(self, bucket: Bucket) -> int:
         return self.ingest_per_minute if bucket == "ingest" else self.query_per_minute
+
+
+class LimitOverrides(Protocol):
+    """Where a tenant's overrides are read: the key directory, a short-lived cache of the catalog
+    (a tenant unknown there has none)."""
+
+    async def tenant_limits(self, tenant_id: TenantId) -> TenantLimits: ...
+
+
+async def effective_limits(
+    overrides: LimitOverrides, settings: GatewaySettings, tenant_id: TenantId
+) -> EffectiveLimits:
+    """What binds the tenant now, as every door (REST, the queue drop) reads it."""
+    return EffectiveLimits.of(await overrides.tenant_limits(tenant_id), settings)
 
 
 def policy_headers(
@@ -128,10 +142,25 @@ async def count_request(
     return headers
 
 
+async def enforce_upload_quota(
+    tenant_id: TenantId,
+    draft: DocumentDraft,
+    *,
+    overrides: LimitOverrides,
+    documents: DocumentStore,
+    settings: GatewaySettings,
+) -> None:
+    """The storage quotas of an upload, at either door: a REST upload and a queue-drop message
+    are held to the same limits, read the same way, by this one function (ADR 0012)."""
+    limits = await effective_limits(overrides, settings, tenant_id)
+    await check_upload_quota(documents, tenant_id, limits, draft)
+
+
 async def check_upload_quota(
     catalog: DocumentStore, tenant_id: TenantId, limits: EffectiveLimits, draft: DocumentDraft
 ) -> None:
-    """Refuse an upload that would take the tenant past its documents or bytes quota.
+    """Refuse an upload that would take the tenant past its documents or bytes quota, given the
+    limits that bind it (the doors call :func:`enforce_upload_quota`).
 
     A new version under an existing external id replaces the old one: it adds no document and
     only the difference in size.
