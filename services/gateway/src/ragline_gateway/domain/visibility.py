@@ -29,7 +29,7 @@ from ragline_gateway.domain.near_duplicates import without_near_duplicates
 
 
 class CurrentVersions(Protocol):
-    """The part of the catalog this needs (see ``Catalog.active_versions``)."""
+    """The part of the catalog this needs (see ``DocumentStore.active_versions``)."""
 
     async def active_versions(
         self, tenant_id: TenantId, document_ids: Sequence[str]

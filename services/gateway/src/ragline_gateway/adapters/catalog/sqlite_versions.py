@@ -37,7 +37,7 @@ def versions_statement(id_count: int) -> str:
 
 
 class SqliteVersionReader:
-    """``Catalog.active_versions`` for SQLite; one connection, used only from the event loop."""
+    """``DocumentStore.active_versions`` on SQLite: one connection, used on the event loop only."""
 
     def __init__(self, database: Path) -> None:
         self._database = database
