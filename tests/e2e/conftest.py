@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 
 import pytest
-from ragline_e2e_harness import create_database, drop_database
 
 from ragline_testing.harness import require_service
+from ragline_testing.postgres import catalog_url, scratch_database
 
 
 @pytest.fixture(scope="module")
@@ -20,9 +19,5 @@ def real_services() -> None:
 @pytest.fixture(scope="module")
 def postgres_url(real_services: None) -> Iterator[str]:
     """A fresh PostgreSQL database for one test module, dropped afterwards."""
-    name = f"ragline_e2e_{secrets.token_hex(4)}"
-    create_database(name)
-    try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        drop_database(name)
+    with scratch_database("ragline_e2e") as name:
+        yield catalog_url(name)

@@ -11,6 +11,10 @@ import httpx
 
 from ragline_testing import process as testing_process
 
+# Re-exported for suites that still import them from here (tests/readiness).
+from ragline_testing.postgres import create_database as create_database
+from ragline_testing.postgres import drop_database as drop_database
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 READY_TIMEOUT_S = 180.0
@@ -95,25 +99,3 @@ class Client:
         assert response.status_code == 200, response.text
         results: list[dict[str, Any]] = response.json()["results"]
         return results
-
-
-async def _admin_sql(statement: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(user="postgres", host="127.0.0.1", database="postgres")
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
-def create_database(name: str) -> None:
-    import asyncio
-
-    asyncio.run(_admin_sql(f'CREATE DATABASE "{name}"'))
-
-
-def drop_database(name: str) -> None:
-    import asyncio
-
-    asyncio.run(_admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -7,6 +7,7 @@ Run from the repository root (RabbitMQ and PostgreSQL must be up, as for ``make 
 1. Starts Ragline as separate processes, as in microservices mode: ``retrieval,ingestion``
    (the worker, with the embedded vector store) and ``gateway,generation``, on RabbitMQ under
    a namespace of its own and a PostgreSQL catalog in a database of its own.
+   (:mod:`ingest_stack`)
 2. Uploads the SciFact abstracts through ``POST /v1/documents`` (JSON text with title, a few
    requests in flight) and polls their jobs. The pipeline time runs from the first upload to
    the moment the last job is seen ``indexed``; its chunks are the jobs' ``chunk_count``.
@@ -14,7 +15,8 @@ Run from the repository root (RabbitMQ and PostgreSQL must be up, as for ``make 
    sampling can miss the peak), stops everything, drops the database and the queues.
 4. In this process, recomputes the same chunks with the ingestion parser and chunker, loads
    the same model with the same settings, finds the fastest ``encode`` batch size on a sample
-   and times ``encode`` over all the chunks with it, twice, keeping the faster pass.
+   and times ``encode`` over all the chunks with it, twice, keeping the faster pass
+   (:mod:`bare_encode`).
 
 ``ratio`` = pipeline chunks/s over raw chunks/s: how much of the model's speed survives the
 queue, the API and the bookkeeping around each document. Both halves run in the same run, on
@@ -31,33 +33,29 @@ import argparse
 import asyncio
 import json
 import os
-import random
-import secrets
-import socket
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
+from bare_encode import raw_encode
+from ingest_stack import (
+    JOBS_IN_FLIGHT,
+    REPO_ROOT,
+    backing_cpu_seconds,
+    process_cpu_seconds,
+    ragline_stack,
+)
 
-from ragline_testing.process import RaglineProcess
+from ragline_testing.public_api import send, settled_job, tenant_with_key
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_CORPUS = REPO_ROOT.parent / "shared" / "data" / "scifact" / "corpus.jsonl"
 DEFAULT_OUTPUT = REPO_ROOT / "bench-results" / "ingest.json"
-RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
-READY_TIMEOUT_S = 180.0
 JOB_POLL_INTERVAL_S = 0.2
-RAW_SAMPLE_CHUNKS = 512
-RAW_PASSES = 2
 MAX_TITLE_CHARS = 500
-JOBS_IN_FLIGHT = 256
 
 
 @dataclass(frozen=True)
@@ -88,162 +86,7 @@ def load_corpus(path: Path, limit: int | None) -> list[Document]:
     return documents
 
 
-# --- Ragline processes ------------------------------------------------------------------------
-
-
-def process_cpu_seconds(process: RaglineProcess) -> float:
-    """CPU time of the process and its children so far (parse processes included)."""
-    pid = process.process.pid if process.process is not None else 0
-    pids = [pid]
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        pids += [int(child) for child in (task / "children").read_text().split()]
-    total = 0
-    for one in pids:
-        try:
-            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue  # a parse process that just ended
-        # utime, stime, and for children also cutime, cstime (the processes they reaped)
-        total += sum(int(value) for value in fields[11 : 15 if one != pid else 13])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def backing_cpu_seconds() -> dict[str, float]:
-    """CPU time so far of the machine's PostgreSQL and RabbitMQ processes (by command name):
-    on a benchmark machine nothing else uses them, so a difference is what the pipeline cost."""
-    names = {"postgres": "postgresql", "beam.smp": "rabbitmq"}
-    totals = dict.fromkeys(names.values(), 0.0)
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            head, _, rest = stat.read_text().rpartition(")")
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        name = names.get(head.partition("(")[2])
-        if name is not None:
-            fields = rest.split()
-            totals[name] += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return totals
-
-
-async def _postgres(statement: str) -> None:
-    import asyncpg  # type: ignore[import-untyped]
-
-    connection = await asyncpg.connect(user="postgres", host="127.0.0.1", database="postgres")
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
-def _retrying(action: Callable[[], None], what: str, attempts: int = 12) -> None:
-    """Clean-up that outlasts a broker restart (other test suites restart RabbitMQ)."""
-    for attempt in range(attempts):
-        try:
-            action()
-            return
-        except OSError as exc:  # aio-pika's connection errors are ConnectionErrors
-            if attempt == attempts - 1:
-                print(f"{what} failed: {exc}", file=sys.stderr)
-            else:
-                time.sleep(5)
-
-
-@contextmanager
-def ragline_stack(work: Path) -> Iterator[tuple[str, str, RaglineProcess, RaglineProcess]]:
-    """Worker and gateway processes on fresh queues and a fresh catalog; torn down after."""
-    for port, name in ((5672, "RabbitMQ"), (5432, "PostgreSQL")):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=2).close()
-        except OSError:
-            sys.exit(f"{name} is not reachable on 127.0.0.1:{port}; start it (make services)")
-    token = secrets.token_hex(4)
-    database, namespace = f"ragline_bench_{token}", f"bench-{token}"
-    admin_token = secrets.token_urlsafe(24)
-    asyncio.run(_postgres(f'CREATE DATABASE "{database}"'))
-    common = {
-        "RAGLINE_BROKER_KIND": "rabbitmq",
-        "RAGLINE_BROKER_URL": RABBITMQ_URL,
-        "RAGLINE_BROKER_NAMESPACE": namespace,
-        "RAGLINE_INTERNAL_TOKEN": secrets.token_urlsafe(24),
-        "RAGLINE_LOG_LEVEL": "warning",
-    }
-    processes: list[RaglineProcess] = []
-    try:
-        worker = RaglineProcess(
-            "retrieval,ingestion",
-            {**common, "RAGLINE_DATA_DIR": str(work / "worker")},
-            work / "worker.log",
-            cwd=REPO_ROOT,
-            ready_timeout_s=READY_TIMEOUT_S,
-        )
-        processes.append(worker)
-        worker.start()
-        gateway = RaglineProcess(
-            "gateway,generation",
-            {
-                **common,
-                "RAGLINE_DATA_DIR": str(work / "gateway"),
-                "RAGLINE_CATALOG_URL": f"postgresql+asyncpg://postgres@127.0.0.1:5432/{database}",
-                "RAGLINE_ADMIN_TOKEN": admin_token,
-                "RAGLINE_GATEWAY_KEY_PEPPER": secrets.token_hex(32),
-                "RAGLINE_GATEWAY_RETRIEVAL_URL": worker.url,
-                # The benchmark measures throughput, not the per-tenant limits.
-                "RAGLINE_GATEWAY_INGEST_PER_MINUTE": "10000000",
-                "RAGLINE_GATEWAY_QUERY_PER_MINUTE": "10000000",
-                # Nor the backlog limits: one tenant may hold a quarter of the backlog, and the
-                # corpus is uploaded faster than it is indexed.
-                "RAGLINE_GATEWAY_INGEST_BACKLOG_LIMIT": "10000000",
-                # One tenant uploads everything here; the fairness window (jobs of one tenant
-                # in the queue at once) must not be what is measured.
-                "RAGLINE_GATEWAY_TENANT_JOBS_IN_FLIGHT": os.environ.get(
-                    "RAGLINE_GATEWAY_TENANT_JOBS_IN_FLIGHT", str(JOBS_IN_FLIGHT)
-                ),
-            },
-            work / "gateway.log",
-            cwd=REPO_ROOT,
-            ready_timeout_s=READY_TIMEOUT_S,
-        )
-        processes.append(gateway)
-        gateway.start()
-        yield gateway.url, admin_token, worker, gateway
-    finally:
-        from ragline_common.adapters.broker.rabbitmq import delete_topology
-
-        for process in reversed(processes):
-            try:
-                process.stop()
-            except RuntimeError as exc:  # killed after ignoring SIGTERM: say so, clean up anyway
-                print(exc, file=sys.stderr)
-        asyncio.run(_postgres(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-        _retrying(lambda: asyncio.run(delete_topology(RABBITMQ_URL, namespace)), "queue clean-up")
-
-
 # --- the pipeline, through the API -------------------------------------------------------------
-
-
-async def _send(client: httpx.AsyncClient, method: str, path: str, **kwargs: Any) -> httpx.Response:
-    """One request, retried while the gateway says "later" (429/503 with Retry-After)."""
-    for _ in range(100):
-        response = await client.request(method, path, **kwargs)
-        if response.status_code not in (429, 503):
-            response.raise_for_status()
-            return response
-        await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
-    raise RuntimeError(f"{method} {path} kept answering {response.status_code}")
-
-
-async def _tenant_key(client: httpx.AsyncClient, admin_token: str) -> str:
-    admin = {"Authorization": f"Bearer {admin_token}"}
-    tenant = await _send(client, "POST", "/v1/tenants", headers=admin, json={"name": "bench"})
-    key = await _send(
-        client,
-        "POST",
-        f"/v1/tenants/{tenant.json()['id']}/keys",
-        headers=admin,
-        json={"name": "bench", "scopes": ["ingest", "query"]},
-    )
-    value: str = key.json()["key"]
-    return value
 
 
 async def _upload_all(
@@ -257,7 +100,7 @@ async def _upload_all(
     async def upload(document: Document) -> None:
         async with slots:
             body = {"title": document.title, "text": document.text, "external_id": document.id}
-            response = await _send(client, "POST", "/v1/documents", json=body)
+            response = await send(client, "POST", "/v1/documents", json=body)
             await jobs.put(response.json()["job_id"])
 
     await asyncio.gather(*(upload(document) for document in documents))
@@ -273,16 +116,12 @@ async def _watch_jobs(client: httpx.AsyncClient, jobs: asyncio.Queue[str | None]
         if job_id in seen:  # identical text uploaded twice: one job
             continue
         seen.add(job_id)
-        while True:
-            job = (await _send(client, "GET", f"/v1/jobs/{job_id}")).json()
-            if job["status"] == "indexed":
-                run.indexed += 1
-                run.chunks += job["chunk_count"]
-                break
-            if job["status"] == "failed":
-                run.failures[job_id] = job["reason"]
-                break
-            await asyncio.sleep(JOB_POLL_INTERVAL_S)
+        job = await settled_job(client, job_id, JOB_POLL_INTERVAL_S)
+        if job["status"] == "indexed":
+            run.indexed += 1
+            run.chunks += job["chunk_count"]
+        else:
+            run.failures[job_id] = job["reason"]
     return run
 
 
@@ -290,7 +129,8 @@ async def ingest_through_api(
     url: str, admin_token: str, documents: Sequence[Document], concurrency: int
 ) -> PipelineRun:
     async with httpx.AsyncClient(base_url=url, timeout=120) as client:
-        client.headers["Authorization"] = f"Bearer {await _tenant_key(client, admin_token)}"
+        _, key = await tenant_with_key(client, admin_token, "bench")
+        client.headers["Authorization"] = f"Bearer {key}"
         jobs: asyncio.Queue[str | None] = asyncio.Queue()
         started = time.perf_counter()
         uploading = asyncio.create_task(_upload_all(client, documents, concurrency, jobs))
@@ -301,125 +141,6 @@ async def ingest_through_api(
         await uploading
         run.upload_seconds = uploaded[0]
         return run
-
-
-# --- the bare model ----------------------------------------------------------------------------
-
-
-def chunk_texts(documents: Sequence[Document], embedder: Any) -> list[str]:
-    """The chunks the worker indexed, recomputed with its own parser, chunker and settings."""
-    from ragline_ingestion.domain.chunking import ChunkingLimits, chunk_document
-    from ragline_ingestion.domain.parsing import default_parsers
-    from ragline_ingestion.settings import IngestionSettings
-
-    settings = IngestionSettings()
-    limits = ChunkingLimits(
-        max_tokens=settings.max_chunk_tokens,
-        overlap_tokens=settings.chunk_overlap_tokens,
-        max_chunks=settings.max_chunks_per_document,
-    )
-    # The worker's own parser for the uploads' type, built as the worker builds it.
-    parser = default_parsers(settings.parse_limits).parser_for("text/plain")
-    return [
-        chunk.text
-        for document in documents
-        for chunk in chunk_document(
-            parser.parse(document.text.encode()),
-            count_tokens=embedder.count_tokens,
-            limits=limits,
-        )
-    ]
-
-
-def time_encode(model: Any, texts: Sequence[str], batch_size: int) -> float:
-    """Chunks per second of one ``encode`` call, as the worker calls it."""
-    started = time.perf_counter()
-    _encode(model, texts, batch_size)
-    return len(texts) / (time.perf_counter() - started)
-
-
-def _encode(model: Any, texts: Sequence[str], batch_size: int) -> None:
-    model.encode(
-        list(texts),
-        batch_size=batch_size,
-        normalize_embeddings=True,
-        convert_to_numpy=True,
-        show_progress_bar=False,
-    )
-
-
-def time_parallel_encode(model: Any, texts: Sequence[str], batch_size: int, lanes: int) -> float:
-    """Chunks per second of ``lanes`` encode calls side by side, each on cores / lanes torch
-    threads and an equal share of the texts: the bare form of ``parallel_encodes``."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // lanes))
-    try:
-        shares = [texts[lane::lanes] for lane in range(lanes)]
-        workers = [
-            threading.Thread(target=_encode, args=(model, share, batch_size)) for share in shares
-        ]
-        started = time.perf_counter()
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join()
-        return len(texts) / (time.perf_counter() - started)
-    finally:
-        torch.set_num_threads(threads)
-
-
-@dataclass
-class RawEncode:
-    texts: list[str]
-    best_batch_size: int
-    chunks_per_s: float
-    """The best of one call and, when the worker runs parallel encodes, as many side by side."""
-    cpu_s: float
-    by_batch_size: dict[int, float]
-    single_call_chunks_per_s: float
-    parallel_chunks_per_s: float | None
-
-
-def raw_encode(documents: Sequence[Document], batch_sizes: Sequence[int]) -> RawEncode:
-    """The same chunks through the bare model at its best: the fastest batch size on a sample,
-    then every chunk in one call, and in as many parallel calls as the worker's
-    ``parallel_encodes`` (the worker gets no credit for a parallelism the bare model also has)."""
-    from ragline_common.adapters.embedder.minilm import MiniLmEmbedder
-    from ragline_common.settings import EmbedderSettings
-
-    settings = EmbedderSettings()
-    embedder = MiniLmEmbedder(settings.model_copy(update={"parallel_encodes": 1}))
-    asyncio.run(embedder.warm_up())
-    texts = chunk_texts(documents, embedder)
-    model = embedder._model  # the bare model, on purpose
-    sample = random.Random(0).sample(  # noqa: S311 - a fixed sample, not a secret
-        texts, min(RAW_SAMPLE_CHUNKS, len(texts))
-    )
-    time_encode(model, sample[:32], 32)  # first-call allocations are not throughput
-    by_size = {size: time_encode(model, sample, size) for size in batch_sizes}
-    best = max(by_size, key=lambda size: by_size[size])
-    # The bare model's speed varies by a quarter from one pass to the next on a shared
-    # machine; its best of two passes is the baseline (the conservative choice for ``ratio``).
-    cpu_started = time.process_time()
-    single = max(time_encode(model, texts, best) for _ in range(RAW_PASSES))
-    cpu_s = (time.process_time() - cpu_started) / RAW_PASSES
-    parallel = None
-    if settings.parallel_encodes > 1:
-        parallel = max(
-            time_parallel_encode(model, texts, best, settings.parallel_encodes)
-            for _ in range(RAW_PASSES)
-        )
-    return RawEncode(
-        texts=texts,
-        best_batch_size=best,
-        chunks_per_s=max(single, parallel or 0.0),
-        cpu_s=cpu_s,
-        by_batch_size=by_size,
-        single_call_chunks_per_s=single,
-        parallel_chunks_per_s=parallel,
-    )
 
 
 # --- main --------------------------------------------------------------------------------------

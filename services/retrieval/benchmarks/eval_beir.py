@@ -25,7 +25,9 @@ from pathlib import Path
 
 import httpx
 from beir import BeirSet, documents_ranked, evaluate, load
-from index_stack import REPO_ROOT, indexed_ragline, send
+from index_stack import REPO_ROOT, indexed_ragline
+
+from ragline_testing.public_api import send
 
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "scifact"
 MODES = ("dense", "sparse", "hybrid")

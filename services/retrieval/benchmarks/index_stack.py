@@ -22,12 +22,12 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 from beir import BeirSet
 
 from ragline_testing.process import RaglineProcess
+from ragline_testing.public_api import send, settled_job, tenant_with_key
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 INDEX_ROOT = Path(os.environ.get("RAGLINE_BENCH_INDEX_DIR", REPO_ROOT / "bench-results" / ".index"))
@@ -96,31 +96,10 @@ def monolith(
         running.stop(timeout_s=60)
 
 
-async def send(client: httpx.AsyncClient, method: str, path: str, **kwargs: Any) -> httpx.Response:
-    """One request, retried while the gateway says "later" (429/503 with Retry-After)."""
-    for _ in range(100):
-        response = await client.request(method, path, **kwargs)
-        if response.status_code not in (429, 503):
-            response.raise_for_status()
-            return response
-        await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
-    raise RuntimeError(f"{method} {path} kept answering {response.status_code}")
-
-
 async def ingest(url: str, state: IndexState, data: BeirSet) -> None:
     """Create a tenant and a key, upload every document and wait for every job."""
     async with httpx.AsyncClient(base_url=url, timeout=120) as client:
-        admin = {"Authorization": f"Bearer {state.admin_token}"}
-        tenant = await send(client, "POST", "/v1/tenants", headers=admin, json={"name": "beir"})
-        state.tenant_id = tenant.json()["id"]
-        key = await send(
-            client,
-            "POST",
-            f"/v1/tenants/{state.tenant_id}/keys",
-            headers=admin,
-            json={"name": "beir", "scopes": ["ingest", "query"]},
-        )
-        state.api_key = key.json()["key"]
+        state.tenant_id, state.api_key = await tenant_with_key(client, state.admin_token, "beir")
         client.headers["Authorization"] = f"Bearer {state.api_key}"
         slots = asyncio.Semaphore(UPLOADS_IN_FLIGHT)
         jobs: dict[str, str] = {}
@@ -140,11 +119,7 @@ async def ingest(url: str, state: IndexState, data: BeirSet) -> None:
 
         await asyncio.gather(*(upload(d.id, d.title, d.text) for d in data.corpus))
         for done, job_id in enumerate(list(jobs), start=1):
-            while True:
-                job = (await send(client, "GET", f"/v1/jobs/{job_id}")).json()
-                if job["status"] in ("indexed", "failed"):
-                    break
-                await asyncio.sleep(0.2)
+            job = await settled_job(client, job_id, poll_s=0.2)
             if job["status"] == "indexed":
                 state.chunks += job["chunk_count"]
             else:
