@@ -556,6 +556,41 @@ class TestListChunks:
         assert await store.list_chunks(A, "doc", limit=0, offset=0) == []
 
 
+class TestNewestVersion:
+    async def test_is_the_highest_version_even_with_the_fewest_chunks(
+        self, store: VectorStore
+    ) -> None:
+        sizes = {1: 4, 2: 3, 5: 1}
+        await store.upsert(
+            A, [chunk(A, "doc", i, version=v) for v, size in sizes.items() for i in range(size)]
+        )
+        await store.upsert(A, [chunk(A, "other", version=9)])
+
+        assert await store.newest_version(A, "doc") == 5
+
+    async def test_sees_every_version_when_each_has_one_chunk(self, store: VectorStore) -> None:
+        # More versions than a facet returns by default (10).
+        await store.upsert(A, [chunk(A, "doc", version=v) for v in range(1, 16)])
+        assert await store.newest_version(A, "doc") == 15
+
+    async def test_is_none_without_chunks_and_follows_deletes(self, store: VectorStore) -> None:
+        assert await store.newest_version(A, "doc") is None
+        await store.upsert(A, [chunk(A, "doc", i, version=v) for v in (1, 2) for i in range(2)])
+
+        await store.delete_document(A, "doc", keep_version=2)
+        assert await store.newest_version(A, "doc") == 2
+        await store.delete_document(A, "doc")
+        assert await store.newest_version(A, "doc") is None
+
+    async def test_sees_own_versions_only(self, store: VectorStore) -> None:
+        await store.upsert(A, [chunk(A, "shared", version=1)])
+        await store.upsert(B, [chunk(B, "shared", version=7)])
+
+        assert await store.newest_version(A, "shared") == 1
+        assert await store.newest_version(B, "shared") == 7
+        assert await store.newest_version(TenantId("tenant-c"), "shared") is None
+
+
 async def test_concurrent_searches_and_upserts_complete(store: VectorStore) -> None:
     await store.upsert(A, [chunk(A, "doc", i, sparse=terms(i)) for i in range(20)])
     results: list[int] = []

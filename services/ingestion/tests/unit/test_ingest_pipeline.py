@@ -142,6 +142,10 @@ class MemoryVectorStore:
             if t == tenant_id and document_id in (None, p.payload.document_id)
         )
 
+    async def newest_version(self, tenant_id: TenantId, document_id: str) -> int | None:
+        self._maybe_fail()
+        return max((p.payload.version for p in self.of(tenant_id, document_id)), default=None)
+
     def of(self, tenant_id: TenantId, document_id: str) -> list[ChunkPoint]:
         return sorted(
             (

@@ -177,3 +177,10 @@ class VectorStore(Protocol):
         """The document's chunks ordered by (version, chunk_index), optionally one version's."""
 
     async def count(self, tenant_id: TenantId, document_id: str | None = None) -> int: ...
+
+    async def newest_version(self, tenant_id: TenantId, document_id: str) -> int | None:
+        """The highest version of the document that has chunks stored; None if none has.
+
+        Read from the version index (how many points each version has), never by loading the
+        document's chunks, so it costs the same for a long document as for a short one.
+        """

@@ -33,7 +33,6 @@ from ragline_common.errors import (
     TransientProcessingError,
     UpstreamUnavailable,
 )
-from ragline_common.ids import chunk_point_id
 from ragline_common.messages import (
     DocumentDeleteRequested,
     DocumentIngestRequested,
@@ -46,7 +45,6 @@ from ragline_common.ports.broker import Broker
 from ragline_common.ports.embedder import Embedder
 from ragline_common.ports.sparse_encoder import SparseEncoder
 from ragline_common.ports.vector_store import ChunkPayload, ChunkPoint, SparseVector, VectorStore
-from ragline_common.tenancy import TenantId
 from ragline_common.topology import ROUTING_JOB_STATUS
 from ragline_ingestion.domain.chunking import Chunk, chunk_document
 from ragline_ingestion.domain.parsing import (
@@ -110,7 +108,8 @@ class IngestionPipeline:
 
     async def ingest(self, request: DocumentIngestRequested) -> None:
         started = time.perf_counter()
-        newest = await self._newest_version(request.tenant_id, request.document_id)
+        with _upstream("vector store"):
+            newest = await self._store.newest_version(request.tenant_id, request.document_id)
         if newest is not None and newest > request.version:
             # A late retry of an old version must not replace the newer one.
             await self._report_superseded(request, newest)
@@ -206,43 +205,31 @@ class IngestionPipeline:
         sparse: Sequence[SparseVector | None] = [None] * len(chunks)
         if self._sparse_encoder is not None:
             sparse = await self._sparse_encoder.encode_documents([chunk.text for chunk in chunks])
-        points = [
-            ChunkPoint(
-                id=chunk_point_id(
-                    request.tenant_id, request.document_id, request.version, chunk.index
-                ),
-                payload=ChunkPayload(
-                    tenant_id=request.tenant_id,
-                    document_id=request.document_id,
-                    version=request.version,
-                    chunk_index=chunk.index,
-                    text=chunk.text,
-                    title=request.title,
-                    source_name=request.source_name,
-                    content_type=request.content_type,
-                    heading_path=chunk.heading_path,
-                    page=chunk.page,
-                    char_start=chunk.char_start,
-                    char_end=chunk.char_end,
-                    metadata=request.metadata,
-                ),
-                dense=vector,
-                sparse=terms,
+        payloads = [
+            ChunkPayload(
+                tenant_id=request.tenant_id,
+                document_id=request.document_id,
+                version=request.version,
+                chunk_index=chunk.index,
+                text=chunk.text,
+                title=request.title,
+                source_name=request.source_name,
+                content_type=request.content_type,
+                heading_path=chunk.heading_path,
+                page=chunk.page,
+                char_start=chunk.char_start,
+                char_end=chunk.char_end,
+                metadata=request.metadata,
             )
-            for chunk, vector, terms in zip(chunks, vectors, sparse, strict=True)
+            for chunk in chunks
+        ]
+        points = [
+            ChunkPoint(id=payload.chunk_id, payload=payload, dense=vector, sparse=terms)
+            for payload, vector, terms in zip(payloads, vectors, sparse, strict=True)
         ]
         with _stage("upsert", points=len(points)), _upstream("vector store"):
             await self._store.upsert(request.tenant_id, points)
         CHUNKS_INDEXED.inc(len(points))
-
-    async def _newest_version(self, tenant_id: TenantId, document_id: str) -> int | None:
-        # list_chunks is ordered by (version, chunk_index): the last chunk has the newest version.
-        with _upstream("vector store"):
-            stored = await self._store.count(tenant_id, document_id)
-            if stored == 0:
-                return None
-            last = await self._store.list_chunks(tenant_id, document_id, limit=1, offset=stored - 1)
-        return last[0].version if last else None
 
     async def _report_superseded(self, request: DocumentIngestRequested, newest: int) -> None:
         DOCUMENTS.labels("superseded").inc()

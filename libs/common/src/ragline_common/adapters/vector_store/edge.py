@@ -43,6 +43,7 @@ from ragline_common.adapters.vector_store.schema import (
     check_points,
     check_query,
     missing_vector_message,
+    newest_of,
     only_version,
     page_order,
     payload_from_store,
@@ -198,6 +199,18 @@ class EdgeVectorStore:
             exact=True, filter=tenant_scope(tenant_id, document_id=document_id)
         )
         return await self._run(lambda shard: shard.count(request))
+
+    async def newest_version(self, tenant_id: TenantId, document_id: str) -> int | None:
+        scope = tenant_scope(tenant_id, document_id=document_id)
+
+        def read(shard: edge.EdgeShard) -> int | None:
+            stored = shard.count(edge.CountRequest(exact=True, filter=scope))
+            if stored == 0:
+                return None
+            facet = edge.FacetRequest(VERSION_FIELD, limit=stored, exact=True, filter=scope)
+            return newest_of(hit.value for hit in shard.facet(facet).hits)
+
+        return await self._run(read)
 
     def _open_shard(self) -> edge.EdgeShard:
         """Load the shard if the path holds one, else create it; then ensure the indexes."""

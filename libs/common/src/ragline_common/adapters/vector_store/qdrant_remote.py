@@ -42,6 +42,7 @@ from ragline_common.adapters.vector_store.schema import (
     check_query,
     collection_name,
     missing_vector_message,
+    newest_of,
     only_version,
     page_order,
     payload_from_store,
@@ -254,6 +255,18 @@ class QdrantRemoteVectorStore:
                 exact=True,
             )
         return result.count
+
+    async def newest_version(self, tenant_id: TenantId, document_id: str) -> int | None:
+        scope = tenant_scope(tenant_id, document_id=document_id)
+        client = self._require_client()
+        with _upstream_errors():
+            stored = await client.count(self.collection, count_filter=scope, exact=True)
+            if stored.count == 0:
+                return None
+            facet = await client.facet(
+                self.collection, VERSION_FIELD, facet_filter=scope, limit=stored.count, exact=True
+            )
+        return newest_of(hit.value for hit in facet.hits)
 
     def _connect(self) -> AsyncQdrantClient:
         if self._client is None:

@@ -135,6 +135,16 @@ def payload_from_store(stored: Mapping[str, Any] | None) -> ChunkPayload:
     return ChunkPayload.model_validate(stored or {})
 
 
+def newest_of(versions: Iterable[str | int | bool]) -> int | None:
+    """The highest of the version values a facet of ``VERSION_FIELD`` returned.
+
+    A facet lists values by how many points hold them, most first, up to its limit: the
+    adapters ask for as many values as the document has points, so no version (the newest
+    may well have the fewest chunks) is left out.
+    """
+    return max((int(version) for version in versions), default=None)
+
+
 class EngineHit(Protocol):
     """A scored point as either engine returns it (Edge's and qdrant-client's ``ScoredPoint``)."""
 
