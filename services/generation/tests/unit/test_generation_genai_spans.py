@@ -4,58 +4,41 @@ metrics per tenant: what the generation service reports for every model call."""
 from __future__ import annotations
 
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from ragline_common.observability import metrics, tracing
+from ragline_common.observability import metrics
 from ragline_generation import genai
-
-
-@pytest.fixture
-def exporter() -> InMemorySpanExporter:
-    return InMemorySpanExporter()
-
-
-@pytest.fixture
-def provider(exporter: InMemorySpanExporter) -> TracerProvider:
-    provider = TracerProvider()
-    provider.add_span_processor(tracing.TenantSpanProcessor())
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    return provider
+from ragline_testing.harness import recording_spans
 
 
 def sample(name: str, labels: dict[str, str]) -> float:
     return metrics.REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-def test_llm_calls_follow_the_genai_conventions(
-    provider: TracerProvider, exporter: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(genai, "_tracer", provider.get_tracer("test"))
+def test_llm_calls_follow_the_genai_conventions(monkeypatch: pytest.MonkeyPatch) -> None:
     input_labels = {"model": "unit-model", "direction": "input", "tenant": "t-7"}
     cost_labels = {"model": "unit-model", "tenant": "t-7"}
     tokens_before = sample("ragline_llm_tokens_total", input_labels)
     cost_before = sample("ragline_llm_cost_usd_total", cost_labels)
 
-    with genai.llm_call(
-        provider="openai", model="unit-model", tenant_id="t-7", max_tokens=64
-    ) as call:
-        call.record_usage(
-            input_tokens=120,
-            output_tokens=30,
-            response_model="unit-model-2025",
-            finish_reasons=["stop"],
-            cost_usd=0.002,
-        )
-    with (
-        pytest.raises(TimeoutError),
-        genai.llm_call(provider="openai", model="unit-model", tenant_id="t-7"),
-    ):
-        raise TimeoutError
+    with recording_spans(monkeypatch, genai) as spans:
+        with genai.llm_call(
+            provider="openai", model="unit-model", tenant_id="t-7", max_tokens=64
+        ) as call:
+            call.record_usage(
+                input_tokens=120,
+                output_tokens=30,
+                response_model="unit-model-2025",
+                finish_reasons=["stop"],
+                cost_usd=0.002,
+            )
+        with (
+            pytest.raises(TimeoutError),
+            genai.llm_call(provider="openai", model="unit-model", tenant_id="t-7"),
+        ):
+            raise TimeoutError
+        ok, failed = spans.exporter.get_finished_spans()
 
-    ok, failed = exporter.get_finished_spans()
     assert ok.name == "chat unit-model" and ok.kind is SpanKind.CLIENT
     attributes = dict(ok.attributes or {})
     assert attributes["gen_ai.operation.name"] == "chat"
