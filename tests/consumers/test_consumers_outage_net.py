@@ -31,11 +31,11 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
-from ragline_cli.runner import build_app
+from ragline_cli.runner import SERVICE_NAMES, build_app
 from ragline_common.adapters.broker.memory import MemoryBroker
 from ragline_common.adapters.broker.settlement import settle
 from ragline_common.errors import PermanentProcessingError, UpstreamUnavailable
-from ragline_common.hosting import SERVICE_NAMES, Host
+from ragline_common.hosting import Host
 from ragline_common.messages import JobStatus, JobStatusChanged, parse_message
 from ragline_common.ports.broker import Delivery, Handler
 from ragline_common.ports.embedder import Embedder

@@ -18,9 +18,9 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
-from ragline_cli.runner import build_app
+from ragline_cli.runner import SERVICE_NAMES, build_app
 from ragline_common.errors import UpstreamUnavailable
-from ragline_common.hosting import SERVICE_NAMES, Host
+from ragline_common.hosting import Host
 from ragline_common.messages import Envelope
 from ragline_common.settings import (
     BrokerSettings,

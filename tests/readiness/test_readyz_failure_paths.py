@@ -28,10 +28,10 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 from ragline_e2e_harness import create_database, drop_database
 
+from ragline_cli.assembly import assemble_app
 from ragline_cli.runner import build_app
 from ragline_common.adapters.broker.rabbitmq import delete_topology
 from ragline_common.hosting import Host
-from ragline_common.http.app import assemble_app
 from ragline_common.settings import (
     BrokerSettings,
     CatalogSettings,

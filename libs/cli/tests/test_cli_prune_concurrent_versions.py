@@ -15,7 +15,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from ragline_common.hosting import Host
+from ragline_cli.hosting import ProcessHost
 from ragline_common.messages import JobStatus, JobStatusChanged, parse_message
 from ragline_common.ports.broker import Broker, Delivery
 from ragline_common.ports.vector_store import VectorStore
@@ -76,7 +76,7 @@ async def eventually(condition: Callable[[], Awaitable[bool]], timeout_s: float 
 
 
 @pytest.fixture
-async def host(tmp_path: Path) -> AsyncIterator[Host]:
+async def host(tmp_path: Path) -> AsyncIterator[ProcessHost]:
     settings = InfrastructureSettings(
         core=CoreSettings(data_dir=tmp_path),
         broker=BrokerSettings(kind="memory"),
@@ -85,7 +85,7 @@ async def host(tmp_path: Path) -> AsyncIterator[Host]:
         embedder=EmbedderSettings(kind="hash", hash_dimension=64),
     )
     async with AsyncExitStack() as stack:
-        host = Host(settings, stack, frozenset({"ingestion"}))
+        host = ProcessHost(settings, stack)
         await IngestionComponent(
             IngestionSettings(max_chunk_tokens=32, chunk_overlap_tokens=4)
         ).start(host)
@@ -127,7 +127,7 @@ async def _versions(store: VectorStore, tenant: TenantId, document_id: str) -> d
 
 
 async def test_a_newer_version_survives_the_prune_of_the_one_before(
-    host: Host, catalog: SqlCatalog
+    host: ProcessHost, catalog: SqlCatalog
 ) -> None:
     broker: Broker = await host.broker()
     store = await host.vector_store()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from ragline_common.hosting import SERVICE_NAMES, ServiceComponent
-from ragline_common.http.app import assemble_app
+from ragline_cli.assembly import assemble_app
+from ragline_cli.wiring import ServiceComponent
 from ragline_common.settings import InfrastructureSettings
 
-_START_ORDER = ("retrieval", "generation", "ingestion", "gateway")
+SERVICE_NAMES: tuple[str, ...] = ("gateway", "ingestion", "retrieval", "generation")
 
 
 class UnknownTargetError(ValueError):
@@ -53,5 +53,5 @@ def _component(name: str) -> ServiceComponent:
 
 
 def build_app(targets: frozenset[str], settings: InfrastructureSettings) -> FastAPI:
-    """One app hosting ``targets``, started in dependency order."""
-    return assemble_app([_component(name) for name in _START_ORDER if name in targets], settings)
+    """One app hosting ``targets``; the services' declarations decide the start order."""
+    return assemble_app([_component(name) for name in SERVICE_NAMES if name in targets], settings)

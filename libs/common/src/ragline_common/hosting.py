@@ -1,22 +1,24 @@
-"""Hosting several services in one process (the ``--target`` model).
+"""What a service sees of the process that hosts it (the ``--target`` model).
 
-A process hosts any set of services. They share one :class:`Host`: the settings, one exit stack
-that closes resources in reverse order, readiness checks, and adapters created once on first
-use. Sharing matters for more than memory: an embedded vector store allows one process per
-storage path, and the embedding model should be loaded once. A service that another hosted
-service can call in-process sets its API on the host (``search_api``, ``answer_api``); the caller
-uses it, and falls back to HTTP when the service lives elsewhere.
+A process hosts any set of services (the command-line package puts it together). Each service
+gets a :class:`Host`: the settings, one exit stack that closes resources in reverse order,
+readiness-check registration, and adapters shared by every service in the process. Sharing
+matters for more than memory: an embedded vector store allows one process per storage path, and
+the embedding model should be loaded once.
+
+Services that call one another declare it, so the process can order them and connect them:
+a component *provides* an :class:`Api` (retrieval provides :data:`SEARCH_API`) and *requires*
+one through a :class:`Requirement` (the gateway requires both). A requirement met by a
+co-hosted service is the in-process object; otherwise the requirement's ``remote`` builds a
+client of the service in another process.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable
 from contextlib import AsyncExitStack
-from typing import Any, Protocol, TypeVar, cast
-
-from fastapi import APIRouter
-from starlette.middleware import Middleware
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 
 from ragline_common.contracts.answer import AnswerApi
 from ragline_common.contracts.search import SearchApi
@@ -28,66 +30,67 @@ from ragline_common.settings import InfrastructureSettings
 
 T = TypeVar("T")
 
-SERVICE_NAMES: tuple[str, ...] = ("gateway", "ingestion", "retrieval", "generation")
+
+@dataclass(frozen=True)
+class Api(Generic[T]):
+    """The name of an API one service offers another; ``T`` is the Protocol it implements.
+
+    A typed key, not the Protocol class itself: a Protocol cannot stand where a ``type[T]``
+    is expected, and a key keeps the API a process wires distinct from the type that checks it.
+    """
+
+    name: str
 
 
-class Host:
-    """What one process offers to the services it hosts."""
-
-    def __init__(
-        self,
-        settings: InfrastructureSettings,
-        stack: AsyncExitStack,
-        targets: frozenset[str],
-        checks: dict[str, ReadinessCheck] | None = None,
-    ) -> None:
-        self.settings = settings
-        self.stack = stack
-        self.targets = targets
-        self.checks: dict[str, ReadinessCheck] = checks if checks is not None else {}
-        self.search_api: SearchApi | None = None
-        """Set by a hosted retrieval service, so a co-hosted gateway calls it in-process."""
-        self.answer_api: AnswerApi | None = None
-        """Set by a hosted generation service, likewise."""
-        self._shared: dict[str, Any] = {}
-        # One lock per resource: building the vector store needs the embedder, so a single
-        # process-wide lock would deadlock.
-        self._locks: dict[str, asyncio.Lock] = {}
-
-    async def _shared_resource(self, name: str, build: Callable[[], Awaitable[T]]) -> T:
-        async with self._locks.setdefault(name, asyncio.Lock()):
-            if name not in self._shared:
-                self._shared[name] = await build()
-            return cast("T", self._shared[name])
-
-    async def broker(self) -> Broker:
-        from ragline_common.adapters.factory import open_broker
-
-        return await self._shared_resource("broker", lambda: open_broker(self))
-
-    async def embedder(self) -> Embedder:
-        from ragline_common.adapters.factory import open_embedder
-
-        return await self._shared_resource("embedder", lambda: open_embedder(self))
-
-    async def vector_store(self) -> VectorStore:
-        from ragline_common.adapters.factory import open_vector_store
-
-        return await self._shared_resource("vector_store", lambda: open_vector_store(self))
+SEARCH_API: Api[SearchApi] = Api("SearchApi")
+"""Ranked chunks of one tenant; provided by retrieval."""
+ANSWER_API: Api[AnswerApi] = Api("AnswerApi")
+"""Grounded answers with citations; provided by generation."""
 
 
-class ServiceComponent(Protocol):
-    """One service as the runner sees it."""
+class Host(Protocol):
+    """The process's shared resources, as every hosted service may use them."""
 
     @property
-    def name(self) -> str: ...
+    def settings(self) -> InfrastructureSettings: ...
 
-    def routers(self, *, internal_api: bool) -> Sequence[APIRouter]:
-        """Routers to mount; ``internal_api`` is False when the gateway shares the process
-        and calls this service in-process, so internal endpoints need not be exposed."""
+    @property
+    def stack(self) -> AsyncExitStack:
+        """Closes what a service opens, in reverse order, when the process stops."""
 
-    def middleware(self) -> Sequence[Middleware]:
-        """ASGI middleware this service needs around the whole app (e.g. body limits)."""
+    @property
+    def checks(self) -> dict[str, ReadinessCheck]:
+        """``/readyz`` runs every check registered here; a shared adapter registers once."""
 
-    async def start(self, host: Host) -> None:
-        """Open resources on ``host.stack``, register checks and background tasks."""
+    async def broker(self) -> Broker: ...
+
+    async def embedder(self) -> Embedder: ...
+
+    async def vector_store(self) -> VectorStore: ...
+
+
+class ComponentHost(Host, Protocol):
+    """The host as one service sees it while it starts: the shared resources, and its wiring.
+
+    Only what the service declared is allowed: providing an API it did not list in
+    ``provides``, or requiring one it did not list in ``requires``, is a wiring error.
+    """
+
+    def provide(self, api: Api[T], implementation: T) -> None:
+        """Hand a started API to the services that require it in this process."""
+
+    def require(self, api: Api[T]) -> T:
+        """The API from a co-hosted service, or else the requirement's remote client."""
+
+
+@dataclass(frozen=True)
+class Requirement(Generic[T]):
+    """An API a service calls, and how to reach it when no co-hosted service provides it.
+
+    ``remote`` builds a client of the API served by another process (it may register its
+    own readiness check and cleanup on the host). Without one, the API must be provided in
+    the same process, and a process that lacks it refuses to start.
+    """
+
+    api: Api[T]
+    remote: Callable[[Host], T] | None = None

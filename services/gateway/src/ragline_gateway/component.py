@@ -1,21 +1,36 @@
-"""The gateway as a hosted service: wiring of catalog, broker, limits and peer services."""
+"""The gateway as a hosted service: wiring of catalog, broker, limits and peer services.
+
+It requires :data:`~ragline_common.hosting.SEARCH_API` and
+:data:`~ragline_common.hosting.ANSWER_API`: the co-hosted retrieval and generation services
+when the process has them, their internal HTTP APIs otherwise.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import structlog
 from fastapi import APIRouter, Depends, Request
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
+from ragline_common.clients.answer_http import HttpAnswerClient
+from ragline_common.clients.search_http import HttpSearchClient
 from ragline_common.contracts.answer import AnswerApi
 from ragline_common.contracts.search import SearchApi
-from ragline_common.hosting import Host
+from ragline_common.hosting import (
+    ANSWER_API,
+    SEARCH_API,
+    Api,
+    ComponentHost,
+    Host,
+    Requirement,
+)
 from ragline_common.tenancy import TenantId
 from ragline_common.topology import QueueName
 from ragline_gateway.adapters.catalog import SqlCatalog
@@ -61,6 +76,17 @@ class GatewayComponent:
     def __init__(self, settings: GatewaySettings | None = None) -> None:
         self.settings = settings or GatewaySettings()
         self._context: GatewayContext | None = None
+
+    @property
+    def provides(self) -> Collection[Api[Any]]:
+        return ()
+
+    @property
+    def requires(self) -> Collection[Requirement[Any]]:
+        return (
+            Requirement(SEARCH_API, remote=self._search_client),
+            Requirement(ANSWER_API, remote=self._answer_client),
+        )
 
     @property
     def context(self) -> GatewayContext:
@@ -119,7 +145,7 @@ class GatewayComponent:
             case "redis":
                 return RedisRateLimiter(self.settings.redis_url.get_secret_value())
 
-    async def start(self, host: Host) -> None:
+    async def start(self, host: ComponentHost) -> None:
         infra = host.settings
         shared_catalog = infra.catalog.url is not None
         gateway_secrets = load_gateway_secrets(
@@ -133,7 +159,8 @@ class GatewayComponent:
         broker = await host.broker()
         limiter = self._rate_limiter()
         host.stack.push_async_callback(limiter.close)
-        search, answers_api = await self._peers(host)
+        search = host.require(SEARCH_API)
+        answers_api = host.require(ANSWER_API)
         dispatcher = JobDispatcher(catalog, broker, window=self.settings.tenant_jobs_in_flight)
         keys = KeyDirectory(
             catalog,
@@ -200,29 +227,27 @@ class GatewayComponent:
         limits = EffectiveLimits.of(await context.keys.tenant_limits(tenant_id), self.settings)
         await check_upload_quota(context.catalog, tenant_id, limits, draft)
 
-    async def _peers(self, host: Host) -> tuple[SearchApi, AnswerApi]:
-        from ragline_common.clients.answer_http import HttpAnswerClient
-        from ragline_common.clients.search_http import HttpSearchClient
+    def _search_client(self, host: Host) -> SearchApi:
+        """Retrieval in another process; a gateway is ready only while it answers."""
+        client = HttpSearchClient(
+            self.settings.retrieval_url,
+            host.settings.core.internal_token,
+            timeout_s=self.settings.peer_timeout_s,
+        )
+        host.stack.push_async_callback(client.aclose)
+        host.checks["retrieval"] = client.ping
+        return client
 
-        token = host.settings.core.internal_token
-        token_value = token.get_secret_value() if token is not None else None
-        search = host.search_api
-        if search is None:
-            client = HttpSearchClient(
-                self.settings.retrieval_url, token_value, timeout_s=self.settings.peer_timeout_s
-            )
-            host.stack.push_async_callback(client.aclose)
-            host.checks["retrieval"] = client.ping
-            search = client
-        answers_api = host.answer_api
-        if answers_api is None:
-            answer_client = HttpAnswerClient(
-                self.settings.generation_url, token_value, timeout_s=self.settings.peer_timeout_s
-            )
-            host.stack.push_async_callback(answer_client.aclose)
-            host.checks["generation"] = answer_client.ping
-            answers_api = answer_client
-        return search, answers_api
+    def _answer_client(self, host: Host) -> AnswerApi:
+        """Generation in another process; likewise."""
+        client = HttpAnswerClient(
+            self.settings.generation_url,
+            host.settings.core.internal_token,
+            timeout_s=self.settings.peer_timeout_s,
+        )
+        host.stack.push_async_callback(client.aclose)
+        host.checks["generation"] = client.ping
+        return client
 
     async def _sweep_forever(self) -> None:
         next_purge = 0.0

@@ -18,9 +18,9 @@ import httpx
 from asgi_lifespan import LifespanManager
 from gw_harness import ADMIN_TOKEN, FakeAnswers, FakePeers, FakeSearch, Tenant, bearer, make_tenant
 
+from ragline_cli.assembly import assemble_app
 from ragline_common.contracts.search import SearchQuery, SearchResult
-from ragline_common.hosting import Host
-from ragline_common.http.app import assemble_app
+from ragline_common.hosting import SEARCH_API, Api
 from ragline_common.settings import (
     BrokerSettings,
     CatalogSettings,
@@ -55,15 +55,11 @@ class RecordingSearch(FakeSearch):
 
 @dataclass
 class SearchOnlyPeers(FakePeers):
-    """Fake retrieval and worker; answers come from a real generation service."""
+    """Fake retrieval and worker; answers come from a real generation service (in this
+    process, or over HTTP when no co-hosted service provides them)."""
 
     name: str = "fake-retrieval"
-    in_process_answers: bool = True
-
-    async def start(self, host: Host) -> None:
-        await super().start(host)
-        if not self.in_process_answers:
-            host.answer_api = None  # the gateway must call generation over HTTP
+    provides: tuple[Api[Any], ...] = (SEARCH_API,)
 
 
 def infrastructure(data_dir: Path) -> InfrastructureSettings:
@@ -119,7 +115,7 @@ async def deployment(
 ) -> AsyncIterator[Deployment]:
     """The gateway and generation in one process (monolith) or two (microservices)."""
     search = RecordingSearch()
-    peers = SearchOnlyPeers(search, FakeAnswers(), in_process_answers=not microservices)
+    peers = SearchOnlyPeers(search, FakeAnswers())
     generation = GenerationComponent(GenerationSettings(), llm_settings(llm_url, **llm_overrides))
     async with AsyncExitStack() as stack:
         if microservices:

@@ -11,7 +11,7 @@ import httpx
 from asgi_lifespan import LifespanManager
 from gw_harness import ADMIN_TOKEN, FakeAnswers, FakePeers, FakeSearch, infrastructure
 
-from ragline_common.http.app import assemble_app
+from ragline_cli.assembly import assemble_app
 from ragline_gateway.component import GatewayComponent
 from ragline_gateway.settings import GatewaySettings
 

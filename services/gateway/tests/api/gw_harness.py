@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -12,6 +13,7 @@ from asgi_lifespan import LifespanManager
 from fastapi import APIRouter
 from starlette.middleware import Middleware
 
+from ragline_cli.assembly import assemble_app
 from ragline_common.contracts.answer import Answer, AnswerRequest, Citation, Usage
 from ragline_common.contracts.search import (
     ChunkPage,
@@ -22,8 +24,7 @@ from ragline_common.contracts.search import (
     StoredChunk,
 )
 from ragline_common.errors import PermanentProcessingError
-from ragline_common.hosting import Host
-from ragline_common.http.app import assemble_app
+from ragline_common.hosting import ANSWER_API, SEARCH_API, Api, ComponentHost, Requirement
 from ragline_common.messages import (
     DocumentDeleteRequested,
     DocumentIngestRequested,
@@ -120,6 +121,8 @@ class FakePeers:
     search: FakeSearch
     answers: FakeAnswers
     name: str = "fake-peers"
+    provides: tuple[Api[Any], ...] = (SEARCH_API, ANSWER_API)
+    requires: tuple[Requirement[Any], ...] = ()
 
     def routers(self, *, internal_api: bool) -> Sequence[APIRouter]:
         return []
@@ -127,9 +130,11 @@ class FakePeers:
     def middleware(self) -> Sequence[Middleware]:
         return []
 
-    async def start(self, host: Host) -> None:
-        host.search_api = self.search
-        host.answer_api = self.answers
+    async def start(self, host: ComponentHost) -> None:
+        if SEARCH_API in self.provides:
+            host.provide(SEARCH_API, self.search)
+        if ANSWER_API in self.provides:
+            host.provide(ANSWER_API, self.answers)
         broker = await host.broker()
 
         async def work(delivery: Delivery) -> None:

@@ -15,7 +15,7 @@ from gw_front_door import ADMIN, new_key
 from gw_harness import FakeAnswers, FakePeers, FakeSearch, bearer, infrastructure, make_tenant
 from test_gw_api import assert_problem
 
-from ragline_common.http.app import assemble_app
+from ragline_cli.assembly import assemble_app
 from ragline_gateway.component import GatewayComponent
 from ragline_gateway.settings import GatewaySettings
 

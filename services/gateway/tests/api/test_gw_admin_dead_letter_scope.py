@@ -15,7 +15,7 @@ from test_gw_admin import _admin_key, _dead_letters
 from test_gw_api import assert_problem, wait_status
 
 from ragline_common.adapters.broker.memory import MemoryBroker, _Stored
-from ragline_common.hosting import Host
+from ragline_common.hosting import ComponentHost
 from ragline_common.messages import parse_message
 from ragline_common.ports.broker import Broker
 from ragline_common.topology import (
@@ -32,7 +32,7 @@ class BrokerKeepingPeers(FakePeers):
 
     brokers: list[Broker] = field(default_factory=list)
 
-    async def start(self, host: Host) -> None:
+    async def start(self, host: ComponentHost) -> None:
         await super().start(host)
         self.brokers.append(await host.broker())
 

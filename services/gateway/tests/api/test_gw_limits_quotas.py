@@ -11,7 +11,7 @@ from gw_front_door import ADMIN, gateway, new_key, patch_tenant
 from gw_harness import FakeAnswers, FakePeers, FakeSearch, bearer, infrastructure, make_tenant
 from test_gw_api import assert_problem
 
-from ragline_common.hosting import Host
+from ragline_common.hosting import ANSWER_API, SEARCH_API, ComponentHost
 from ragline_common.observability.metrics import REGISTRY
 from ragline_common.tenancy import TenantId
 from ragline_gateway.adapters.catalog import SqlCatalog
@@ -203,9 +203,9 @@ async def test_llm_tokens_per_day_quota(tmp_path: Path) -> None:
 class _IdleWorker(FakePeers):
     """Plays retrieval and generation but never consumes the ingestion queue: a backlog."""
 
-    async def start(self, host: Host) -> None:
-        host.search_api = self.search
-        host.answer_api = self.answers
+    async def start(self, host: ComponentHost) -> None:
+        host.provide(SEARCH_API, self.search)
+        host.provide(ANSWER_API, self.answers)
 
 
 async def test_uploads_get_503_when_the_ingestion_backlog_is_full(tmp_path: Path) -> None:

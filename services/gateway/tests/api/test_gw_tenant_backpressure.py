@@ -13,6 +13,7 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -21,10 +22,10 @@ from fastapi import APIRouter
 from gw_harness import ADMIN_TOKEN, FakeAnswers, FakeSearch, Tenant, bearer, infrastructure
 from starlette.middleware import Middleware
 
+from ragline_cli.assembly import assemble_app
 from ragline_common.adapters.broker.memory import MemoryBroker
 from ragline_common.errors import TransientProcessingError
-from ragline_common.hosting import Host
-from ragline_common.http.app import assemble_app
+from ragline_common.hosting import ANSWER_API, SEARCH_API, Api, ComponentHost, Requirement
 from ragline_common.ports.broker import Delivery, Handler
 from ragline_common.topology import INTAKE_API_KEY_HEADER, QueueName
 from ragline_gateway.component import GatewayComponent
@@ -37,6 +38,8 @@ class PeersWithoutWorker:
     """Retrieval and generation in-process; no ingestion worker, so every job stays queued."""
 
     name: str = "peers-without-worker"
+    provides: tuple[Api[Any], ...] = (SEARCH_API, ANSWER_API)
+    requires: tuple[Requirement[Any], ...] = ()
 
     def routers(self, *, internal_api: bool) -> Sequence[APIRouter]:
         return []
@@ -44,9 +47,9 @@ class PeersWithoutWorker:
     def middleware(self) -> Sequence[Middleware]:
         return []
 
-    async def start(self, host: Host) -> None:
-        host.search_api = FakeSearch()
-        host.answer_api = FakeAnswers()
+    async def start(self, host: ComponentHost) -> None:
+        host.provide(SEARCH_API, FakeSearch())
+        host.provide(ANSWER_API, FakeAnswers())
 
 
 @dataclass

@@ -31,7 +31,7 @@ from gw_harness import (
 )
 from pydantic import SecretStr
 
-from ragline_common.http.app import assemble_app
+from ragline_cli.assembly import assemble_app
 from ragline_common.settings import CatalogSettings, InfrastructureSettings
 from ragline_common.tenancy import TenantId
 from ragline_gateway.adapters.catalog import SqlCatalog

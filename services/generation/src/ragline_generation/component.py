@@ -1,15 +1,19 @@
-"""The generation service as a hostable component (see :mod:`ragline_common.hosting`)."""
+"""The generation service as a hostable component (see :mod:`ragline_common.hosting`).
+
+It provides :data:`~ragline_common.hosting.ANSWER_API` and requires nothing.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from typing import Any
 
 import anyio
 from fastapi import APIRouter
 from starlette.middleware import Middleware
 
 from ragline_common.contracts.answer import AnswerApi
-from ragline_common.hosting import Host
+from ragline_common.hosting import ANSWER_API, Api, ComponentHost, Host, Requirement
 from ragline_common.http.internal_api import StartedApi
 from ragline_generation.api.internal import internal_router
 from ragline_generation.domain.breaker import CircuitBreaker
@@ -32,6 +36,14 @@ class GenerationComponent:
     def name(self) -> str:
         return "generation"
 
+    @property
+    def provides(self) -> Collection[Api[Any]]:
+        return (ANSWER_API,)
+
+    @property
+    def requires(self) -> Collection[Requirement[Any]]:
+        return ()
+
     def routers(self, *, internal_api: bool) -> Sequence[APIRouter]:
         if not internal_api:
             return []
@@ -41,7 +53,7 @@ class GenerationComponent:
         """None of its own: the shared request middleware is all an internal route needs."""
         return ()
 
-    async def start(self, host: Host) -> None:
+    async def start(self, host: ComponentHost) -> None:
         settings = self._settings if self._settings is not None else GenerationSettings()
         llm_settings = self._llm_settings if self._llm_settings is not None else LlmSettings()
         counter = await anyio.to_thread.run_sync(TokenCounter, settings.tokenizer_path)
@@ -55,7 +67,7 @@ class GenerationComponent:
             llm=self._open_llm(host, llm_settings),
         )
         self._internal.bind(service, host.settings.core.internal_token)
-        host.answer_api = service
+        host.provide(ANSWER_API, service)
 
     def _open_llm(self, host: Host, settings: LlmSettings) -> Llm | None:
         """The configured model, or ``None`` (extractive answers) without a base URL.

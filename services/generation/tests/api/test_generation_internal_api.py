@@ -11,9 +11,10 @@ from fastapi import FastAPI
 from llm_harness import counter
 from pydantic import SecretStr
 
+from ragline_cli.hosting import ProcessHost, WiredHost
 from ragline_common.contracts.answer import Answer, AnswerApi, AnswerRequest
 from ragline_common.contracts.search import MAX_TOP_K
-from ragline_common.hosting import Host
+from ragline_common.hosting import ANSWER_API, Api
 from ragline_common.http.internal_auth import INTERNAL_TOKEN_HEADER
 from ragline_common.problem import PROBLEM_MEDIA_TYPE
 from ragline_common.settings import (
@@ -139,22 +140,24 @@ async def test_more_chunks_than_any_search_returns_are_refused() -> None:
     assert response.json()["code"] == "too_many_chunks"
 
 
-class StubHost(Host):
+class StubHost(ProcessHost):
     def __init__(self, token: str | None) -> None:
         core = CoreSettings(internal_token=SecretStr(token) if token else None)
         settings = InfrastructureSettings(
             core, BrokerSettings(), CatalogSettings(), VectorStoreSettings(), EmbedderSettings()
         )
-        super().__init__(settings, AsyncExitStack(), frozenset({"generation"}))
+        super().__init__(settings, AsyncExitStack())
 
 
 async def test_the_component_provides_answers_and_serves_with_the_hosts_token() -> None:
     component = GenerationComponent(GenerationSettings(max_answer_sentences=1))
-    host = StubHost(TOKEN)
-    await component.start(host)
+    provided: dict[Api[Any], Any] = {}
+    wired = WiredHost(
+        StubHost(TOKEN), component.name, provides=component.provides, requires=(), provided=provided
+    )
+    await component.start(wired)
 
-    answers = host.answer_api
-    assert answers is not None
+    answers: AnswerApi = provided[ANSWER_API]
     direct = await answers.answer(TenantId("t"), AnswerRequest.model_validate(BODY["request"]))
     assert direct.answer == "Refunds are paid within fourteen days. [1]"
 

@@ -1,8 +1,12 @@
-"""The ingestion worker as a hostable component (see :mod:`ragline_common.hosting`)."""
+"""The ingestion worker as a hostable component (see :mod:`ragline_common.hosting`).
+
+It neither provides nor requires an API: it talks to the rest through the broker.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from typing import Any
 
 import structlog
 from fastapi import APIRouter
@@ -10,7 +14,7 @@ from starlette.middleware import Middleware
 
 from ragline_common.adapters.embedder.batching import BatchingEmbedder
 from ragline_common.adapters.sparse.bm25 import Bm25SparseEncoder
-from ragline_common.hosting import Host
+from ragline_common.hosting import Api, Host, Requirement
 from ragline_common.topology import QueueName
 from ragline_ingestion.consumers.ingestion_queue import IngestionQueueConsumer
 from ragline_ingestion.domain.parsing import default_parsers
@@ -28,6 +32,14 @@ class IngestionComponent:
     @property
     def name(self) -> str:
         return "ingestion"
+
+    @property
+    def provides(self) -> Collection[Api[Any]]:
+        return ()
+
+    @property
+    def requires(self) -> Collection[Requirement[Any]]:
+        return ()
 
     def routers(self, *, internal_api: bool) -> Sequence[APIRouter]:
         """None: the worker has no API. The runner mounts ``/healthz``, ``/readyz`` and

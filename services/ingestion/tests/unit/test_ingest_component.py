@@ -14,7 +14,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from ragline_common.hosting import Host
+from ragline_cli.hosting import ProcessHost
 from ragline_common.messages import (
     DocumentDeleteRequested,
     DocumentIngestRequested,
@@ -40,7 +40,7 @@ TENANT = TenantId("ten_component")
 
 
 @pytest.fixture
-async def host(tmp_path: Path) -> AsyncIterator[Host]:
+async def host(tmp_path: Path) -> AsyncIterator[ProcessHost]:
     settings = InfrastructureSettings(
         core=CoreSettings(data_dir=tmp_path),
         broker=BrokerSettings(kind="memory"),
@@ -49,7 +49,7 @@ async def host(tmp_path: Path) -> AsyncIterator[Host]:
         embedder=EmbedderSettings(kind="hash", hash_dimension=64),
     )
     async with AsyncExitStack() as stack:
-        yield Host(settings, stack, frozenset({"ingestion"}))
+        yield ProcessHost(settings, stack)
 
 
 class StatusInbox:
@@ -94,7 +94,7 @@ def _request(content: bytes, *, version: int = 1) -> DocumentIngestRequested:
     )
 
 
-async def test_start_registers_checks_and_indexes_published_jobs(host: Host) -> None:
+async def test_start_registers_checks_and_indexes_published_jobs(host: ProcessHost) -> None:
     await IngestionComponent(IngestionSettings(max_chunk_tokens=32, chunk_overlap_tokens=4)).start(
         host
     )
@@ -152,7 +152,7 @@ async def test_start_registers_checks_and_indexes_published_jobs(host: Host) -> 
 
 
 async def test_a_failed_document_is_reported_and_parked_in_the_dead_letter_queue(
-    host: Host,
+    host: ProcessHost,
 ) -> None:
     await IngestionComponent(IngestionSettings()).start(host)
     broker = await host.broker()

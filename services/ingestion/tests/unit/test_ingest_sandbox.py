@@ -19,8 +19,8 @@ from types import ModuleType
 import anyio
 import pytest
 
+from ragline_cli.hosting import ProcessHost
 from ragline_common.errors import PermanentProcessingError
-from ragline_common.hosting import Host
 from ragline_common.messages import DocumentIngestRequested
 from ragline_common.settings import (
     BrokerSettings,
@@ -91,7 +91,7 @@ def test_refusals_and_results_cross_the_process_boundary_intact() -> None:
 
 
 @pytest.fixture
-async def host(tmp_path: Path) -> AsyncIterator[Host]:
+async def host(tmp_path: Path) -> AsyncIterator[ProcessHost]:
     settings = InfrastructureSettings(
         core=CoreSettings(data_dir=tmp_path),
         broker=BrokerSettings(kind="memory"),
@@ -100,7 +100,7 @@ async def host(tmp_path: Path) -> AsyncIterator[Host]:
         embedder=EmbedderSettings(kind="hash", hash_dimension=32),
     )
     async with AsyncExitStack() as stack:
-        yield Host(settings, stack, frozenset({"ingestion"}))
+        yield ProcessHost(settings, stack)
 
 
 def _request(document_id: str, content_type: str, content: bytes) -> DocumentIngestRequested:
@@ -118,7 +118,7 @@ def _request(document_id: str, content_type: str, content: bytes) -> DocumentIng
 
 
 async def test_hostile_documents_fail_alone_while_good_ones_are_indexed(
-    host: Host, misbehaving: ModuleType
+    host: ProcessHost, misbehaving: ModuleType
 ) -> None:
     real = default_parsers()
     parsers = ParserRegistry(

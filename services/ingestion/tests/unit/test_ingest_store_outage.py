@@ -17,8 +17,8 @@ from typing import Any
 import anyio
 import pytest
 
+from ragline_cli.hosting import ProcessHost
 from ragline_common.errors import UpstreamUnavailable
-from ragline_common.hosting import Host
 from ragline_common.messages import (
     DocumentIngestRequested,
     JobStatus,
@@ -45,7 +45,7 @@ OUTAGE_S = 0.5
 
 
 @pytest.fixture
-async def host(tmp_path: Path) -> AsyncIterator[Host]:
+async def host(tmp_path: Path) -> AsyncIterator[ProcessHost]:
     settings = InfrastructureSettings(
         core=CoreSettings(data_dir=tmp_path, shutdown_grace_s=1.0),
         broker=BrokerSettings(kind="memory"),
@@ -54,7 +54,7 @@ async def host(tmp_path: Path) -> AsyncIterator[Host]:
         embedder=EmbedderSettings(kind="hash", hash_dimension=64),
     )
     async with AsyncExitStack() as stack:
-        yield Host(settings, stack, frozenset({"ingestion"}))
+        yield ProcessHost(settings, stack)
 
 
 def _down_until(deadline: list[float], what: str, method: Callable[..., Awaitable[Any]]) -> Any:
@@ -76,7 +76,7 @@ def _down_until(deadline: list[float], what: str, method: Callable[..., Awaitabl
     ],
 )
 async def test_a_job_is_indexed_after_its_dependency_comes_back(
-    host: Host, monkeypatch: pytest.MonkeyPatch, dependency: str, methods: tuple[str, ...]
+    host: ProcessHost, monkeypatch: pytest.MonkeyPatch, dependency: str, methods: tuple[str, ...]
 ) -> None:
     deadline = [float("-inf")]
     target = await (host.vector_store() if dependency == "vector store" else host.embedder())

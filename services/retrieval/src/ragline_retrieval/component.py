@@ -1,15 +1,19 @@
-"""The retrieval service as a hostable component (see :mod:`ragline_common.hosting`)."""
+"""The retrieval service as a hostable component (see :mod:`ragline_common.hosting`).
+
+It provides :data:`~ragline_common.hosting.SEARCH_API` and requires nothing.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from typing import Any
 
 from fastapi import APIRouter
 from starlette.middleware import Middleware
 
 from ragline_common.adapters.sparse.bm25 import Bm25SparseEncoder
 from ragline_common.contracts.search import SearchApi
-from ragline_common.hosting import Host
+from ragline_common.hosting import SEARCH_API, Api, ComponentHost, Requirement
 from ragline_common.http.internal_api import StartedApi
 from ragline_retrieval.adapters.cross_encoder import CrossEncoderReranker
 from ragline_retrieval.api.internal import internal_router
@@ -30,6 +34,14 @@ class RetrievalComponent:
     def name(self) -> str:
         return "retrieval"
 
+    @property
+    def provides(self) -> Collection[Api[Any]]:
+        return (SEARCH_API,)
+
+    @property
+    def requires(self) -> Collection[Requirement[Any]]:
+        return ()
+
     def routers(self, *, internal_api: bool) -> Sequence[APIRouter]:
         if not internal_api:
             return []
@@ -39,7 +51,7 @@ class RetrievalComponent:
         """None of its own: the shared request middleware is all an internal route needs."""
         return ()
 
-    async def start(self, host: Host) -> None:
+    async def start(self, host: ComponentHost) -> None:
         settings = self._settings if self._settings is not None else RetrievalSettings()
         embedder = await host.embedder()
         await embedder.warm_up()
@@ -63,4 +75,4 @@ class RetrievalComponent:
             )
         )
         self._internal.bind(service, host.settings.core.internal_token)
-        host.search_api = service
+        host.provide(SEARCH_API, service)

@@ -11,9 +11,10 @@ import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
 
+from ragline_cli.hosting import ProcessHost, WiredHost
 from ragline_common.contracts.search import SearchApi, SearchHit, SearchQuery, SearchResult
 from ragline_common.errors import UpstreamUnavailable
-from ragline_common.hosting import Host
+from ragline_common.hosting import SEARCH_API, Api
 from ragline_common.http.internal_auth import INTERNAL_TOKEN_HEADER
 from ragline_common.ports.embedder import Embedder
 from ragline_common.ports.vector_store import MetadataCondition, ScoredChunk, VectorStore
@@ -136,17 +137,18 @@ class StubStore:
         return []
 
 
-class StubHost(Host):
-    """A Host whose shared adapters are test doubles instead of the settings' adapters."""
+class StubHost(ProcessHost):
+    """A process whose shared adapters are test doubles instead of the settings' adapters."""
 
     def __init__(self, embedder: Embedder, store: StubStore, token: str | None) -> None:
         core = CoreSettings(internal_token=SecretStr(token) if token else None)
         settings = InfrastructureSettings(
             core, BrokerSettings(), CatalogSettings(), VectorStoreSettings(), EmbedderSettings()
         )
-        super().__init__(settings, AsyncExitStack(), frozenset({"retrieval"}))
+        super().__init__(settings, AsyncExitStack())
         self._embedder = embedder
         self.store = store
+        self.provided: dict[Api[Any], Any] = {}
 
     async def embedder(self) -> Embedder:
         return self._embedder
@@ -159,7 +161,10 @@ class StubHost(Host):
 async def started(embedder: Embedder) -> tuple[RetrievalComponent, StubHost]:
     component = RetrievalComponent(RetrievalSettings(query_cache_size=4))
     host = StubHost(embedder, StubStore(), TOKEN)
-    await component.start(host)
+    wired = WiredHost(
+        host, component.name, provides=component.provides, requires=(), provided=host.provided
+    )
+    await component.start(wired)
     return component, host
 
 
@@ -172,8 +177,7 @@ async def test_the_component_provides_search_and_a_readiness_check(
 ) -> None:
     _component, host = started
 
-    search_api = host.search_api
-    assert search_api is not None
+    search_api: SearchApi = host.provided[SEARCH_API]
     assert (await search_api.search(TenantId("t"), SearchQuery(query="q"))).results == []
     await host.checks["vector_store"]()
     assert host.store.pinged == 1

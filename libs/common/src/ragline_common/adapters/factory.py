@@ -2,7 +2,9 @@
 
 The adapter is chosen by an exhaustive ``match`` on a ``Literal`` setting, and each adapter
 module is imported only when chosen, so a process never loads torch or a vector engine it does
-not use. Every adapter is opened here and closed by the host's exit stack.
+not use. Each function takes only the settings and the exit stack that will close what it
+opens (never the host itself, which is assembled from these functions), so an adapter can be
+opened by a test, a benchmark or an operator command as well as by a process.
 """
 
 from __future__ import annotations
@@ -10,18 +12,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING
 
 from ragline_common.observability.messaging import sample_queue_depths
 from ragline_common.ports.broker import Broker
 from ragline_common.ports.embedder import Embedder
 from ragline_common.ports.vector_store import VectorStore
+from ragline_common.settings import EmbedderSettings, InfrastructureSettings
 from ragline_common.topology import QueueName
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-    from ragline_common.hosting import Host
 
 QUEUE_SAMPLE_INTERVAL_S = 15.0
 """As often as Prometheus scrapes (deploy/prometheus/prometheus.yml)."""
@@ -43,30 +45,31 @@ def edge_shard_path(vector_store_root: Path, model_id: str, dimension: int) -> P
     return vector_store_root / f"{model_slug(model_id)}-{dimension}"
 
 
-async def open_broker(host: Host) -> Broker:
-    settings = host.settings.broker
+async def open_broker(settings: InfrastructureSettings, stack: AsyncExitStack) -> Broker:
+    broker_settings = settings.broker
+    close_timeout_s = settings.core.shutdown_grace_s
     broker: Broker
-    match settings.kind:
+    match broker_settings.kind:
         case "memory":
             from ragline_common.adapters.broker.memory import MemoryBroker
 
-            broker = MemoryBroker(close_timeout_s=host.settings.core.shutdown_grace_s)
+            broker = MemoryBroker(close_timeout_s=close_timeout_s)
         case "rabbitmq":
             from ragline_common.adapters.broker.rabbitmq import RabbitMqBroker
 
             broker = RabbitMqBroker(
-                settings,
-                namespace=settings.namespace,
-                close_timeout_s=host.settings.core.shutdown_grace_s,
+                broker_settings,
+                namespace=broker_settings.namespace,
+                close_timeout_s=close_timeout_s,
             )
     await broker.start()
-    host.stack.push_async_callback(broker.close)
+    stack.push_async_callback(broker.close)
     # Queue depths for /metrics; cancelled before the broker closes (the stack unwinds LIFO).
     sampler = asyncio.create_task(
         sample_queue_depths(broker, SAMPLED_QUEUES, interval_s=QUEUE_SAMPLE_INTERVAL_S),
         name="queue-depth-sampler",
     )
-    host.stack.push_async_callback(_cancel, sampler)
+    stack.push_async_callback(_cancel, sampler)
     return broker
 
 
@@ -76,8 +79,9 @@ async def _cancel(task: asyncio.Task[None]) -> None:
         await task
 
 
-async def open_embedder(host: Host) -> Embedder:
-    settings = host.settings.embedder
+async def open_embedder(settings: EmbedderSettings) -> Embedder:
+    """No exit stack yet: no embedder holds anything to close (an arm that opens a client,
+    such as a remote embedding API, takes the stack as the other two functions do)."""
     match settings.kind:
         case "minilm":
             from ragline_common.adapters.embedder.minilm import MiniLmEmbedder
@@ -89,16 +93,18 @@ async def open_embedder(host: Host) -> Embedder:
             return HashEmbedder(settings.hash_dimension)
 
 
-async def open_vector_store(host: Host) -> VectorStore:
-    settings = host.settings.vector_store
-    embedder = await host.embedder()
+async def open_vector_store(
+    settings: InfrastructureSettings, stack: AsyncExitStack, embedder: Embedder
+) -> VectorStore:
+    """The store for ``embedder``'s vectors: collections and shards are per embedding model."""
+    store_settings = settings.vector_store
     store: VectorStore
-    match settings.kind:
+    match store_settings.kind:
         case "edge":
             from ragline_common.adapters.vector_store.edge import EdgeVectorStore
 
             path = edge_shard_path(
-                settings.resolved_path(host.settings.core.data_dir),
+                store_settings.resolved_path(settings.core.data_dir),
                 embedder.model_id,
                 embedder.dimension,
             )
@@ -109,11 +115,13 @@ async def open_vector_store(host: Host) -> VectorStore:
             store = QdrantRemoteVectorStore(
                 model_id=embedder.model_id,
                 dimension=embedder.dimension,
-                collection_prefix=settings.collection_prefix,
-                url=settings.url,
-                api_key=settings.api_key.get_secret_value() if settings.api_key else None,
-                timeout_s=settings.timeout_s,
+                collection_prefix=store_settings.collection_prefix,
+                url=store_settings.url,
+                api_key=store_settings.api_key.get_secret_value()
+                if store_settings.api_key
+                else None,
+                timeout_s=store_settings.timeout_s,
             )
     await store.open()
-    host.stack.push_async_callback(store.close)
+    stack.push_async_callback(store.close)
     return store

@@ -1,8 +1,9 @@
 """What a service needs to expose its API to a gateway in another process (``/internal/...``).
 
-A host mounts every component's routers before it starts any component (see
-:mod:`ragline_common.hosting`), so an internal route exists before the service object it calls
-and before the token that guards it has been read from the settings. :class:`StartedApi` holds
+The process mounts every component's routers when it assembles the app, before any component
+starts (``ragline_cli.assembly``: the routes and the OpenAPI document exist from the first
+moment), so an internal route exists before the service object it calls and before the token
+that guards it has been read from the settings. :class:`StartedApi` holds
 both from :meth:`StartedApi.bind` on; until then it fails closed with a retryable 503.
 """
 
