@@ -25,13 +25,13 @@ from ragline_common.contracts.answer import (
     RewrittenQuestion,
 )
 from ragline_common.errors import UpstreamUnavailable
+from ragline_common.http.internal_routes import (
+    ANSWER_PATH,
+    ANSWER_STREAM_PATH,
+    MODELS_PATH,
+    REWRITE_PATH,
+)
 from ragline_common.tenancy import TenantId
-
-ANSWER_PATH = "/internal/v1/answer"
-ANSWER_STREAM_PATH = "/internal/v1/answer/stream"
-REWRITE_PATH = "/internal/v1/rewrite"
-MODELS_PATH = "/internal/v1/models"
-NDJSON_MEDIA_TYPE = "application/x-ndjson"
 
 
 class HttpAnswerClient:

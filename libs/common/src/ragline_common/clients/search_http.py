@@ -13,10 +13,8 @@ from ragline_common.contracts.search import (
     SearchQuery,
     SearchResult,
 )
+from ragline_common.http.internal_routes import CHUNKS_PATH, SEARCH_PATH
 from ragline_common.tenancy import TenantId
-
-SEARCH_PATH = "/internal/v1/search"
-CHUNKS_PATH = "/internal/v1/chunks"
 
 
 class HttpSearchClient:

@@ -17,13 +17,6 @@ from typing import Any
 import structlog
 from fastapi import APIRouter, Request
 
-from ragline_common.clients.answer_http import (
-    ANSWER_PATH,
-    ANSWER_STREAM_PATH,
-    MODELS_PATH,
-    NDJSON_MEDIA_TYPE,
-    REWRITE_PATH,
-)
 from ragline_common.contracts.answer import (
     Answer,
     AnswerApi,
@@ -36,6 +29,13 @@ from ragline_common.contracts.answer import (
 )
 from ragline_common.http.internal_api import internal_api_router
 from ragline_common.http.internal_auth import TokenSource
+from ragline_common.http.internal_routes import (
+    ANSWER_PATH,
+    ANSWER_STREAM_PATH,
+    MODELS_PATH,
+    NDJSON_MEDIA_TYPE,
+    REWRITE_PATH,
+)
 from ragline_common.http.streaming import CancellableStreamingResponse
 from ragline_common.problem import problem_body
 

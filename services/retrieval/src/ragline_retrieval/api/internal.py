@@ -11,7 +11,6 @@ from collections.abc import Callable
 
 from fastapi import APIRouter, Request
 
-from ragline_common.clients.search_http import CHUNKS_PATH, SEARCH_PATH
 from ragline_common.contracts.search import (
     ChunkPage,
     InternalChunkPageRequest,
@@ -21,6 +20,7 @@ from ragline_common.contracts.search import (
 )
 from ragline_common.http.internal_api import internal_api_router
 from ragline_common.http.internal_auth import TokenSource
+from ragline_common.http.internal_routes import CHUNKS_PATH, SEARCH_PATH
 
 
 def internal_router(*, service: Callable[[], SearchApi], internal_token: TokenSource) -> APIRouter:
