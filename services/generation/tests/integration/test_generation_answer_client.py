@@ -14,10 +14,10 @@ from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
 from ragline_common.clients import HttpAnswerClient
-from ragline_common.clients.answer_http import ANSWER_STREAM_PATH
 from ragline_common.contracts.answer import AnswerRequest, CitationsEvent
 from ragline_common.contracts.search import MAX_TOP_K, SearchHit
 from ragline_common.errors import UpstreamUnavailable, ValidationFailed
+from ragline_common.http.internal_routes import ANSWER_STREAM_PATH
 from ragline_common.tenancy import TenantId
 from ragline_generation.domain.extractive import ExtractiveAnswerer
 from ragline_generation.domain.service import AnswerService
