@@ -29,16 +29,11 @@ class Text(Protocol):
 
 def chunk_texts(documents: Sequence[Text], embedder: Any) -> list[str]:
     """The chunks the worker indexed, recomputed with its own parser, chunker and settings."""
-    from ragline_ingestion.domain.chunking import ChunkingLimits, chunk_document
+    from ragline_ingestion.domain.chunking import chunk_document
     from ragline_ingestion.domain.parsing import default_parsers
     from ragline_ingestion.settings import IngestionSettings
 
     settings = IngestionSettings()
-    limits = ChunkingLimits(
-        max_tokens=settings.max_chunk_tokens,
-        overlap_tokens=settings.chunk_overlap_tokens,
-        max_chunks=settings.max_chunks_per_document,
-    )
     # The worker's own parser for the uploads' type, built as the worker builds it.
     parser = default_parsers(settings.parse_limits).parser_for("text/plain")
     return [
@@ -47,7 +42,7 @@ def chunk_texts(documents: Sequence[Text], embedder: Any) -> list[str]:
         for chunk in chunk_document(
             parser.parse(document.text.encode()),
             count_tokens=embedder.count_tokens,
-            limits=limits,
+            limits=settings.chunking_limits,
         )
     ]
 
