@@ -15,7 +15,9 @@ from ragline_common.adapters.embedder import HashEmbedder
 from ragline_common.adapters.embedder.openai_compatible import OpenAICompatibleEmbedder
 from ragline_common.adapters.embedder.remote_failures import EmbeddingResponseInvalid
 from ragline_common.observability.metrics import REGISTRY
+from ragline_common.settings import EmbedderSettings
 from ragline_testing.embedding_server import FakeEmbeddingServer, remote_embedder
+from ragline_testing.harness import serve_asgi
 
 MODEL = "remote-hash"
 TEXTS = [f"document {i} about {word}" for i, word in enumerate("abcdefghij" * 2)]
@@ -158,3 +160,36 @@ async def test_no_texts_cost_no_request() -> None:
         server.requests.clear()
         assert await embedder.embed_documents([]) == []
     assert server.requests == []
+
+
+async def test_the_settings_select_the_provider_and_the_key_stays_secret(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = FakeEmbeddingServer(HashEmbedder(24), model="text-embedding-3-small", api_key="sk-x")
+    async with serve_asgi(server.app()) as url:
+        for name, value in {
+            "KIND": "openai",
+            "BASE_URL": f"{url}/v1",
+            "MODEL": "text-embedding-3-small",
+            "API_KEY": "sk-x",
+            "DIMENSION": "24",
+            "REQUEST_BATCH_SIZE": "2",
+        }.items():
+            monkeypatch.setenv(f"RAGLINE_EMBEDDER_{name}", value)
+        settings = EmbedderSettings()
+        assert "sk-x" not in repr(settings)
+        embedder = OpenAICompatibleEmbedder.from_settings(settings)
+        try:
+            await embedder.warm_up()
+            server.requests.clear()
+            await embedder.embed_documents(["a", "b", "c"])
+        finally:
+            await embedder.aclose()
+    assert embedder.model_id == "text-embedding-3-small" and embedder.dimension == 24
+    assert server.batch_sizes == [2, 1]
+    assert server.authorizations[-1] == "Bearer sk-x"
+
+
+def test_the_provider_needs_a_base_url_and_a_model() -> None:
+    with pytest.raises(ValueError, match="RAGLINE_EMBEDDER_BASE_URL"):
+        OpenAICompatibleEmbedder.from_settings(EmbedderSettings(kind="openai", model="m"))

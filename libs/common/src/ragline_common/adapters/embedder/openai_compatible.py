@@ -68,6 +68,8 @@ from ragline_common.observability.metrics import REGISTRY
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
 
+    from ragline_common.settings import EmbedderSettings
+
 _log = structlog.get_logger(__name__)
 
 PROVIDER_MAX_INPUTS = 2048
@@ -151,6 +153,30 @@ class OpenAICompatibleEmbedder:
             api_key=api_key.get_secret_value() if api_key is not None else _NO_KEY,
             max_retries=0,
             timeout=openai.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
+        )
+
+    @classmethod
+    def from_settings(cls, settings: EmbedderSettings) -> OpenAICompatibleEmbedder:
+        """The embedder ``RAGLINE_EMBEDDER_KIND=openai`` selects.
+
+        The token counter reads ``tokenizer.json`` from ``model_path`` when one is set (a local
+        copy of all-MiniLM-L6-v2), else from the bundled model.
+        """
+        if settings.base_url is None or settings.model is None:
+            raise ValueError(
+                "the openai embedder needs RAGLINE_EMBEDDER_BASE_URL and RAGLINE_EMBEDDER_MODEL"
+            )
+        return cls(
+            base_url=settings.base_url,
+            model=settings.model,
+            api_key=settings.api_key,
+            dimension=settings.dimension,
+            request_batch_size=settings.request_batch_size,
+            timeout_s=settings.timeout_s,
+            max_retries=settings.max_retries,
+            tokenizer_path=(
+                settings.model_path / "tokenizer.json" if settings.model_path else None
+            ),
         )
 
     @property
