@@ -10,9 +10,11 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from click.testing import CliRunner
 from fastapi import APIRouter
 from starlette.middleware import Middleware
 
+from ragline_cli import main
 from ragline_cli.assembly import assemble_app
 from ragline_cli.hosting import WiringError
 from ragline_cli.runner import SERVICE_NAMES
@@ -180,3 +182,19 @@ async def test_requiring_an_undeclared_api_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(WiringError, match="sneaky requires News without declaring it"):
         await _run([press, Sneaky("sneaky")], tmp_path)
+
+
+def test_the_command_reports_a_wiring_error_and_exits_2(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("RAGLINE_DATA_DIR", str(tmp_path))
+
+    def refuse(*_: object) -> None:
+        raise WiringError("services require each other in a cycle: a -> b -> a")
+
+    monkeypatch.setattr(main, "build_app", refuse)
+
+    result = CliRunner().invoke(main.cli, ["run", "--target", "gateway"])
+
+    assert result.exit_code == 2
+    assert "Cannot wire the services: services require each other in a cycle" in result.output

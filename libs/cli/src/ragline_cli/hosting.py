@@ -1,8 +1,9 @@
 """The resources one process shares among the services it hosts, and each service's view of them.
 
 :class:`ProcessHost` opens each shared adapter once, on first use, on the process's exit stack.
-:class:`WiredHost` is what one component gets while it starts: the same resources, plus the
-APIs it declared, in the order :func:`ragline_cli.wiring.start_order` found.
+:class:`WiredHost` is what one component gets while it starts: the same resources, and the
+APIs it declared. Its providers started before it (:func:`ragline_cli.wiring.start_order`), so
+what it requires is there when it asks.
 """
 
 from __future__ import annotations

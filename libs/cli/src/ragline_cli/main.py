@@ -7,6 +7,7 @@ import sys
 import click
 from pydantic import ValidationError
 
+from ragline_cli.hosting import WiringError
 from ragline_cli.ingest_command import ingest_command
 from ragline_cli.runner import UnknownTargetError, build_app, parse_targets
 from ragline_cli.serving import serve
@@ -57,6 +58,10 @@ def run(target: str) -> None:
         app = build_app(targets, settings)
     except OpenInternalApiError as exc:
         click.echo(f"Invalid configuration: {exc}", err=True)
+        sys.exit(2)
+    except WiringError as exc:
+        # The hosted services' declarations do not fit together: no amount of retrying helps.
+        click.echo(f"Cannot wire the services: {exc}", err=True)
         sys.exit(2)
     except ValidationError as exc:
         # A service's own settings (GatewaySettings...) are read when its component is built.
