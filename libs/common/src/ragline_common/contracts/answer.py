@@ -45,6 +45,12 @@ class Citation(BaseModel):
     page: int | None = None
     heading_path: tuple[str, ...] = ()
 
+    @classmethod
+    def of(cls, hit: SearchHit, *, index: int, snippet: str) -> Citation:
+        """``hit`` cited as source ``[index]``: where it points is read from the hit itself,
+        so a field the two share cannot be forgotten by one caller."""
+        return cls.model_validate(hit.model_dump() | {"index": index, "snippet": snippet})
+
 
 class Usage(BaseModel):
     model_config = ConfigDict(frozen=True)

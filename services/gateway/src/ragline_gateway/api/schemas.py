@@ -38,7 +38,7 @@ class TenantOut(BaseModel):
 
     @classmethod
     def of(cls, record: TenantRecord) -> TenantOut:
-        return cls(id=record.id, name=record.name, created_at=record.created_at)
+        return cls.model_validate(record, from_attributes=True)
 
 
 class KeyCreate(_Strict):
@@ -59,20 +59,15 @@ class KeyOut(BaseModel):
     last_used_at: datetime | None
     replaced_by: str | None = Field(default=None, description="Set on a rotated key")
 
+    @field_validator("scopes")
+    @classmethod
+    def _in_one_order(cls, scopes: list[Scope]) -> list[Scope]:
+        """A record holds its scopes as a set: listed sorted, a key reads the same every time."""
+        return sorted(scopes)
+
     @classmethod
     def of(cls, record: ApiKeyRecord) -> KeyOut:
-        return cls(
-            id=record.id,
-            tenant_id=record.tenant_id,
-            name=record.name,
-            prefix=record.prefix,
-            scopes=sorted(record.scopes),
-            created_at=record.created_at,
-            expires_at=record.expires_at,
-            revoked_at=record.revoked_at,
-            last_used_at=record.last_used_at,
-            replaced_by=record.replaced_by,
-        )
+        return cls.model_validate(record, from_attributes=True)
 
 
 class KeyCreated(KeyOut):
@@ -131,21 +126,7 @@ class DocumentOut(BaseModel):
 
     @classmethod
     def of(cls, record: DocumentRecord) -> DocumentOut:
-        return cls(
-            id=record.id,
-            external_id=record.external_id,
-            title=record.title,
-            source_name=record.source_name,
-            content_type=record.content_type,
-            content_hash=record.content_hash,
-            size_bytes=record.size_bytes,
-            version=record.version,
-            metadata=record.metadata,
-            status=record.status,
-            chunk_count=record.chunk_count,
-            created_at=record.created_at,
-            updated_at=record.updated_at,
-        )
+        return cls.model_validate(record, from_attributes=True)
 
 
 class DocumentList(BaseModel):
@@ -165,16 +146,7 @@ class JobOut(BaseModel):
 
     @classmethod
     def of(cls, record: JobRecord) -> JobOut:
-        return cls(
-            id=record.id,
-            document_id=record.document_id,
-            version=record.version,
-            status=record.status,
-            reason=record.reason,
-            chunk_count=record.chunk_count,
-            created_at=record.created_at,
-            updated_at=record.updated_at,
-        )
+        return cls.model_validate(record, from_attributes=True)
 
 
 class SearchOut(BaseModel):

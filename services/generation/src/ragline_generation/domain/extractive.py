@@ -112,14 +112,10 @@ class ExtractiveAnswerer:
                 )
                 chunk = chunks[candidate.rank]
                 citations.append(
-                    Citation(
+                    Citation.of(
+                        chunk,
                         index=numbers[candidate.rank],
-                        document_id=chunk.document_id,
-                        chunk_id=chunk.chunk_id,
-                        title=chunk.title,
                         snippet=snippet(chunk.text, candidate.span, self._snippet_chars),
-                        page=chunk.page,
-                        heading_path=chunk.heading_path,
                     )
                 )
             parts.append(f"{_shorten(candidate.span.text)} [{numbers[candidate.rank]}]")
