@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ragline_common.adapters.vector_store.edge import EdgeVectorStore
-from ragline_common.contracts.search import SearchQuery
+from ragline_common.contracts.search import ChunkPageRequest, SearchQuery
 from ragline_common.ids import chunk_point_id
 from ragline_common.ports.embedder import Embedder
 from ragline_common.ports.vector_store import ChunkPayload, ChunkPoint
@@ -112,3 +112,29 @@ async def test_min_score_keeps_only_close_matches(search: SearchService) -> None
 
     assert [hit.document_id for hit in close.results] == ["doc_holidays"]
     assert len(everything.results) == 3
+
+
+async def test_listed_chunks_are_the_stored_payloads_with_their_point_ids(
+    search: SearchService,
+) -> None:
+    text = DOCUMENTS[BETA][0][1]
+    page = ChunkPageRequest(document_id="doc_secret", version=1, limit=10, offset=0)
+
+    [listed] = (await search.list_chunks(BETA, page)).chunks
+
+    assert listed.model_dump() == {
+        "chunk_id": chunk_point_id(BETA, "doc_secret", 1, 0),
+        "document_id": "doc_secret",
+        "version": 1,
+        "chunk_index": 0,
+        "text": text,
+        "title": "doc_secret",
+        "source_name": "doc_secret.txt",
+        "content_type": "text/plain",
+        "heading_path": (),
+        "page": None,
+        "char_start": 0,
+        "char_end": len(text),
+        "metadata": {"lang": "en", "year": 2024},
+    }
+    assert (await search.list_chunks(ALPHA, page)).chunks == []
