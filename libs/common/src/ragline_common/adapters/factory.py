@@ -15,6 +15,7 @@ import re
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING
 
+from ragline_common.adapters.embedder.selection import local_embedder
 from ragline_common.observability.messaging import sample_queue_depths
 from ragline_common.ports.broker import Broker
 from ragline_common.ports.embedder import Embedder
@@ -80,17 +81,9 @@ async def _cancel(task: asyncio.Task[None]) -> None:
 
 
 async def open_embedder(settings: EmbedderSettings) -> Embedder:
-    """No exit stack yet: no embedder holds anything to close (an arm that opens a client,
-    such as a remote embedding API, takes the stack as the other two functions do)."""
-    match settings.kind:
-        case "minilm":
-            from ragline_common.adapters.embedder.minilm import MiniLmEmbedder
-
-            return MiniLmEmbedder(settings)
-        case "hash":
-            from ragline_common.adapters.embedder.hashing import HashEmbedder
-
-            return HashEmbedder(settings.hash_dimension)
+    """No exit stack yet: no local embedder holds anything to close (the remote provider, which
+    opens an HTTP client, will take the stack as the other two functions do)."""
+    return local_embedder(settings)
 
 
 async def open_vector_store(
