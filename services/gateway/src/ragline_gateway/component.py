@@ -58,7 +58,7 @@ from ragline_gateway.domain.chunk_erasure import resend_pending_erasures
 from ragline_gateway.domain.dispatch import JobDispatcher
 from ragline_gateway.domain.ingest_admission import IngestAdmission
 from ragline_gateway.domain.key_directory import KeyDirectory
-from ragline_gateway.domain.limits import EffectiveLimits, check_upload_quota
+from ragline_gateway.domain.limits import enforce_upload_quota
 from ragline_gateway.ports.catalog import DocumentDraft
 from ragline_gateway.ports.rate_limiter import RateLimiter
 from ragline_gateway.secrets_store import load_gateway_secrets
@@ -224,8 +224,13 @@ class GatewayComponent:
 
     async def _upload_quota(self, tenant_id: TenantId, draft: DocumentDraft) -> None:
         context = self.context
-        limits = EffectiveLimits.of(await context.keys.tenant_limits(tenant_id), self.settings)
-        await check_upload_quota(context.catalog, tenant_id, limits, draft)
+        await enforce_upload_quota(
+            tenant_id,
+            draft,
+            overrides=context.keys,
+            documents=context.catalog,
+            settings=self.settings,
+        )
 
     def _search_client(self, host: Host) -> SearchApi:
         """Retrieval in another process; a gateway is ready only while it answers."""

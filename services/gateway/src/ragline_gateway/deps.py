@@ -26,6 +26,7 @@ from ragline_gateway.domain.limits import (
     EffectiveLimits,
     check_token_quota,
     count_request,
+    effective_limits,
     enforce_rate_limit,
     policy_headers,
 )
@@ -133,7 +134,7 @@ def add_response_headers(request: Request, headers: dict[str, str]) -> None:
 
 
 async def tenant_limits(context: GatewayContext, tenant_id: TenantId) -> EffectiveLimits:
-    return EffectiveLimits.of(await context.keys.tenant_limits(tenant_id), context.settings)
+    return await effective_limits(context.keys, context.settings, tenant_id)
 
 
 def _tenant_with_scope(
