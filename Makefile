@@ -32,7 +32,9 @@ $(BIN)/ragline: uv.lock pyproject.toml $(wildcard libs/*/pyproject.toml services
 	@touch $@
 
 .PHONY: install
-install: check-python $(BIN)/ragline ## Install the workspace into .venv from the lock file (CPU-only torch)
+install: check-python $(BIN)/ragline ## Install the workspace into .venv from the lock file (CPU-only torch) and export the ONNX embedder once
+	@# Offline, and a no-op once the export is cached (ADR 17): `make run` then starts without torch.
+	@$(BIN)/python -W ignore -m ragline_common.adapters.embedder.onnx.export > /dev/null
 
 .PHONY: run
 run: install ## Run the whole suite in one process on 127.0.0.1:8000 (data in ./.ragline)
@@ -55,6 +57,10 @@ lint: install ## ruff and mypy --strict
 .PHONY: bench-parse
 bench-parse: install ## Extraction quality per groundtruth file -> bench-results/parse.json
 	$(BIN)/python services/ingestion/benchmarks/bench_parse.py
+
+.PHONY: bench-embed
+bench-embed: install ## Every local embedding backend on SciFact chunks: speed, nDCG@10, cosine to torch -> bench-results/embed.json
+	$(BIN)/python -W ignore services/ingestion/benchmarks/bench_embed.py --data $(DATA) $(BENCH_ARGS)
 
 .PHONY: bench-ingest
 bench-ingest: install services ## SciFact through the real queue and worker vs bare encode -> bench-results/ingest.json

@@ -45,7 +45,7 @@ class OnnxSentenceEncoder:
         session = onnxruntime.InferenceSession(
             str(onnx_file), options, providers=["CPUExecutionProvider"]
         )
-        tokenizer, counter = _tokenizers(model_path, config)
+        tokenizer, counter = sentence_tokenizers(model_path, config)
         return cls(session, tokenizer, counter, config)
 
     @property
@@ -78,7 +78,7 @@ class OnnxSentenceEncoder:
         return len(self._counter.encode(text, add_special_tokens=False).ids)
 
 
-def _tokenizers(model_path: Path, config: SentenceModelConfig) -> tuple[Any, Any]:
+def sentence_tokenizers(model_path: Path, config: SentenceModelConfig) -> tuple[Any, Any]:
     """The model's tokenizer set up as sentence-transformers uses it, and a plain copy."""
     from tokenizers import Tokenizer
 
