@@ -20,15 +20,8 @@ from ragline_e2e_harness import RaglineProcess
 
 from ragline_cli.runner import build_app
 from ragline_common.http.internal_auth import INTERNAL_TOKEN_HEADER, OpenInternalApiError
-from ragline_common.settings import (
-    BrokerSettings,
-    CatalogSettings,
-    CoreSettings,
-    EmbedderSettings,
-    InfrastructureSettings,
-    VectorStoreSettings,
-)
-from ragline_testing.harness import unused_port
+from ragline_common.settings import CoreSettings, InfrastructureSettings
+from ragline_testing.harness import embedded_settings, unused_port
 
 TOKEN = "internal-token-0123456789abcdef"
 ANSWER_BODY = {
@@ -38,16 +31,12 @@ ANSWER_BODY = {
 
 
 def settings(tmp_path: Path, host: str, token: str | None = None) -> InfrastructureSettings:
-    return InfrastructureSettings(
-        core=CoreSettings(
+    return embedded_settings(
+        CoreSettings(
             host=host,
             data_dir=tmp_path,
             internal_token=SecretStr(token) if token is not None else None,
-        ),
-        broker=BrokerSettings(),
-        catalog=CatalogSettings(),
-        vector_store=VectorStoreSettings(),
-        embedder=EmbedderSettings(kind="hash"),
+        )
     )
 
 

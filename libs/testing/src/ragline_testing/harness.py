@@ -27,6 +27,14 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from starlette.types import ASGIApp
 
 from ragline_common.problem import install_problem_handlers
+from ragline_common.settings import (
+    BrokerSettings,
+    CatalogSettings,
+    CoreSettings,
+    EmbedderSettings,
+    InfrastructureSettings,
+    VectorStoreSettings,
+)
 from ragline_testing.process import unused_port as unused_port  # re-exported
 
 LOOPBACK = "127.0.0.1"
@@ -49,6 +57,34 @@ def require_service(host: str, port: int, name: str) -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{message} (CI=true: integration services are mandatory)")
     pytest.skip(message)
+
+
+def embedded_settings(
+    core: CoreSettings,
+    *,
+    hash_dimension: int | None = None,
+    broker: BrokerSettings | None = None,
+    catalog: CatalogSettings | None = None,
+) -> InfrastructureSettings:
+    """A process that needs nothing else running: in-memory broker, the catalog in SQLite and
+    the vector store in Qdrant Edge (both under ``core.data_dir``), and the hash embedder.
+
+    Every kind is named, not left to its default, so a ``RAGLINE_*`` variable in the developer's
+    environment cannot turn a unit test into one that needs RabbitMQ or loads a model.
+    ``broker`` and ``catalog`` replace the embedded ones for tests that need the real thing.
+    """
+    embedder = (
+        EmbedderSettings(kind="hash")
+        if hash_dimension is None
+        else EmbedderSettings(kind="hash", hash_dimension=hash_dimension)
+    )
+    return InfrastructureSettings(
+        core=core,
+        broker=broker or BrokerSettings(kind="memory"),
+        catalog=catalog or CatalogSettings(url=None),
+        vector_store=VectorStoreSettings(kind="edge"),
+        embedder=embedder,
+    )
 
 
 def problem_app(*routers: APIRouter) -> FastAPI:

@@ -5,16 +5,11 @@ It provides :data:`~ragline_common.hosting.ANSWER_API` and requires nothing.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from typing import Any
-
 import anyio
-from fastapi import APIRouter
-from starlette.middleware import Middleware
 
 from ragline_common.contracts.answer import AnswerApi
-from ragline_common.hosting import ANSWER_API, Api, ComponentHost, Host, Requirement
-from ragline_common.http.internal_api import StartedApi
+from ragline_common.hosting import ANSWER_API, ComponentHost, Host
+from ragline_common.http.internal_api import InternalApiComponent
 from ragline_generation.api.internal import internal_router
 from ragline_generation.domain.breaker import CircuitBreaker
 from ragline_generation.domain.extractive import ExtractiveAnswerer
@@ -23,35 +18,14 @@ from ragline_generation.domain.tokens import TokenCounter
 from ragline_generation.settings import GenerationSettings, LlmSettings
 
 
-class GenerationComponent:
+class GenerationComponent(InternalApiComponent[AnswerApi]):
     def __init__(
         self, settings: GenerationSettings | None = None, llm_settings: LlmSettings | None = None
     ) -> None:
         """Settings default to the environment, read when the component starts."""
+        super().__init__(name="generation", api=ANSWER_API, router=internal_router)
         self._settings = settings
         self._llm_settings = llm_settings
-        self._internal: StartedApi[AnswerApi] = StartedApi("generation")
-
-    @property
-    def name(self) -> str:
-        return "generation"
-
-    @property
-    def provides(self) -> Collection[Api[Any]]:
-        return (ANSWER_API,)
-
-    @property
-    def requires(self) -> Collection[Requirement[Any]]:
-        return ()
-
-    def routers(self, *, internal_api: bool) -> Sequence[APIRouter]:
-        if not internal_api:
-            return []
-        return [internal_router(service=self._internal.api, internal_token=self._internal.token)]
-
-    def middleware(self) -> Sequence[Middleware]:
-        """None of its own: the shared request middleware is all an internal route needs."""
-        return ()
 
     async def start(self, host: ComponentHost) -> None:
         settings = self._settings if self._settings is not None else GenerationSettings()
@@ -66,8 +40,7 @@ class GenerationComponent:
             settings=settings,
             llm=self._open_llm(host, llm_settings),
         )
-        self._internal.bind(service, host.settings.core.internal_token)
-        host.provide(ANSWER_API, service)
+        self.serve(host, service)
 
     def _open_llm(self, host: Host, settings: LlmSettings) -> Llm | None:
         """The configured model, or ``None`` (extractive answers) without a base URL.

@@ -17,21 +17,14 @@ from ragline_common.contracts.search import MAX_TOP_K
 from ragline_common.hosting import ANSWER_API, Api
 from ragline_common.http.internal_auth import INTERNAL_TOKEN_HEADER
 from ragline_common.problem import PROBLEM_MEDIA_TYPE
-from ragline_common.settings import (
-    BrokerSettings,
-    CatalogSettings,
-    CoreSettings,
-    EmbedderSettings,
-    InfrastructureSettings,
-    VectorStoreSettings,
-)
+from ragline_common.settings import CoreSettings
 from ragline_common.tenancy import TenantId
 from ragline_generation.api.internal import internal_router
 from ragline_generation.component import GenerationComponent
 from ragline_generation.domain.extractive import ExtractiveAnswerer
 from ragline_generation.domain.service import AnswerService
 from ragline_generation.settings import GenerationSettings
-from ragline_testing.harness import problem_app
+from ragline_testing.harness import embedded_settings, problem_app
 
 TOKEN = "internal-token-0123456789abcdef"
 
@@ -140,20 +133,14 @@ async def test_more_chunks_than_any_search_returns_are_refused() -> None:
     assert response.json()["code"] == "too_many_chunks"
 
 
-class StubHost(ProcessHost):
-    def __init__(self, token: str | None) -> None:
-        core = CoreSettings(internal_token=SecretStr(token) if token else None)
-        settings = InfrastructureSettings(
-            core, BrokerSettings(), CatalogSettings(), VectorStoreSettings(), EmbedderSettings()
-        )
-        super().__init__(settings, AsyncExitStack())
-
-
 async def test_the_component_provides_answers_and_serves_with_the_hosts_token() -> None:
     component = GenerationComponent(GenerationSettings(max_answer_sentences=1))
     provided: dict[Api[Any], Any] = {}
+    host = ProcessHost(
+        embedded_settings(CoreSettings(internal_token=SecretStr(TOKEN))), AsyncExitStack()
+    )
     wired = WiredHost(
-        StubHost(TOKEN), component.name, provides=component.provides, requires=(), provided=provided
+        host, component.name, provides=component.provides, requires=(), provided=provided
     )
     await component.start(wired)
 

@@ -5,16 +5,10 @@ It provides :data:`~ragline_common.hosting.SEARCH_API` and requires nothing.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from typing import Any
-
-from fastapi import APIRouter
-from starlette.middleware import Middleware
-
 from ragline_common.adapters.sparse.bm25 import Bm25SparseEncoder
 from ragline_common.contracts.search import SearchApi
-from ragline_common.hosting import SEARCH_API, Api, ComponentHost, Requirement
-from ragline_common.http.internal_api import StartedApi
+from ragline_common.hosting import SEARCH_API, ComponentHost
+from ragline_common.http.internal_api import InternalApiComponent
 from ragline_retrieval.adapters.cross_encoder import CrossEncoderReranker
 from ragline_retrieval.api.internal import internal_router
 from ragline_retrieval.domain.query_cache import QueryEmbeddingCache
@@ -24,32 +18,11 @@ from ragline_retrieval.search_metrics import MeasuredSearchApi
 from ragline_retrieval.settings import RetrievalSettings
 
 
-class RetrievalComponent:
+class RetrievalComponent(InternalApiComponent[SearchApi]):
     def __init__(self, settings: RetrievalSettings | None = None) -> None:
         """``settings`` defaults to the environment, read when the component starts."""
+        super().__init__(name="retrieval", api=SEARCH_API, router=internal_router)
         self._settings = settings
-        self._internal: StartedApi[SearchApi] = StartedApi("retrieval")
-
-    @property
-    def name(self) -> str:
-        return "retrieval"
-
-    @property
-    def provides(self) -> Collection[Api[Any]]:
-        return (SEARCH_API,)
-
-    @property
-    def requires(self) -> Collection[Requirement[Any]]:
-        return ()
-
-    def routers(self, *, internal_api: bool) -> Sequence[APIRouter]:
-        if not internal_api:
-            return []
-        return [internal_router(service=self._internal.api, internal_token=self._internal.token)]
-
-    def middleware(self) -> Sequence[Middleware]:
-        """None of its own: the shared request middleware is all an internal route needs."""
-        return ()
 
     async def start(self, host: ComponentHost) -> None:
         settings = self._settings if self._settings is not None else RetrievalSettings()
@@ -74,5 +47,4 @@ class RetrievalComponent:
                 rerank_candidates=settings.rerank_candidates,
             )
         )
-        self._internal.bind(service, host.settings.core.internal_token)
-        host.provide(SEARCH_API, service)
+        self.serve(host, service)

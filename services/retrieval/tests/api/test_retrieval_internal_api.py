@@ -16,22 +16,18 @@ from ragline_common.contracts.search import SearchApi, SearchHit, SearchQuery, S
 from ragline_common.errors import UpstreamUnavailable
 from ragline_common.hosting import SEARCH_API, Api
 from ragline_common.http.internal_auth import INTERNAL_TOKEN_HEADER
+from ragline_common.http.internal_routes import SEARCH_PATH
+from ragline_common.http.middleware import RequestObservabilityMiddleware
+from ragline_common.observability import metrics
 from ragline_common.ports.embedder import Embedder
 from ragline_common.ports.vector_store import MetadataCondition, ScoredChunk, VectorStore
 from ragline_common.problem import PROBLEM_MEDIA_TYPE
-from ragline_common.settings import (
-    BrokerSettings,
-    CatalogSettings,
-    CoreSettings,
-    EmbedderSettings,
-    InfrastructureSettings,
-    VectorStoreSettings,
-)
+from ragline_common.settings import CoreSettings
 from ragline_common.tenancy import TenantId
 from ragline_retrieval.api.internal import internal_router
 from ragline_retrieval.component import RetrievalComponent
 from ragline_retrieval.settings import RetrievalSettings
-from ragline_testing.harness import problem_app
+from ragline_testing.harness import embedded_settings, problem_app
 
 TOKEN = "internal-token-0123456789abcdef"
 BODY = {"tenant_id": "tenant_a", "query": {"query": "refund policy", "top_k": 3}}
@@ -93,6 +89,25 @@ async def test_the_right_token_searches_for_the_tenant_in_the_body() -> None:
     assert service.calls == [(TenantId("tenant_a"), SearchQuery(query="refund policy", top_k=3))]
 
 
+async def test_the_request_is_counted_for_the_tenant_in_the_body() -> None:
+    app = app_with(EchoSearch(), TOKEN)
+    app.add_middleware(RequestObservabilityMiddleware, service="retrieval")
+    labels = {
+        "service": "retrieval",
+        "method": "POST",
+        "route": SEARCH_PATH,
+        "status": "200",
+        "tenant": "tenant_a",
+    }
+    before = metrics.REGISTRY.get_sample_value("ragline_http_requests_total", labels) or 0.0
+
+    response = await post(app, BODY, {INTERNAL_TOKEN_HEADER: TOKEN})
+
+    assert response.status_code == 200
+    after = metrics.REGISTRY.get_sample_value("ragline_http_requests_total", labels)
+    assert after == before + 1
+
+
 async def test_without_a_configured_token_no_header_is_needed() -> None:
     response = await post(app_with(EchoSearch(), None), BODY)
 
@@ -142,10 +157,7 @@ class StubHost(ProcessHost):
 
     def __init__(self, embedder: Embedder, store: StubStore, token: str | None) -> None:
         core = CoreSettings(internal_token=SecretStr(token) if token else None)
-        settings = InfrastructureSettings(
-            core, BrokerSettings(), CatalogSettings(), VectorStoreSettings(), EmbedderSettings()
-        )
-        super().__init__(settings, AsyncExitStack())
+        super().__init__(embedded_settings(core), AsyncExitStack())
         self._embedder = embedder
         self.store = store
         self.provided: dict[Api[Any], Any] = {}

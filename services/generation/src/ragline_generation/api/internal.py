@@ -27,7 +27,7 @@ from ragline_common.contracts.answer import (
     ModelList,
     RewrittenQuestion,
 )
-from ragline_common.http.internal_api import internal_api_router
+from ragline_common.http.internal_api import acting_tenant, internal_api_router
 from ragline_common.http.internal_auth import TokenSource
 from ragline_common.http.internal_routes import (
     ANSWER_PATH,
@@ -58,8 +58,7 @@ def internal_router(*, service: Callable[[], AnswerApi], internal_token: TokenSo
         responses=_ERRORS,
     )
     async def answer(body: InternalAnswerRequest, request: Request) -> Answer:
-        request.state.tenant_id = body.tenant_id
-        return await service().answer(body.tenant_id, body.request)
+        return await service().answer(acting_tenant(request, body), body.request)
 
     @router.post(
         ANSWER_STREAM_PATH,
@@ -70,8 +69,7 @@ def internal_router(*, service: Callable[[], AnswerApi], internal_token: TokenSo
     async def answer_stream(
         body: InternalAnswerRequest, request: Request
     ) -> CancellableStreamingResponse:
-        request.state.tenant_id = body.tenant_id
-        events = service().stream(body.tenant_id, body.request)
+        events = service().stream(acting_tenant(request, body), body.request)
         # The first event (the sources) is awaited here, so a refused request (unknown model,
         # too many chunks) is still an HTTP error, not a stream that starts and then fails.
         first = await anext(events)
@@ -83,8 +81,7 @@ def internal_router(*, service: Callable[[], AnswerApi], internal_token: TokenSo
         responses=_ERRORS,
     )
     async def rewrite(body: InternalRewriteRequest, request: Request) -> RewrittenQuestion:
-        request.state.tenant_id = body.tenant_id
-        return await service().rewrite(body.tenant_id, body.request)
+        return await service().rewrite(acting_tenant(request, body), body.request)
 
     @router.get(MODELS_PATH, summary="Models this service can answer with")
     async def models() -> ModelList:

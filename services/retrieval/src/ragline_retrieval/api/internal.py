@@ -18,7 +18,7 @@ from ragline_common.contracts.search import (
     SearchApi,
     SearchResult,
 )
-from ragline_common.http.internal_api import internal_api_router
+from ragline_common.http.internal_api import acting_tenant, internal_api_router
 from ragline_common.http.internal_auth import TokenSource
 from ragline_common.http.internal_routes import CHUNKS_PATH, SEARCH_PATH
 
@@ -36,8 +36,7 @@ def internal_router(*, service: Callable[[], SearchApi], internal_token: TokenSo
         },
     )
     async def search(body: InternalSearchRequest, request: Request) -> SearchResult:
-        request.state.tenant_id = body.tenant_id
-        return await service().search(body.tenant_id, body.query)
+        return await service().search(acting_tenant(request, body), body.query)
 
     @router.post(
         CHUNKS_PATH,
@@ -45,7 +44,6 @@ def internal_router(*, service: Callable[[], SearchApi], internal_token: TokenSo
         responses={503: {"description": "The vector store is unavailable"}},
     )
     async def chunks(body: InternalChunkPageRequest, request: Request) -> ChunkPage:
-        request.state.tenant_id = body.tenant_id
-        return await service().list_chunks(body.tenant_id, body.page)
+        return await service().list_chunks(acting_tenant(request, body), body.page)
 
     return router
