@@ -40,14 +40,7 @@ from ragline_common.messages import JobStatus, JobStatusChanged, parse_message
 from ragline_common.ports.broker import Delivery, Handler
 from ragline_common.ports.embedder import Embedder
 from ragline_common.ports.vector_store import VectorStore
-from ragline_common.settings import (
-    BrokerSettings,
-    CatalogSettings,
-    CoreSettings,
-    EmbedderSettings,
-    InfrastructureSettings,
-    VectorStoreSettings,
-)
+from ragline_common.settings import CoreSettings
 from ragline_common.topology import (
     INTAKE_API_KEY_HEADER,
     PARKING_QUEUES,
@@ -57,6 +50,7 @@ from ragline_common.topology import (
 )
 from ragline_gateway.adapters.catalog import sql_catalog
 from ragline_gateway.adapters.catalog.engine import unavailable_on_outage
+from ragline_testing.harness import embedded_settings
 
 ADMIN_TOKEN = "operator-token-for-the-outage-net-0123"
 REFUSE_HEADER = "x-test-refuse"
@@ -171,12 +165,9 @@ async def suite(
             yield
 
     monkeypatch.setattr(sql_catalog, "unavailable_on_outage", catalog_guard)
-    settings = InfrastructureSettings(
-        core=CoreSettings(data_dir=tmp_path, admin_token=ADMIN_TOKEN, shutdown_grace_s=1.0),
-        broker=BrokerSettings(kind="memory"),
-        catalog=CatalogSettings(),
-        vector_store=VectorStoreSettings(kind="edge"),
-        embedder=EmbedderSettings(kind="hash", hash_dimension=64),
+    settings = embedded_settings(
+        CoreSettings(data_dir=tmp_path, admin_token=ADMIN_TOKEN, shutdown_grace_s=1.0),
+        hash_dimension=64,
     )
     app = build_app(frozenset(SERVICE_NAMES), settings)
     async with LifespanManager(app) as manager:

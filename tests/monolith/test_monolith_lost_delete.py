@@ -22,16 +22,10 @@ from ragline_cli.runner import SERVICE_NAMES, build_app
 from ragline_common.errors import UpstreamUnavailable
 from ragline_common.hosting import Host
 from ragline_common.messages import Envelope
-from ragline_common.settings import (
-    BrokerSettings,
-    CatalogSettings,
-    CoreSettings,
-    EmbedderSettings,
-    InfrastructureSettings,
-    VectorStoreSettings,
-)
+from ragline_common.settings import CoreSettings
 from ragline_common.tenancy import TenantId
 from ragline_common.topology import ROUTING_DELETE
+from ragline_testing.harness import embedded_settings
 
 ADMIN_TOKEN = "operator-token-for-lost-deletes-0123"
 
@@ -60,12 +54,9 @@ async def monolith(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[tuple[Host, httpx.AsyncClient]]:
     monkeypatch.setenv("RAGLINE_GATEWAY_SWEEP_INTERVAL_S", "0.1")
-    settings = InfrastructureSettings(
-        core=CoreSettings(data_dir=tmp_path, admin_token=ADMIN_TOKEN, shutdown_grace_s=1.0),
-        broker=BrokerSettings(kind="memory"),
-        catalog=CatalogSettings(),
-        vector_store=VectorStoreSettings(kind="edge"),
-        embedder=EmbedderSettings(kind="hash", hash_dimension=64),
+    settings = embedded_settings(
+        CoreSettings(data_dir=tmp_path, admin_token=ADMIN_TOKEN, shutdown_grace_s=1.0),
+        hash_dimension=64,
     )
     app = build_app(frozenset(SERVICE_NAMES), settings)
     async with LifespanManager(app) as manager:

@@ -18,14 +18,8 @@ from fastapi import FastAPI
 
 from ragline_cli.runner import build_app
 from ragline_common.hosting import Host
-from ragline_common.settings import (
-    BrokerSettings,
-    CatalogSettings,
-    CoreSettings,
-    EmbedderSettings,
-    InfrastructureSettings,
-    VectorStoreSettings,
-)
+from ragline_common.settings import CoreSettings
+from ragline_testing.harness import embedded_settings
 
 ADMIN_TOKEN = "operator-token-for-security-tests-0123"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -65,13 +59,7 @@ class TenantFixture:
 async def open_stack(data_dir: Path, admin_token: str | None = ADMIN_TOKEN) -> AsyncIterator[Stack]:
     """The monolith on ``data_dir``; without ``admin_token`` it makes its own, as on a first
     ``make run``."""
-    settings = InfrastructureSettings(
-        core=CoreSettings(data_dir=data_dir, admin_token=admin_token),
-        broker=BrokerSettings(kind="memory"),
-        catalog=CatalogSettings(),
-        vector_store=VectorStoreSettings(kind="edge"),
-        embedder=EmbedderSettings(kind="hash"),
-    )
+    settings = embedded_settings(CoreSettings(data_dir=data_dir, admin_token=admin_token))
     app = build_app(TARGETS, settings)
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)

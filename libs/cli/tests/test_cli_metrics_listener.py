@@ -13,15 +13,8 @@ import uvicorn
 from ragline_cli.runner import build_app
 from ragline_cli.serving import serve_beside
 from ragline_common.http.ops import metrics_app
-from ragline_common.settings import (
-    BrokerSettings,
-    CatalogSettings,
-    CoreSettings,
-    EmbedderSettings,
-    InfrastructureSettings,
-    VectorStoreSettings,
-)
-from ragline_testing.harness import LOOPBACK, unused_port
+from ragline_common.settings import CoreSettings
+from ragline_testing.harness import LOOPBACK, embedded_settings, unused_port
 
 START_BUDGET_S = 10.0
 
@@ -30,13 +23,7 @@ START_BUDGET_S = 10.0
     "targets", ["gateway", "ingestion", "retrieval", "generation", "retrieval,generation", "all"]
 )
 async def test_no_public_app_serves_metrics(tmp_path: Path, targets: str) -> None:
-    settings = InfrastructureSettings(
-        core=CoreSettings(data_dir=tmp_path),
-        broker=BrokerSettings(),
-        catalog=CatalogSettings(),
-        vector_store=VectorStoreSettings(),
-        embedder=EmbedderSettings(kind="hash"),
-    )
+    settings = embedded_settings(CoreSettings(data_dir=tmp_path))
     app = build_app(frozenset(targets.split(",")), settings)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://ragline") as client:

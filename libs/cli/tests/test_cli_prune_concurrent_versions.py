@@ -19,14 +19,7 @@ from ragline_cli.hosting import ProcessHost
 from ragline_common.messages import JobStatus, JobStatusChanged, parse_message
 from ragline_common.ports.broker import Broker, Delivery
 from ragline_common.ports.vector_store import VectorStore
-from ragline_common.settings import (
-    BrokerSettings,
-    CatalogSettings,
-    CoreSettings,
-    EmbedderSettings,
-    InfrastructureSettings,
-    VectorStoreSettings,
-)
+from ragline_common.settings import CoreSettings
 from ragline_common.tenancy import TenantId
 from ragline_common.topology import QueueName
 from ragline_gateway.adapters.catalog import SqlCatalog
@@ -36,6 +29,7 @@ from ragline_gateway.domain.uploads import content_hash, submit_upload
 from ragline_gateway.ports.catalog import DocumentDraft
 from ragline_ingestion.component import IngestionComponent
 from ragline_ingestion.settings import IngestionSettings
+from ragline_testing.harness import embedded_settings
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -77,13 +71,7 @@ async def eventually(condition: Callable[[], Awaitable[bool]], timeout_s: float 
 
 @pytest.fixture
 async def host(tmp_path: Path) -> AsyncIterator[ProcessHost]:
-    settings = InfrastructureSettings(
-        core=CoreSettings(data_dir=tmp_path),
-        broker=BrokerSettings(kind="memory"),
-        catalog=CatalogSettings(),
-        vector_store=VectorStoreSettings(kind="edge"),
-        embedder=EmbedderSettings(kind="hash", hash_dimension=64),
-    )
+    settings = embedded_settings(CoreSettings(data_dir=tmp_path), hash_dimension=64)
     async with AsyncExitStack() as stack:
         host = ProcessHost(settings, stack)
         await IngestionComponent(

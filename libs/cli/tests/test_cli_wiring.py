@@ -20,18 +20,12 @@ from ragline_cli.hosting import WiringError
 from ragline_cli.runner import SERVICE_NAMES
 from ragline_cli.wiring import ServiceComponent, start_order
 from ragline_common.hosting import Api, ComponentHost, Host, Requirement
-from ragline_common.settings import (
-    BrokerSettings,
-    CatalogSettings,
-    CoreSettings,
-    EmbedderSettings,
-    InfrastructureSettings,
-    VectorStoreSettings,
-)
+from ragline_common.settings import CoreSettings, InfrastructureSettings
 from ragline_gateway.component import GatewayComponent
 from ragline_generation.component import GenerationComponent
 from ragline_ingestion.component import IngestionComponent
 from ragline_retrieval.component import RetrievalComponent
+from ragline_testing.harness import embedded_settings
 
 CLOCK: Api[str] = Api("Clock")
 NEWS: Api[str] = Api("News")
@@ -67,13 +61,7 @@ def _remote_clock(host: Host) -> str:
 
 
 def _settings(tmp_path: Path) -> InfrastructureSettings:
-    return InfrastructureSettings(
-        core=CoreSettings(data_dir=tmp_path),
-        broker=BrokerSettings(kind="memory"),
-        catalog=CatalogSettings(),
-        vector_store=VectorStoreSettings(),
-        embedder=EmbedderSettings(kind="hash"),
-    )
+    return embedded_settings(CoreSettings(data_dir=tmp_path))
 
 
 async def _run(components: Sequence[ServiceComponent], tmp_path: Path) -> None:

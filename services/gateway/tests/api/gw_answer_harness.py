@@ -21,20 +21,13 @@ from gw_harness import ADMIN_TOKEN, FakeAnswers, FakePeers, FakeSearch, Tenant, 
 from ragline_cli.assembly import assemble_app
 from ragline_common.contracts.search import SearchQuery, SearchResult
 from ragline_common.hosting import SEARCH_API, Api
-from ragline_common.settings import (
-    BrokerSettings,
-    CatalogSettings,
-    CoreSettings,
-    EmbedderSettings,
-    InfrastructureSettings,
-    VectorStoreSettings,
-)
+from ragline_common.settings import CoreSettings, InfrastructureSettings
 from ragline_common.tenancy import TenantId
 from ragline_gateway.component import GatewayComponent
 from ragline_gateway.settings import GatewaySettings
 from ragline_generation.component import GenerationComponent
 from ragline_generation.settings import GenerationSettings, LlmSettings, ModelPrice
-from ragline_testing.harness import serve_asgi
+from ragline_testing.harness import embedded_settings, serve_asgi
 
 INTERNAL_TOKEN = "internal-token-for-tests-0123456789"
 LLM_MODEL = "fake-model"
@@ -63,14 +56,8 @@ class SearchOnlyPeers(FakePeers):
 
 
 def infrastructure(data_dir: Path) -> InfrastructureSettings:
-    return InfrastructureSettings(
-        core=CoreSettings(
-            data_dir=data_dir, admin_token=ADMIN_TOKEN, internal_token=INTERNAL_TOKEN
-        ),
-        broker=BrokerSettings(kind="memory"),
-        catalog=CatalogSettings(),
-        vector_store=VectorStoreSettings(),
-        embedder=EmbedderSettings(kind="hash"),
+    return embedded_settings(
+        CoreSettings(data_dir=data_dir, admin_token=ADMIN_TOKEN, internal_token=INTERNAL_TOKEN)
     )
 
 

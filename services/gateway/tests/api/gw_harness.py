@@ -34,20 +34,14 @@ from ragline_common.messages import (
     parse_message,
 )
 from ragline_common.ports.broker import Broker, Delivery
-from ragline_common.settings import (
-    BrokerSettings,
-    CatalogSettings,
-    CoreSettings,
-    EmbedderSettings,
-    InfrastructureSettings,
-    VectorStoreSettings,
-)
+from ragline_common.settings import CoreSettings, InfrastructureSettings
 from ragline_common.tenancy import Scope, TenantId
 from ragline_common.topology import ROUTING_JOB_STATUS, QueueName
 from ragline_gateway.adapters.catalog import SqlCatalog
 from ragline_gateway.component import GatewayComponent
 from ragline_gateway.domain import api_keys
 from ragline_gateway.settings import GatewaySettings
+from ragline_testing.harness import embedded_settings
 
 ADMIN_TOKEN = "operator-token-for-tests-0123456789"
 POISON = b"POISON"
@@ -181,13 +175,7 @@ async def _report(broker: Broker, message: DocumentIngestRequested, status: JobS
 
 
 def infrastructure(data_dir: Path) -> InfrastructureSettings:
-    return InfrastructureSettings(
-        core=CoreSettings(data_dir=data_dir, admin_token=ADMIN_TOKEN),
-        broker=BrokerSettings(kind="memory"),
-        catalog=CatalogSettings(),
-        vector_store=VectorStoreSettings(),
-        embedder=EmbedderSettings(kind="hash"),
-    )
+    return embedded_settings(CoreSettings(data_dir=data_dir, admin_token=ADMIN_TOKEN))
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -10,14 +11,15 @@ import pytest
 from ragline_common.adapters.broker.memory import MemoryBroker
 from ragline_common.errors import PermanentProcessingError
 from ragline_common.ports.broker import Delivery
-from ragline_common.tenancy import Scope, TenantId
+from ragline_common.tenancy import Scope
 from ragline_gateway.adapters.catalog import SqlCatalog
 from ragline_gateway.consumers.intake import IntakeHandler
 from ragline_gateway.domain import api_keys
 from ragline_gateway.domain.dispatch import JobDispatcher
 from ragline_gateway.domain.intake_message import HEADER_API_KEY, SCHEMA_V1
-from ragline_gateway.domain.limits import EffectiveLimits, check_upload_quota
-from ragline_gateway.ports.catalog import DocumentDraft, TenantLimits
+from ragline_gateway.domain.key_directory import KeyDirectory
+from ragline_gateway.domain.limits import enforce_upload_quota
+from ragline_gateway.ports.catalog import TenantLimits
 from ragline_gateway.settings import GatewaySettings
 
 PEPPER = b"pepper-for-intake-quota-tests"
@@ -43,11 +45,6 @@ async def test_an_intake_message_over_the_documents_quota_is_dead_lettered(
             expires_at=None,
         )
 
-        async def quota(tenant_id: TenantId, draft: DocumentDraft) -> None:
-            overrides = await catalog.get_tenant_limits(tenant_id) or TenantLimits()
-            limits = EffectiveLimits.of(overrides, GatewaySettings())
-            await check_upload_quota(catalog, tenant_id, limits, draft)
-
         handler = IntakeHandler(
             catalog=catalog,
             broker=broker,
@@ -55,7 +52,13 @@ async def test_an_intake_message_over_the_documents_quota_is_dead_lettered(
             key_pepper=PEPPER,
             admin_token="operator-token-for-intake-quota-0123",
             max_upload_bytes=4096,
-            quota=quota,
+            # Wired as the gateway component wires it: the one quota check of both doors.
+            quota=functools.partial(
+                enforce_upload_quota,
+                overrides=KeyDirectory(catalog, ttl_s=60.0, touch_interval_s=60.0),
+                documents=catalog,
+                settings=GatewaySettings(),
+            ),
         )
 
         def message(text: str) -> Delivery:

@@ -23,31 +23,19 @@ from ragline_common.messages import (
     parse_message,
 )
 from ragline_common.ports.broker import Delivery
-from ragline_common.settings import (
-    BrokerSettings,
-    CatalogSettings,
-    CoreSettings,
-    EmbedderSettings,
-    InfrastructureSettings,
-    VectorStoreSettings,
-)
+from ragline_common.settings import CoreSettings
 from ragline_common.tenancy import TenantId
 from ragline_common.topology import ROUTING_DELETE, ROUTING_INGEST, QueueName
 from ragline_ingestion.component import IngestionComponent
 from ragline_ingestion.settings import IngestionSettings
+from ragline_testing.harness import embedded_settings
 
 TENANT = TenantId("ten_component")
 
 
 @pytest.fixture
 async def host(tmp_path: Path) -> AsyncIterator[ProcessHost]:
-    settings = InfrastructureSettings(
-        core=CoreSettings(data_dir=tmp_path),
-        broker=BrokerSettings(kind="memory"),
-        catalog=CatalogSettings(),
-        vector_store=VectorStoreSettings(kind="edge"),
-        embedder=EmbedderSettings(kind="hash", hash_dimension=64),
-    )
+    settings = embedded_settings(CoreSettings(data_dir=tmp_path), hash_dimension=64)
     async with AsyncExitStack() as stack:
         yield ProcessHost(settings, stack)
 

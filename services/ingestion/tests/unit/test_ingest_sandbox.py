@@ -22,19 +22,13 @@ import pytest
 from ragline_cli.hosting import ProcessHost
 from ragline_common.errors import PermanentProcessingError
 from ragline_common.messages import DocumentIngestRequested
-from ragline_common.settings import (
-    BrokerSettings,
-    CatalogSettings,
-    CoreSettings,
-    EmbedderSettings,
-    InfrastructureSettings,
-    VectorStoreSettings,
-)
+from ragline_common.settings import CoreSettings
 from ragline_common.tenancy import TenantId
 from ragline_ingestion.domain.parsing import ParserRegistry, default_parsers
 from ragline_ingestion.domain.parsing.sandbox import ParseSandbox
 from ragline_ingestion.domain.pipeline import IngestionPipeline
 from ragline_ingestion.settings import IngestionSettings
+from ragline_testing.harness import embedded_settings
 
 TENANT = TenantId("ten_sandbox")
 
@@ -92,13 +86,7 @@ def test_refusals_and_results_cross_the_process_boundary_intact() -> None:
 
 @pytest.fixture
 async def host(tmp_path: Path) -> AsyncIterator[ProcessHost]:
-    settings = InfrastructureSettings(
-        core=CoreSettings(data_dir=tmp_path),
-        broker=BrokerSettings(kind="memory"),
-        catalog=CatalogSettings(),
-        vector_store=VectorStoreSettings(kind="edge"),
-        embedder=EmbedderSettings(kind="hash", hash_dimension=32),
-    )
+    settings = embedded_settings(CoreSettings(data_dir=tmp_path), hash_dimension=32)
     async with AsyncExitStack() as stack:
         yield ProcessHost(settings, stack)
 
