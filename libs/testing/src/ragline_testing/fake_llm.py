@@ -32,6 +32,8 @@ class Refusal:
 
     status: int
     retry_after_s: float | None = None
+    retry_after_ms: float | None = None
+    """Sent as ``retry-after-ms``, as OpenAI and Azure do besides ``retry-after``."""
 
 
 @dataclass
@@ -79,6 +81,8 @@ class FakeChatServer:
             headers = {}
             if refusal.retry_after_s is not None:
                 headers["retry-after"] = f"{refusal.retry_after_s:g}"
+            if refusal.retry_after_ms is not None:
+                headers["retry-after-ms"] = f"{refusal.retry_after_ms:g}"
             error = {"error": {"message": "scripted failure", "type": "server_error"}}
             return JSONResponse(error, status_code=refusal.status, headers=headers)
         if body.get("stream"):

@@ -63,6 +63,17 @@ async def test_a_429_is_retried_after_its_retry_after(fake: FakeChatServer, url:
     assert fake.arrivals[1] - fake.arrivals[0] >= 0.5
 
 
+async def test_a_429_is_retried_after_its_finer_retry_after_ms(
+    fake: FakeChatServer, url: str
+) -> None:
+    fake.refusals.append(Refusal(429, retry_after_s=60, retry_after_ms=300))
+    answer = await service(url, max_retry_wait_s=5.0).answer(TENANT, REQUEST)
+
+    assert answer.mode == "llm" and not answer.degraded
+    assert len(fake.requests) == 2
+    assert 0.3 <= fake.arrivals[1] - fake.arrivals[0] < 5.0
+
+
 async def test_a_429_asking_for_too_long_a_wait_falls_back_at_once(
     fake: FakeChatServer, url: str
 ) -> None:

@@ -31,6 +31,7 @@ from ragline_common.errors import (
 )
 from ragline_common.http.internal_auth import INTERNAL_TOKEN_HEADER
 from ragline_common.observability.tracing import inject_context
+from ragline_common.retry_after import retry_after_s
 
 ResponseT = TypeVar("ResponseT", bound=BaseModel)
 
@@ -135,7 +136,7 @@ class InternalHttpClient:
 
     def _error_from(self, response: httpx.Response) -> RaglineError:
         status = response.status_code
-        retry_after = _retry_after_s(response)
+        retry_after = retry_after_s(response.headers)
         error_class = _CLIENT_ERRORS.get(status)
         if error_class is None and status != 429:
             return UpstreamUnavailable(
@@ -167,9 +168,3 @@ def _problem_fields(response: httpx.Response) -> tuple[str | None, str | None]:
         code if isinstance(code, str) and _CODE_PATTERN.fullmatch(code) else None,
         detail[:_MAX_DETAIL_CHARS] if isinstance(detail, str) and detail else None,
     )
-
-
-def _retry_after_s(response: httpx.Response) -> float | None:
-    """``Retry-After`` in seconds; the HTTP-date form is not used between our services."""
-    value = response.headers.get("retry-after", "")
-    return float(value) if value.isdigit() else None

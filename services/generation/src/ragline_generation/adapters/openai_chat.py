@@ -18,6 +18,7 @@ import openai
 from openai.types.chat import ChatCompletionMessageParam
 
 from ragline_common.backoff import backoff_delay
+from ragline_common.retry_after import retry_after_s
 from ragline_generation.ports.chat_model import (
     ChatCompletion,
     ChatDelta,
@@ -34,14 +35,6 @@ _NO_KEY = "not-needed"
 """The client insists on a key; local servers ignore it."""
 _MALFORMED = (ValueError, TypeError, AttributeError, KeyError, IndexError)
 """What a chunk that is not a chat-completion chunk raises while being read."""
-
-
-def _retry_after_s(exc: openai.APIStatusError) -> float | None:
-    value = exc.response.headers.get("retry-after", "").strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
 
 
 def _classify(exc: Exception) -> tuple[ChatFailure, bool]:
@@ -129,7 +122,9 @@ class OpenAIChatModel:
             except openai.APIError as exc:
                 reason, retryable = _classify(exc)
                 retry_after = (
-                    _retry_after_s(exc) if isinstance(exc, openai.APIStatusError) else None
+                    retry_after_s(exc.response.headers)
+                    if isinstance(exc, openai.APIStatusError)
+                    else None
                 )
                 delay = (
                     retry_after

@@ -54,7 +54,6 @@ from ragline_common.adapters.embedder.remote_failures import (
     EmbeddingResponseInvalid,
     is_retryable,
     rejection,
-    retry_after_s,
 )
 from ragline_common.adapters.embedder.request_planning import (
     RequestLimits,
@@ -64,6 +63,7 @@ from ragline_common.adapters.embedder.request_planning import (
 from ragline_common.backoff import backoff_delay
 from ragline_common.errors import UpstreamUnavailable
 from ragline_common.observability.metrics import REGISTRY
+from ragline_common.retry_after import retry_after_s
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer

@@ -10,12 +10,13 @@ so the document fails at once with a reason an operator can act on.
 
 from __future__ import annotations
 
-import email.utils
 import re
-import time
-from collections.abc import Mapping
 
 from ragline_common.errors import PermanentProcessingError
+
+# The wait parser moved to ragline_common.retry_after (the chat model reads it too); still
+# importable here for the provider's tests until they import it from there.
+from ragline_common.retry_after import retry_after_s as retry_after_s
 
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
 """Besides every 5xx: request timeout, a lock conflict (OpenAI asks to retry it), rate limit."""
@@ -59,29 +60,3 @@ def rejection(status: int, *, model: str, provider_code: object) -> EmbeddingRej
     if isinstance(provider_code, str) and _ERROR_CODE.fullmatch(provider_code):
         reason += f", {provider_code}"
     return EmbeddingRejected(reason + ")")
-
-
-def retry_after_s(headers: Mapping[str, str]) -> float | None:
-    """The wait a provider asked for, in seconds, or ``None`` if it named none.
-
-    ``retry-after-ms`` (OpenAI and Azure, finer grained) wins over ``retry-after``, which is
-    either seconds or an HTTP date.
-    """
-    millis = headers.get("retry-after-ms", "").strip()
-    if millis:
-        try:
-            return max(0.0, float(millis) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after", "").strip()
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
