@@ -11,10 +11,6 @@ import httpx
 
 from ragline_testing import process as testing_process
 
-# Re-exported for suites that still import them from here (tests/readiness).
-from ragline_testing.postgres import create_database as create_database
-from ragline_testing.postgres import drop_database as drop_database
-
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 READY_TIMEOUT_S = 180.0

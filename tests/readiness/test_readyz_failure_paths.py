@@ -26,7 +26,6 @@ import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from pydantic import SecretStr
-from ragline_e2e_harness import create_database, drop_database
 
 from ragline_cli.assembly import assemble_app
 from ragline_cli.runner import build_app
@@ -36,13 +35,12 @@ from ragline_common.settings import (
     BrokerSettings,
     CatalogSettings,
     CoreSettings,
-    EmbedderSettings,
     InfrastructureSettings,
-    VectorStoreSettings,
 )
 from ragline_gateway.component import GatewayComponent
 from ragline_gateway.settings import GatewaySettings
-from ragline_testing.harness import require_service, serve_asgi
+from ragline_testing.harness import embedded_settings, require_service, serve_asgi
+from ragline_testing.postgres import scratch_database
 
 pytestmark = pytest.mark.integration
 
@@ -170,17 +168,15 @@ def settings(
     broker: BrokerSettings | None = None,
     catalog: CatalogSettings | None = None,
 ) -> InfrastructureSettings:
-    return InfrastructureSettings(
-        core=CoreSettings(
+    return embedded_settings(
+        CoreSettings(
             data_dir=data_dir,
             admin_token=SecretStr(ADMIN_TOKEN),
             internal_token=SecretStr(INTERNAL_TOKEN),
             metrics_port=0,
         ),
-        broker=broker or BrokerSettings(),
-        catalog=catalog or CatalogSettings(),
-        vector_store=VectorStoreSettings(),
-        embedder=EmbedderSettings(kind="hash"),
+        broker=broker,
+        catalog=catalog,
     )
 
 
@@ -190,12 +186,8 @@ def settings(
 @pytest.fixture(scope="module")
 def postgres_database() -> Iterator[str]:
     require_service(LOOPBACK, POSTGRES_PORT, "PostgreSQL")
-    name = f"ragline_readyz_{secrets.token_hex(4)}"
-    create_database(name)
-    try:
+    with scratch_database("ragline_readyz") as name:
         yield name
-    finally:
-        drop_database(name)
 
 
 def _peer_app() -> FastAPI:

@@ -10,11 +10,9 @@ NUL characters in text, for one). Bounded by ``max_examples`` to stay within a f
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,19 +35,11 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 from security_stack import ADMIN, ADMIN_TOKEN, TARGETS, bearer
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from ragline_cli.runner import build_app
-from ragline_common.settings import (
-    BrokerSettings,
-    CatalogSettings,
-    CoreSettings,
-    EmbedderSettings,
-    InfrastructureSettings,
-    VectorStoreSettings,
-)
-from ragline_testing.harness import require_service
+from ragline_common.settings import CatalogSettings, CoreSettings
+from ragline_testing import postgres
+from ragline_testing.harness import embedded_settings, require_service
 from ragline_testing.process import unused_port
 
 MAX_EXAMPLES = 15
@@ -60,7 +50,6 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
 ]
-PG_HOST, PG_PORT = "127.0.0.1", 5432
 ROOMY_GATEWAY = {
     # Fuzzing calls management routes hundreds of times a minute as one principal.
     "RAGLINE_GATEWAY_ADMIN_PER_MINUTE": "1000000",
@@ -93,26 +82,12 @@ def _provision(base_url: str) -> str:
         return str(key)
 
 
-async def _run_sql(statement: str) -> None:
-    """One statement on the server's ``postgres`` database, outside a transaction (as CREATE and
-    DROP DATABASE need)."""
-    url = f"postgresql+asyncpg://postgres@{PG_HOST}:{PG_PORT}/postgres"
-    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
 @pytest.fixture(scope="module")
 def postgres_catalog_url() -> Iterator[str]:
     """URL of a PostgreSQL database made for this run, dropped after it."""
-    require_service(PG_HOST, PG_PORT, "PostgreSQL")
-    name = f"ragline_fuzz_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_run_sql(f'CREATE DATABASE "{name}"'))
-    yield f"postgresql+asyncpg://postgres@{PG_HOST}:{PG_PORT}/{name}"
-    asyncio.run(_run_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    require_service(postgres.PG_HOST, postgres.PG_PORT, "PostgreSQL")
+    with postgres.scratch_database("ragline_fuzz") as name:
+        yield postgres.catalog_url(name)
 
 
 @pytest.fixture(
@@ -131,12 +106,9 @@ def live_gateway(
         if request.param == "postgresql"
         else None
     )
-    infra = InfrastructureSettings(
-        core=CoreSettings(data_dir=data_dir, admin_token=ADMIN_TOKEN),
-        broker=BrokerSettings(kind="memory"),
+    infra = embedded_settings(
+        CoreSettings(data_dir=data_dir, admin_token=ADMIN_TOKEN),
         catalog=CatalogSettings(url=catalog_url),
-        vector_store=VectorStoreSettings(kind="edge"),
-        embedder=EmbedderSettings(kind="hash"),
     )
     with pytest.MonkeyPatch.context() as env:
         for name, value in ROOMY_GATEWAY.items():

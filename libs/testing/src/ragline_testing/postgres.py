@@ -16,25 +16,31 @@ PG_HOST = "127.0.0.1"
 PG_PORT = 5432
 
 
-async def _admin_sql(statement: str) -> None:
-    """One statement on the ``postgres`` database, outside a transaction (as CREATE and DROP
-    DATABASE need)."""
+async def _run_sql(database: str, *statements: str) -> None:
+    """``statements`` on ``database``, outside a transaction (as CREATE and DROP DATABASE
+    need)."""
     import asyncpg  # type: ignore[import-untyped,unused-ignore]
 
-    connection = await asyncpg.connect(user="postgres", host=PG_HOST, database="postgres")
+    connection = await asyncpg.connect(user="postgres", host=PG_HOST, database=database)
     try:
-        await connection.execute(statement)
+        for statement in statements:
+            await connection.execute(statement)
     finally:
         await connection.close()
 
 
 def create_database(name: str) -> None:
-    asyncio.run(_admin_sql(f'CREATE DATABASE "{name}"'))
+    asyncio.run(_run_sql("postgres", f'CREATE DATABASE "{name}"'))
 
 
 def drop_database(name: str) -> None:
     """Drops it even while Ragline processes still hold connections to it."""
-    asyncio.run(_admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(_run_sql("postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def empty_public_schema(database: str) -> None:
+    """Drop every table, type and migration record in ``database``, as if it were new."""
+    await _run_sql(database, "DROP SCHEMA public CASCADE", "CREATE SCHEMA public")
 
 
 def catalog_url(database: str) -> str:

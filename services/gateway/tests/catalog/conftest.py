@@ -6,45 +6,28 @@ empty ``public`` schema per test, so each test starts from nothing and migration
 
 from __future__ import annotations
 
-import asyncio
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from ragline_gateway.adapters.catalog import SqlCatalog
 from ragline_testing.harness import require_service
-
-PG_HOST = "127.0.0.1"
-PG_PORT = 5432
-
-
-def pg_url(database: str) -> str:
-    return f"postgresql+asyncpg://postgres@{PG_HOST}:{PG_PORT}/{database}"
-
-
-async def _run_sql(database: str, *statements: str) -> None:
-    """Run statements outside a transaction (CREATE/DROP DATABASE refuse to run inside one)."""
-    engine = create_async_engine(pg_url(database), isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            for statement in statements:
-                await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
+from ragline_testing.postgres import (
+    PG_HOST,
+    PG_PORT,
+    catalog_url,
+    empty_public_schema,
+    scratch_database,
+)
 
 
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[str]:
     """Name of a database created for this test session and dropped after it."""
     require_service(PG_HOST, PG_PORT, "PostgreSQL")
-    name = f"ragline_catalog_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_run_sql("postgres", f'CREATE DATABASE "{name}"'))
-    yield name
-    asyncio.run(_run_sql("postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with scratch_database("ragline_catalog") as name:
+        yield name
 
 
 @pytest.fixture(
@@ -66,8 +49,8 @@ async def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequ
     if backend == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'data' / 'catalog.db'}"
     name: str = request.getfixturevalue("postgres_database")
-    await _run_sql(name, "DROP SCHEMA public CASCADE", "CREATE SCHEMA public")
-    return pg_url(name)
+    await empty_public_schema(name)
+    return catalog_url(name)
 
 
 @pytest.fixture
