@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from gw_harness import ingest_key_in_catalog
 
 from ragline_common.adapters.broker.memory import MemoryBroker
 from ragline_common.errors import (
@@ -328,16 +329,7 @@ async def test_an_undeliverable_reply_does_not_fail_the_message(tmp_path: Path) 
     broker = MemoryBroker(close_timeout_s=1.0)
     await broker.start()
     try:
-        tenant = await catalog.create_tenant("acme")
-        key = api_keys.generate_key()
-        await catalog.create_api_key(
-            tenant.id,
-            name="ingest",
-            prefix=api_keys.display_prefix(key),
-            key_hash=api_keys.hash_key(key, PEPPER),
-            scopes=frozenset({Scope.INGEST}),
-            expires_at=None,
-        )
+        tenant_id, key = await ingest_key_in_catalog(catalog, PEPPER, tenant_name="acme")
         handler = IntakeHandler(
             catalog=catalog,
             broker=broker,
@@ -351,10 +343,10 @@ async def test_an_undeliverable_reply_does_not_fail_the_message(tmp_path: Path) 
         await handler(delivery(text_message(), key, reply_to="producer.replies"))
         await handler(delivery(text_message(text="Two."), key, reply_to="ragline.ingestion"))
 
-        assert len(await catalog.list_documents(tenant.id, limit=10, offset=0)) == 2
+        assert len(await catalog.list_documents(tenant_id, limit=10, offset=0)) == 2
         job = parse_message((await _drain_one(broker)).body)
         assert isinstance(job, DocumentIngestRequested)
-        assert job.tenant_id == tenant.id
+        assert job.tenant_id == tenant_id
     finally:
         await broker.close()
         await catalog.close()

@@ -7,14 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
+from gw_harness import ingest_key_in_catalog
 
 from ragline_common.adapters.broker.memory import MemoryBroker
 from ragline_common.errors import PermanentProcessingError
 from ragline_common.ports.broker import Delivery
-from ragline_common.tenancy import Scope
 from ragline_gateway.adapters.catalog import SqlCatalog
 from ragline_gateway.consumers.intake import IntakeHandler
-from ragline_gateway.domain import api_keys
 from ragline_gateway.domain.dispatch import JobDispatcher
 from ragline_gateway.domain.intake_message import HEADER_API_KEY, SCHEMA_V1
 from ragline_gateway.domain.key_directory import KeyDirectory
@@ -33,17 +32,8 @@ async def test_an_intake_message_over_the_documents_quota_is_dead_lettered(
     broker = MemoryBroker()
     await broker.start()
     try:
-        tenant = (await catalog.create_tenant("acme")).id
+        tenant, key = await ingest_key_in_catalog(catalog, PEPPER, tenant_name="acme")
         await catalog.set_tenant_limits(tenant, TenantLimits(max_documents=1))
-        key = api_keys.generate_key()
-        await catalog.create_api_key(
-            tenant,
-            name="ingest",
-            prefix=api_keys.display_prefix(key),
-            key_hash=api_keys.hash_key(key, PEPPER),
-            scopes=frozenset({Scope.INGEST}),
-            expires_at=None,
-        )
 
         handler = IntakeHandler(
             catalog=catalog,

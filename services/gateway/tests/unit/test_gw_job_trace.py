@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from gw_harness import ingest_key_in_catalog
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from opentelemetry.trace.span import TraceState
@@ -19,12 +20,12 @@ from ragline_common.adapters.broker.memory import MemoryBroker
 from ragline_common.messages import JobStatus, encode_message
 from ragline_common.observability.tracing import inject_context
 from ragline_common.ports.broker import DeadLetter, Delivery
-from ragline_common.tenancy import Scope, TenantId
+from ragline_common.tenancy import TenantId
 from ragline_common.topology import ROUTING_INGEST, QueueName
 from ragline_gateway.adapters.catalog import SqlCatalog
 from ragline_gateway.consumers.dead_letter_events import DeadLetterEventHandler
 from ragline_gateway.consumers.intake import IntakeHandler
-from ragline_gateway.domain import api_keys, job_trace
+from ragline_gateway.domain import job_trace
 from ragline_gateway.domain.dispatch import JobDispatcher
 from ragline_gateway.domain.intake_message import HEADER_API_KEY, SCHEMA_V1
 from ragline_gateway.domain.uploads import ingest_message, submit_upload
@@ -113,16 +114,7 @@ async def test_a_job_stored_without_a_trace_is_published_in_the_current_one(
 async def test_a_queue_dropped_upload_continues_the_producers_trace(
     catalog: SqlCatalog, broker: MemoryBroker, recorder: SpanRecorder
 ) -> None:
-    tenant = TenantId((await catalog.create_tenant("t")).id)
-    key = api_keys.generate_key()
-    await catalog.create_api_key(
-        tenant,
-        name="producer",
-        prefix=api_keys.display_prefix(key),
-        key_hash=api_keys.hash_key(key, PEPPER),
-        scopes=frozenset({Scope.INGEST}),
-        expires_at=None,
-    )
+    tenant, key = await ingest_key_in_catalog(catalog, PEPPER, tenant_name="t")
     dispatcher = JobDispatcher(catalog, broker, window=1)
     # The window is taken, so the dropped document waits and goes out from a later dispatch.
     await submit_upload(catalog, dispatcher, tenant, _draft("first"), b"first")
