@@ -36,20 +36,38 @@ from ragline_common.tenancy import TenantId
 from ragline_common.topology import ROUTING_INGEST
 from ragline_gateway.domain.job_trace import dispatch_span
 from ragline_gateway.domain.uploads import ingest_message
-from ragline_gateway.ports.catalog import (
-    DispatchQueue,
-    DocumentStore,
-    JobRecord,
-    JobStatusLedger,
-)
+from ragline_gateway.ports.catalog import DispatchQueue, DocumentRecord, JobRecord
 
 _log = structlog.get_logger(__name__)
 _TENANTS_PER_SWEEP = 1000
 
 
-class DispatchCatalog(DispatchQueue, DocumentStore, JobStatusLedger, Protocol):
-    """The roles of the catalog the dispatcher uses: it takes jobs off the dispatch queue, reads
-    the document and content each one sends, and fails a job no worker could be sent."""
+class DispatchCatalog(DispatchQueue, Protocol):
+    """What the dispatcher needs of the catalog: the dispatch queue, and beyond it the document
+    and content each job sends and the status of a job no worker could be sent.
+
+    The three are named here rather than taken as the whole ``DocumentStore`` and
+    ``JobStatusLedger``, whose other methods (submitting, listing, deleting documents; job
+    events) the dispatcher never calls.
+    """
+
+    async def get_document(
+        self, tenant_id: TenantId, document_id: str
+    ) -> DocumentRecord | None: ...
+
+    async def get_document_content(
+        self, tenant_id: TenantId, document_id: str, version: int
+    ) -> bytes | None: ...
+
+    async def apply_job_status(
+        self,
+        tenant_id: TenantId,
+        job_id: str,
+        status: JobStatus,
+        *,
+        chunk_count: int | None,
+        reason: str | None,
+    ) -> bool: ...
 
 
 class JobDispatcher:
