@@ -29,7 +29,7 @@ from ragline_common.ports.broker import DeadLetter, Delivery
 from ragline_common.tenancy import TenantId
 from ragline_common.topology import QueueName
 from ragline_gateway.domain.dispatch import JobDispatcher
-from ragline_gateway.ports.catalog import Catalog
+from ragline_gateway.ports.catalog import JobStatusLedger
 
 _log = structlog.get_logger(__name__)
 
@@ -44,7 +44,7 @@ class ParkedIngestion:
 
 
 class DeadLetterEventHandler:
-    def __init__(self, catalog: Catalog, dispatcher: JobDispatcher) -> None:
+    def __init__(self, catalog: JobStatusLedger, dispatcher: JobDispatcher) -> None:
         self._catalog = catalog
         self._dispatcher = dispatcher
         # A parked message keeps its upload's traceparent: failing its job joins that trace.

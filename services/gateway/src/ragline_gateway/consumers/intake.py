@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import structlog
 from pydantic import ValidationError
@@ -38,7 +39,7 @@ from ragline_common.ports.broker import Broker, Delivery
 from ragline_common.tenancy import Scope, TenantId
 from ragline_common.topology import QueueName
 from ragline_gateway.domain import api_keys
-from ragline_gateway.domain.authentication import authenticate, require_scope
+from ragline_gateway.domain.authentication import KeyLookup, authenticate, require_scope
 from ragline_gateway.domain.dispatch import JobDispatcher
 from ragline_gateway.domain.ingest_admission import IngestAdmission
 from ragline_gateway.domain.intake_message import (
@@ -48,7 +49,7 @@ from ragline_gateway.domain.intake_message import (
     upload_of,
 )
 from ragline_gateway.domain.uploads import submit_upload
-from ragline_gateway.ports.catalog import Catalog, DocumentDraft, Submission
+from ragline_gateway.ports.catalog import DocumentDraft, DocumentStore, Submission
 
 _log = structlog.get_logger(__name__)
 
@@ -60,13 +61,17 @@ _KEY_BODY_CHARS = api_keys.KEY_LENGTH - len(api_keys.KEY_PREFIX)
 _KEY_SHAPE = re.compile(rf"{re.escape(api_keys.KEY_PREFIX)}[0-9A-Za-z]{{{_KEY_BODY_CHARS}}}")
 
 
+class IntakeCatalog(KeyLookup, DocumentStore, Protocol):
+    """What the queue drop needs: the key a message presents, and the documents it adds."""
+
+
 class IntakeHandler:
     """Consumer of the intake queue (see the module docstring for the policy)."""
 
     def __init__(
         self,
         *,
-        catalog: Catalog,
+        catalog: IntakeCatalog,
         broker: Broker,
         dispatcher: JobDispatcher,
         key_pepper: bytes,

@@ -14,6 +14,8 @@ would be a publisher's bug, for an operator to see.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import structlog
 
 from ragline_common.consuming import MessageConsumer, route
@@ -24,13 +26,17 @@ from ragline_common.ports.broker import Broker, Delivery
 from ragline_common.topology import ROUTING_DELETE, QueueName
 from ragline_gateway.domain.dispatch import JobDispatcher
 from ragline_gateway.domain.status_batches import CoalescingStatusApplier
-from ragline_gateway.ports.catalog import Catalog, JobStatusUpdate
+from ragline_gateway.ports.catalog import DocumentStore, JobStatusLedger, JobStatusUpdate
 
 _log = structlog.get_logger(__name__)
 
 
+class JobEventCatalog(JobStatusLedger, DocumentStore, Protocol):
+    """What applying job events reads and writes: job statuses, and the document they index."""
+
+
 class JobEventHandler:
-    def __init__(self, catalog: Catalog, broker: Broker, dispatcher: JobDispatcher) -> None:
+    def __init__(self, catalog: JobEventCatalog, broker: Broker, dispatcher: JobDispatcher) -> None:
         self._catalog = catalog
         self._broker = broker
         self._dispatcher = dispatcher
