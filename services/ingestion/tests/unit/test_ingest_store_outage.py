@@ -61,7 +61,7 @@ def _down_until(deadline: list[float], what: str, method: Callable[..., Awaitabl
 @pytest.mark.parametrize(
     ("dependency", "methods"),
     [
-        ("vector store", ("count", "list_chunks", "upsert")),
+        ("vector store", ("newest_version", "count", "list_chunks", "upsert")),
         ("embedder", ("embed_documents",)),
     ],
 )
