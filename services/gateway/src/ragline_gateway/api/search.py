@@ -15,4 +15,4 @@ router = APIRouter(prefix="/v1", tags=["search"])
 @router.post("/search", response_model=SearchOut, summary="Ranked chunks for a query")
 async def search(body: SearchQuery, context: ContextDep, tenant_id: QueryTenant) -> SearchOut:
     result = await visible_search(context.search, context.catalog, tenant_id, body)
-    return SearchOut(results=result.results, mode=result.mode)
+    return SearchOut.model_validate(result, from_attributes=True)

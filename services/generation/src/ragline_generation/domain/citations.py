@@ -75,14 +75,8 @@ class CitationChecker:
 def citation(block: SourceBlock, snippet_chars: int) -> Citation:
     """A source as listed in a response: the start of its chunk stands for the whole."""
     hit = block.hit
-    return Citation(
-        index=block.index,
-        document_id=hit.document_id,
-        chunk_id=hit.chunk_id,
-        title=hit.title,
-        snippet=snippet(hit.text, Span(0, 0, ""), snippet_chars),
-        page=hit.page,
-        heading_path=hit.heading_path,
+    return Citation.of(
+        hit, index=block.index, snippet=snippet(hit.text, Span(0, 0, ""), snippet_chars)
     )
 
 
