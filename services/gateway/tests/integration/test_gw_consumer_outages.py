@@ -42,9 +42,8 @@ from ragline_gateway.adapters.catalog import SqlCatalog
 from ragline_gateway.consumers.dead_letter_events import DeadLetterEventHandler
 from ragline_gateway.consumers.intake import IntakeHandler
 from ragline_gateway.consumers.job_events import JobEventHandler
-from ragline_gateway.domain.dispatch import JobDispatcher
+from ragline_gateway.domain.dispatch import JobDispatcher, ingest_message
 from ragline_gateway.domain.intake_message import SCHEMA_V1
-from ragline_gateway.domain.uploads import ingest_message
 from ragline_gateway.ports.catalog import DocumentDraft, JobRecord
 from ragline_testing.harness import require_service
 

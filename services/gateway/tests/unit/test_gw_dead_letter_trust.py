@@ -19,8 +19,8 @@ from ragline_common.topology import INTAKE_EXCHANGE, ROUTING_INGEST, QueueName
 from ragline_gateway.adapters.catalog import SqlCatalog
 from ragline_gateway.consumers.dead_letter_events import DeadLetterEventHandler
 from ragline_gateway.consumers.intake import IntakeHandler
-from ragline_gateway.domain.dispatch import JobDispatcher
-from ragline_gateway.domain.uploads import ingest_message, submit_upload
+from ragline_gateway.domain.dispatch import JobDispatcher, ingest_message
+from ragline_gateway.domain.uploads import submit_upload
 from ragline_gateway.ports.catalog import DocumentDraft, Submission
 
 FORGED_HEADERS = {

@@ -26,9 +26,9 @@ from ragline_gateway.adapters.catalog import SqlCatalog
 from ragline_gateway.consumers.dead_letter_events import DeadLetterEventHandler
 from ragline_gateway.consumers.intake import IntakeHandler
 from ragline_gateway.domain import job_trace
-from ragline_gateway.domain.dispatch import JobDispatcher
+from ragline_gateway.domain.dispatch import JobDispatcher, ingest_message
 from ragline_gateway.domain.intake_message import HEADER_API_KEY, SCHEMA_V1
-from ragline_gateway.domain.uploads import ingest_message, submit_upload
+from ragline_gateway.domain.uploads import submit_upload
 from ragline_gateway.ports.catalog import DocumentDraft
 from ragline_testing.harness import SpanRecorder
 

@@ -35,7 +35,6 @@ from ragline_common.ports.broker import Broker
 from ragline_common.tenancy import TenantId
 from ragline_common.topology import ROUTING_INGEST
 from ragline_gateway.domain.job_trace import dispatch_span
-from ragline_gateway.domain.uploads import ingest_message
 from ragline_gateway.ports.catalog import DispatchQueue, DocumentRecord, JobRecord
 
 _log = structlog.get_logger(__name__)
@@ -68,6 +67,24 @@ class DispatchCatalog(DispatchQueue, Protocol):
         chunk_count: int | None,
         reason: str | None,
     ) -> bool: ...
+
+
+def ingest_message(
+    document: DocumentRecord, job: JobRecord, content: bytes
+) -> DocumentIngestRequested:
+    """The command that asks the worker to index ``job``'s version of ``document``."""
+    return DocumentIngestRequested(
+        tenant_id=document.tenant_id,
+        document_id=document.id,
+        job_id=job.id,
+        version=job.version,
+        title=document.title,
+        source_name=document.source_name,
+        content_type=document.content_type,
+        content=content,
+        content_hash=document.content_hash,
+        metadata=document.metadata,
+    )
 
 
 class JobDispatcher:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from ragline_common.errors import UpstreamUnavailable
-from ragline_common.messages import DocumentDeleteRequested, DocumentIngestRequested, JobStatus
+from ragline_common.messages import DocumentDeleteRequested, JobStatus
 from ragline_common.observability.metrics import JOBS
 from ragline_common.observability.tracing import inject_context
 from ragline_common.ports.broker import Broker
@@ -48,23 +48,6 @@ def is_duplicate(draft: DocumentDraft, existing: DocumentRecord, latest_job: Job
     that failed before is a request to try again, as a new version (a job per version).
     """
     return existing.content_hash == draft.content_hash and latest_job.status is not JobStatus.FAILED
-
-
-def ingest_message(
-    document: DocumentRecord, job: JobRecord, content: bytes
-) -> DocumentIngestRequested:
-    return DocumentIngestRequested(
-        tenant_id=document.tenant_id,
-        document_id=document.id,
-        job_id=job.id,
-        version=job.version,
-        title=document.title,
-        source_name=document.source_name,
-        content_type=document.content_type,
-        content=content,
-        content_hash=document.content_hash,
-        metadata=document.metadata,
-    )
 
 
 async def submit_upload(
