@@ -64,7 +64,7 @@ class ProcessHost:
 
     async def embedder(self) -> Embedder:
         return await self._shared_resource(
-            "embedder", lambda: open_embedder(self._settings.embedder)
+            "embedder", lambda: open_embedder(self._settings.embedder, self._stack)
         )
 
     async def vector_store(self) -> VectorStore:

@@ -80,10 +80,26 @@ async def _cancel(task: asyncio.Task[None]) -> None:
         await task
 
 
-async def open_embedder(settings: EmbedderSettings) -> Embedder:
-    """No exit stack yet: no local embedder holds anything to close (the remote provider, which
-    opens an HTTP client, will take the stack as the other two functions do)."""
-    return local_embedder(settings)
+async def open_embedder(settings: EmbedderSettings, stack: AsyncExitStack) -> Embedder:
+    """The embedder ``settings.kind`` names; a remote provider's HTTP client closes with ``stack``.
+
+    A remote model's dimension may be left to discovery, and the vector store is created from
+    it, so such an embedder is warmed up (its probe answered) before anyone reads ``dimension``.
+    With a configured dimension the warm-up waits for the host's usual turn, like a local model.
+    """
+    match settings.kind:
+        case "openai":
+            from ragline_common.adapters.embedder.openai_compatible import (
+                OpenAICompatibleEmbedder,
+            )
+
+            remote = OpenAICompatibleEmbedder.from_settings(settings)
+            stack.push_async_callback(remote.aclose)
+            if settings.dimension is None:
+                await remote.warm_up()
+            return remote
+        case _:
+            return local_embedder(settings)
 
 
 async def open_vector_store(
