@@ -25,7 +25,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-RECIPE_VERSION = "1"
+RECIPE_VERSION = "2"
 """Bump when the export writes something different from the same source (opset, quantisation
 options, reference sample): every cache entry is then rebuilt."""
 EXPORT_TIMEOUT_S = 900.0

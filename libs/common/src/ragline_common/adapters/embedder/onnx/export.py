@@ -58,7 +58,14 @@ def _export(model_path: Path, target: Path) -> None:
     import torch
     from sentence_transformers import SentenceTransformer
 
-    model = SentenceTransformer(str(model_path), device="cpu", local_files_only=True)
+    # Eager attention: the SDPA path exports with NaN guards (IsNaN/Where) around every
+    # softmax that onnxruntime cannot fuse; eager exports plain MatMul/Softmax, ~25% faster.
+    model = SentenceTransformer(
+        str(model_path),
+        device="cpu",
+        local_files_only=True,
+        model_kwargs={"attn_implementation": "eager"},
+    )
     first_module: Any = model[0]
     transformer = first_module.auto_model.eval()
     inputs = _input_names(transformer)
