@@ -8,10 +8,16 @@ with ``mode_unavailable`` rather than silently served as dense.
 
 A query made only of stop words has no BM25 terms: ``sparse`` then finds nothing, and
 ``hybrid`` is served as ``dense`` (and says so in ``mode``), the only side that can rank it.
+
+An embedder that refuses for good (a remote provider rejecting the key or the model, or
+answering vectors of the wrong size) raises a permanent error, whose status (422) would blame
+the client's query: a search answers it as a 503 with a fixed text instead, and the reason goes
+to the log, where the operator who can fix the configuration looks.
 """
 
 from __future__ import annotations
 
+import structlog
 from opentelemetry import trace
 
 from ragline_common.contracts.search import (
@@ -22,7 +28,7 @@ from ragline_common.contracts.search import (
     SearchResult,
     StoredChunk,
 )
-from ragline_common.errors import ValidationFailed
+from ragline_common.errors import PermanentProcessingError, UpstreamUnavailable, ValidationFailed
 from ragline_common.ports.embedder import Embedder
 from ragline_common.ports.sparse_encoder import SparseEncoder
 from ragline_common.ports.vector_store import (
@@ -41,7 +47,11 @@ from ragline_retrieval.domain.rerank import Reranker
 DENSE_ONLY: frozenset[SearchMode] = frozenset({"dense"})
 ALL_MODES: frozenset[SearchMode] = frozenset({"dense", "sparse", "hybrid"})
 
+EMBEDDER_REFUSED_RETRY_AFTER_S = 60.0
+"""A refusal lasts until an operator changes the configuration: no point retrying in seconds."""
+
 _tracer = trace.get_tracer("ragline.retrieval")
+_log = structlog.get_logger(__name__)
 
 
 def to_hit(chunk: ScoredChunk) -> SearchHit:
@@ -161,6 +171,19 @@ class SearchService:
             span.set_attribute("ragline.embed.cache_hit", cached is not None)
             if cached is not None:
                 return cached
-            vector = tuple(await self._embedder.embed_query(text))
+            try:
+                vector = tuple(await self._embedder.embed_query(text))
+            except PermanentProcessingError as exc:
+                _log.error(
+                    "query_embedding_refused",
+                    model=self._embedder.model_id,
+                    code=exc.code,
+                    reason=exc.detail,
+                )
+                raise UpstreamUnavailable(
+                    "The embedding model cannot encode queries right now.",
+                    code="embedding_unavailable",
+                    retry_after_s=EMBEDDER_REFUSED_RETRY_AFTER_S,
+                ) from exc
         self._cache.put(key, vector)
         return vector
