@@ -9,7 +9,8 @@ from collections.abc import Sequence
 import pytest
 
 from ragline_common.adapters.embedder import HashEmbedder
-from ragline_common.adapters.embedder.batching import BatchingEmbedder
+from ragline_common.adapters.embedder.batching import BatchingEmbedder, split_in_proportion
+from ragline_common.ports.embedder import EmbeddingsWithUsage
 
 
 class RecordingEmbedder(HashEmbedder):
@@ -114,7 +115,7 @@ async def test_lanes_encode_windows_side_by_side_and_finish_independently() -> N
     await asyncio.sleep(0.05)
     assert inner.max_running == 2
     inner.gate.set()
-    assert await asyncio.gather(first, second, third) == [
+    assert list(await asyncio.gather(first, second, third)) == [
         await expected(["a", "b"]),
         await expected(["c"]),
         await expected(["d"]),
@@ -225,3 +226,71 @@ def test_it_describes_the_inner_model_and_refuses_nonsense_settings() -> None:
         BatchingEmbedder(inner, batch_size=8, max_wait_s=0.0, lanes=0)
     with pytest.raises(ValueError, match="window"):
         BatchingEmbedder(inner, batch_size=8, max_wait_s=0.0, window=4)
+
+
+class ReportingEmbedder(HashEmbedder):
+    """A provider-like embedder that reports ``tokens_per_batch`` for every call."""
+
+    def __init__(self, tokens_per_batch: int) -> None:
+        super().__init__(dimension=32)
+        self.tokens_per_batch = tokens_per_batch
+        self.batches: list[list[str]] = []
+
+    async def embed_documents_with_usage(self, texts: Sequence[str]) -> EmbeddingsWithUsage:
+        self.batches.append(list(texts))
+        vectors = await self.embed_documents(texts)
+        return EmbeddingsWithUsage(vectors, prompt_tokens=self.tokens_per_batch, estimated=False)
+
+
+async def test_a_local_embedder_bills_each_caller_its_own_token_count() -> None:
+    inner = RecordingEmbedder()
+    batching = BatchingEmbedder(inner, batch_size=8, max_wait_s=0.02)
+    calls = [["one two three"], ["four five", "six"], ["seven eight nine ten"]]
+
+    results = await asyncio.gather(*(batching.embed_documents_with_usage(c) for c in calls))
+
+    assert len(inner.batches) == 1, "the three callers shared one batch"
+    for texts, result in zip(calls, results, strict=True):
+        assert result.prompt_tokens == sum(inner.count_tokens(text) for text in texts)
+        assert not result.estimated
+        assert result.vectors == await expected(texts)
+
+
+async def test_a_reported_batch_total_is_split_by_token_count_and_kept_whole() -> None:
+    inner = ReportingEmbedder(tokens_per_batch=100)
+    batching = BatchingEmbedder(inner, batch_size=8, max_wait_s=0.02)
+    calls = [["a b c d e f g h i"], ["j"]]  # 9 and 1 local tokens
+
+    results = await asyncio.gather(*(batching.embed_documents_with_usage(c) for c in calls))
+
+    assert len(inner.batches) == 1
+    assert [result.prompt_tokens for result in results] == [90, 10]
+    assert all(result.estimated for result in results), "the provider counted 100, not 10"
+
+
+async def test_a_caller_alone_in_its_batches_gets_the_reported_tokens_exactly() -> None:
+    inner = ReportingEmbedder(tokens_per_batch=7)
+    batching = BatchingEmbedder(inner, batch_size=2, max_wait_s=0.0)
+
+    result = await batching.embed_documents_with_usage(["x", "y", "z"])
+
+    assert len(inner.batches) == 2
+    assert result.prompt_tokens == 14
+    assert not result.estimated
+
+
+@pytest.mark.parametrize(
+    ("total", "weights", "shares"),
+    [
+        (10, [1, 1, 1], [4, 3, 3]),
+        (7, [0, 0], [4, 3]),
+        (0, [5, 5], [0, 0]),
+        (101, [3, 1], [76, 25]),
+        (5, [], []),
+    ],
+)
+def test_split_in_proportion_keeps_the_total(
+    total: int, weights: list[int], shares: list[int]
+) -> None:
+    assert split_in_proportion(total, weights) == shares
+    assert sum(shares) == (total if weights else 0)

@@ -128,7 +128,7 @@ async def test_a_zero_vector_is_refused() -> None:
 
 def _tokens_counted(source: str) -> float:
     value = REGISTRY.get_sample_value(
-        "ragline_embedding_tokens_total", {"model": MODEL, "source": source}
+        "ragline_embedding_provider_tokens_total", {"model": MODEL, "source": source}
     )
     return value or 0.0
 

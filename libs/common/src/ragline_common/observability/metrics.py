@@ -90,6 +90,27 @@ LLM_LATENCY = Histogram(
     buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120),
     registry=REGISTRY,
 )
+EMBEDDING_TOKENS = Counter(
+    "ragline_embedding_tokens",
+    "Embedding prompt tokens of indexed documents, by model and tenant (the provider's count "
+    "where it reports one, else the model's tokenizer or the MiniLM estimate).",
+    ["model", "tenant"],
+    registry=REGISTRY,
+)
+EMBEDDING_PROVIDER_TOKENS = Counter(
+    "ragline_embedding_provider_tokens",
+    "Prompt tokens sent to remote embedding providers (documents and queries), by model and "
+    "source (reported by the provider, or estimated locally where it reports none).",
+    ["model", "source"],
+    registry=REGISTRY,
+)
+EMBEDDING_PROVIDER_REQUESTS = Counter(
+    "ragline_embedding_requests",
+    "Requests to remote embedding providers by model and outcome "
+    "(ok, rate_limited, server_error, timeout, unreachable, rejected, invalid).",
+    ["model", "outcome"],
+    registry=REGISTRY,
+)
 _seen_tenants: set[str] = set()
 _seen_lock = threading.Lock()
 

@@ -25,6 +25,13 @@ cuts the padding to about 7%).
 
 The flushing task exists only while texts are waiting or being encoded, so there is nothing to
 start or stop. ``embed_query`` is not batched: a search must not wait for a batch to fill.
+
+Usage (:meth:`BatchingEmbedder.embed_documents_with_usage`): a batch's prompt tokens are what
+the inner embedder reports (:class:`~ragline_common.ports.embedder.ReportsUsage`) or else its
+own ``count_tokens`` of the texts, and they are split among the callers whose texts shared the
+batch in proportion to those texts' ``count_tokens`` (largest remainder, so the shares add up
+to the batch's total). A share of a reported total is flagged ``estimated`` when the local
+count and the provider's disagree.
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ragline_common.ports.embedder import Embedder
+from ragline_common.ports.embedder import Embedder, EmbeddingsWithUsage, ReportsUsage
 
 _Vectors = list[list[float]]
 
@@ -51,6 +58,9 @@ class _Request:
     """Vectors by the position of their text: windows encode texts out of order."""
     taken: int = 0
     """Texts already handed to a batch (they are taken in order)."""
+    prompt_tokens: int = 0
+    """This caller's share of the tokens of the batches its texts were in."""
+    estimated: bool = False
 
     @property
     def untaken(self) -> int:
@@ -119,8 +129,12 @@ class BatchingEmbedder:
         return await self._inner.embed_query(text)
 
     async def embed_documents(self, texts: Sequence[str]) -> _Vectors:
+        return (await self.embed_documents_with_usage(texts)).vectors
+
+    async def embed_documents_with_usage(self, texts: Sequence[str]) -> EmbeddingsWithUsage:
+        """The caller's vectors and its share of the prompt tokens (see the module docstring)."""
         if not texts:
-            return []
+            return EmbeddingsWithUsage([], prompt_tokens=0, estimated=False)
         loop = asyncio.get_running_loop()
         request = _Request(list(texts), loop.create_future(), arrived_at=loop.time())
         self._pending.append(request)
@@ -137,7 +151,10 @@ class BatchingEmbedder:
             self._flushers.add(flusher)
             flusher.add_done_callback(self._flushers.discard)
         # Cancelling the caller cancels the future, and a cancelled request is skipped.
-        return await request.future
+        vectors = await request.future
+        return EmbeddingsWithUsage(
+            vectors, prompt_tokens=request.prompt_tokens, estimated=request.estimated
+        )
 
     async def _flush_while_pending(self) -> None:
         """One lane: take a window, encode it, repeat while texts are waiting."""
@@ -207,7 +224,8 @@ class BatchingEmbedder:
                 continue
             texts = [request.texts[i] for request, i in batch]
             try:
-                vectors = await self._inner.embed_documents(texts)
+                usage = await self._embed_batch(texts)
+                vectors = usage.vectors
                 if len(vectors) != len(texts):
                     # Vectors are routed back by position: a short answer would misattribute them.
                     raise RuntimeError(
@@ -218,9 +236,45 @@ class BatchingEmbedder:
                     if not request.future.done():
                         request.future.set_exception(exc)
                 return
+            self._share_tokens(batch, usage)
             for (request, i), vector in zip(batch, vectors, strict=True):
                 request.vectors[i] = vector
                 if len(request.vectors) == len(request.texts) and not request.future.done():
                     request.future.set_result(
                         [request.vectors[j] for j in range(len(request.texts))]
                     )
+
+    async def _embed_batch(self, texts: list[str]) -> EmbeddingsWithUsage:
+        if isinstance(self._inner, ReportsUsage):
+            return await self._inner.embed_documents_with_usage(texts)
+        vectors = await self._inner.embed_documents(texts)
+        tokens = sum(self._inner.count_tokens(text) for text in texts)
+        return EmbeddingsWithUsage(vectors, prompt_tokens=tokens, estimated=False)
+
+    def _share_tokens(self, batch: list[tuple[_Request, int]], usage: EmbeddingsWithUsage) -> None:
+        weights = [self._inner.count_tokens(request.texts[i]) for request, i in batch]
+        shares = split_in_proportion(usage.prompt_tokens, weights)
+        # A share is exact when the batch had one caller, or when the local count is the total.
+        approximate = len({request for request, _ in batch}) > 1 and sum(weights) != (
+            usage.prompt_tokens
+        )
+        for (request, _), share in zip(batch, shares, strict=True):
+            request.prompt_tokens += share
+            request.estimated = request.estimated or usage.estimated or approximate
+
+
+def split_in_proportion(total: int, weights: Sequence[int]) -> list[int]:
+    """``total`` split by ``weights`` into whole numbers that add up to ``total`` exactly
+    (largest remainder); equal weights stand in when every weight is zero."""
+    if not weights:
+        return []
+    if sum(weights) <= 0:
+        weights = [1] * len(weights)
+    whole = sum(weights)
+    shares = [total * weight // whole for weight in weights]
+    by_remainder = sorted(
+        range(len(weights)), key=lambda index: total * weights[index] % whole, reverse=True
+    )
+    for index in by_remainder[: total - sum(shares)]:
+        shares[index] += 1
+    return shares

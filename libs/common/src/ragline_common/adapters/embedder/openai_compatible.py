@@ -19,7 +19,7 @@ What the client does not do for us, and this adapter does:
   non-zero. Vectors are normalised to unit length, as the port promises (cosine = dot product);
   not every provider normalises.
 - **Tokens counted.** The prompt tokens the provider reports go to
-  ``ragline_embedding_tokens_total{model, source}``, and each call returns them
+  ``ragline_embedding_provider_tokens_total{model, source}``, and each call returns them
   (:meth:`OpenAICompatibleEmbedder.embed_documents_with_usage`) so the caller can bill the
   tenant it embeds for. A provider that reports none is charged the local estimate
   (``source="estimated"``).
@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,7 +45,6 @@ from typing import TYPE_CHECKING, Any
 import anyio.to_thread
 import openai
 import structlog
-from prometheus_client import Counter
 from pydantic import SecretStr
 
 from ragline_common.adapters.embedder.remote_answers import reported_prompt_tokens, unit_vectors
@@ -62,7 +60,11 @@ from ragline_common.adapters.embedder.request_planning import (
 )
 from ragline_common.backoff import backoff_delay
 from ragline_common.errors import UpstreamUnavailable
-from ragline_common.observability.metrics import REGISTRY
+from ragline_common.observability.metrics import (
+    EMBEDDING_PROVIDER_REQUESTS,
+    EMBEDDING_PROVIDER_TOKENS,
+)
+from ragline_common.ports.embedder import EmbeddingsWithUsage
 from ragline_common.retry_after import retry_after_s
 
 if TYPE_CHECKING:
@@ -78,31 +80,6 @@ many or are configured through ``request_batch_size``."""
 PROBE_TEXT = "dimension probe"
 _NO_KEY = "not-needed"
 """The client insists on a key; local servers (Ollama, TEI, vLLM without --api-key) ignore it."""
-
-EMBEDDING_TOKENS = Counter(
-    "ragline_embedding_tokens",
-    "Prompt tokens sent to remote embedding providers, by model and source "
-    "(reported by the provider, or estimated locally where it reports none).",
-    ["model", "source"],
-    registry=REGISTRY,
-)
-EMBEDDING_REQUESTS = Counter(
-    "ragline_embedding_requests",
-    "Requests to remote embedding providers by model and outcome "
-    "(ok, rate_limited, server_error, timeout, unreachable, rejected, invalid).",
-    ["model", "outcome"],
-    registry=REGISTRY,
-)
-
-
-@dataclass(frozen=True)
-class EmbeddingsWithUsage:
-    """Vectors of one call and the prompt tokens they cost, for the caller to bill a tenant."""
-
-    vectors: list[list[float]]
-    prompt_tokens: int
-    estimated: bool
-    """True when some of ``prompt_tokens`` is the local estimate (the provider reported none)."""
 
 
 class OpenAICompatibleEmbedder:
@@ -245,9 +222,9 @@ class OpenAICompatibleEmbedder:
             if reported is None:
                 reported = await anyio.to_thread.run_sync(self._estimate_tokens, batch)
                 estimated = True
-                EMBEDDING_TOKENS.labels(self._model, "estimated").inc(reported)
+                EMBEDDING_PROVIDER_TOKENS.labels(self._model, "estimated").inc(reported)
             else:
-                EMBEDDING_TOKENS.labels(self._model, "reported").inc(reported)
+                EMBEDDING_PROVIDER_TOKENS.labels(self._model, "reported").inc(reported)
             tokens += reported
         return EmbeddingsWithUsage(vectors, prompt_tokens=tokens, estimated=estimated)
 
@@ -355,7 +332,7 @@ class OpenAICompatibleEmbedder:
         return vectors
 
     def _count(self, outcome: str) -> None:
-        EMBEDDING_REQUESTS.labels(self._model, outcome).inc()
+        EMBEDDING_PROVIDER_REQUESTS.labels(self._model, outcome).inc()
 
     def _require_tokenizer(self) -> Tokenizer:
         if self._tokenizer is None:
