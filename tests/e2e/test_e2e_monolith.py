@@ -20,6 +20,11 @@ def test_monolith_keeps_data_across_a_restart(tmp_path: Path) -> None:
         client = Client(first.url)
         state = upload_and_index(client, admin_token)
         client.close()
+        # The default embedder (int8 ONNX, ADR 17) indexed and answered without torch: a
+        # process that imported it would have libtorch mapped.
+        loaded = first.mapped_files()
+        assert any("onnxruntime" in path for path in loaded)
+        assert not [path for path in loaded if "libtorch" in path or "/torch/" in path]
     finally:
         assert first.stop(), first.log_tail()
 

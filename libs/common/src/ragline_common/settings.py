@@ -110,7 +110,7 @@ EmbedderKind = Literal["onnx-int8", "onnx", "torch", "minilm", "openai", "hash"]
 class EmbedderSettings(BaseSettings):
     model_config = _config("RAGLINE_EMBEDDER_")
 
-    kind: EmbedderKind = "minilm"
+    kind: EmbedderKind = "onnx-int8"
     """``onnx-int8``: the model exported to ONNX and quantised to int8, run by onnxruntime
     (no torch in the process; ADR 17). ``onnx``: the same export in fp32. ``torch``: the
     sentence-transformers reference. ``minilm``: the old name of ``torch``, still accepted

@@ -86,6 +86,13 @@ class RaglineProcess:
             self.wait_ready(self.ready_timeout_s)
         return self
 
+    def mapped_files(self) -> set[str]:
+        """Files the running process has mapped (its shared libraries among them), from
+        ``/proc``: what it has imported shows here without asking the process anything."""
+        process = self._running()
+        maps = Path(f"/proc/{process.pid}/maps").read_text()
+        return {line.split(maxsplit=5)[5] for line in maps.splitlines() if len(line.split()) == 6}
+
     def wait_ready(self, timeout_s: float = READY_TIMEOUT_S) -> None:
         process = self._running()
         deadline = time.monotonic() + timeout_s
