@@ -80,8 +80,12 @@ bench-search: install ## Search latency: bare engine vs POST /v1/search, 1 and 5
 bench-ttfb: install ## Streamed answer time to first byte: gateway vs the model's own first token -> bench-results/ttfb.json
 	$(BIN)/python services/generation/benchmarks/bench_ttfb.py $(BENCH_ARGS)
 
+.PHONY: bench-start
+bench-start: install ## Cold start of `ragline run --target all` to /readyz 200 (median of 5) -> bench-results/start.json
+	$(BIN)/python libs/cli/benchmarks/bench_start.py $(BENCH_ARGS)
+
 .PHONY: bench
-bench: bench-parse bench-ingest bench-search bench-ttfb ## Every benchmark
+bench: bench-parse bench-embed bench-ingest bench-search bench-ttfb bench-start ## Every benchmark
 
 .PHONY: lock
 lock: | $(UV) ## Re-resolve uv.lock after changing dependencies
