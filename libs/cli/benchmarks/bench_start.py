@@ -44,7 +44,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ragline-start-") as tmp:
         scratch = Path(tmp)
-        one_start(scratch, -1)  # warms the OS page cache and the export cache, like a second `make run`
+        # Warms the OS page cache and the export cache, as a second `make run` finds them.
+        one_start(scratch, -1)
         runs = [round(one_start(scratch, index), 2) for index in range(args.runs)]
     result = {
         "seconds": round(statistics.median(runs), 2),
