@@ -40,9 +40,10 @@ from ragline_common.messages import (
     JobStatusChanged,
     TenantDeleteRequested,
 )
+from ragline_common.observability.metrics import EMBEDDING_TOKENS, tenant_label
 from ragline_common.observability.tracing import inject_context
 from ragline_common.ports.broker import Broker
-from ragline_common.ports.embedder import Embedder
+from ragline_common.ports.embedder import Embedder, EmbeddingsWithUsage, ReportsUsage
 from ragline_common.ports.sparse_encoder import SparseEncoder
 from ragline_common.ports.vector_store import ChunkPayload, ChunkPoint, SparseVector, VectorStore
 from ragline_common.topology import ROUTING_JOB_STATUS
@@ -201,7 +202,12 @@ class IngestionPipeline:
     async def _index(self, request: DocumentIngestRequested, chunks: Sequence[Chunk]) -> None:
         EMBED_BATCH_SIZE.observe(len(chunks))
         with _stage("embed", batch_size=len(chunks)), _upstream("embedder"):
-            vectors = await self._embedder.embed_documents([chunk.text for chunk in chunks])
+            embedded = await self._embed(chunks)
+        # Billed when spent: a redelivered document costs its tokens again.
+        EMBEDDING_TOKENS.labels(self._embedder.model_id, tenant_label(request.tenant_id)).inc(
+            embedded.prompt_tokens
+        )
+        vectors = embedded.vectors
         sparse: Sequence[SparseVector | None] = [None] * len(chunks)
         if self._sparse_encoder is not None:
             sparse = await self._sparse_encoder.encode_documents([chunk.text for chunk in chunks])
@@ -230,6 +236,16 @@ class IngestionPipeline:
         with _stage("upsert", points=len(points)), _upstream("vector store"):
             await self._store.upsert(request.tenant_id, points)
         CHUNKS_INDEXED.inc(len(points))
+
+    async def _embed(self, chunks: Sequence[Chunk]) -> EmbeddingsWithUsage:
+        """Vectors and what they cost: the embedder's own report where it gives one (a remote
+        provider, the batcher), else the chunks' sizes, measured with the model's tokenizer."""
+        texts = [chunk.text for chunk in chunks]
+        if isinstance(self._embedder, ReportsUsage):
+            return await self._embedder.embed_documents_with_usage(texts)
+        vectors = await self._embedder.embed_documents(texts)
+        tokens = sum(chunk.token_count for chunk in chunks)
+        return EmbeddingsWithUsage(vectors, prompt_tokens=tokens, estimated=False)
 
     async def _report_superseded(self, request: DocumentIngestRequested, newest: int) -> None:
         DOCUMENTS.labels("superseded").inc()
