@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from broker_harness import RABBITMQ_HOST, RABBITMQ_PORT, RABBITMQ_URL, AnyBroker
 from pydantic import SecretStr
 
 from ragline_common.adapters.broker.memory import MemoryBroker
@@ -20,17 +21,12 @@ from ragline_common.settings import BrokerSettings
 from ragline_common.topology import RETRY_DELAYS_S
 from ragline_testing.harness import require_service
 
-RABBITMQ_HOST = "127.0.0.1"
-RABBITMQ_PORT = 5672
-RABBITMQ_URL = f"amqp://guest:guest@{RABBITMQ_HOST}:{RABBITMQ_PORT}/"
-
 # Small, so that exhausting the budget or the retry tiers takes a second, not minutes.
 TEST_DELIVERY_LIMIT = 2
 TEST_RETRY_DELAYS_S = (0.2, 1.0)  # whole seconds differ: the delay queue names use them
 TEST_MEMORY_DELAY_SCALE = 0.01  # topology tiers (1, 5, 30, 120 s) -> 10 ms .. 1.2 s
 TEST_DEAD_LETTER_SCAN_LIMIT = 5  # above what the other tests park, so only the cap test hits it
 
-AnyBroker = MemoryBroker | RabbitMqBroker
 # mypy proves here that both adapters implement the port (Protocols are structural).
 PORT_IMPLEMENTATIONS: tuple[type[Broker], ...] = (MemoryBroker, RabbitMqBroker)
 
