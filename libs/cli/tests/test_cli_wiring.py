@@ -181,6 +181,10 @@ def test_the_command_reports_a_wiring_error_and_exits_2(
         raise WiringError("services require each other in a cycle: a -> b -> a")
 
     monkeypatch.setattr(main, "build_app", refuse)
+    # Logging and tracing are configured process-wide, once: a test in the runner's own process
+    # must not install them (a global tracer provider would re-parent every later test's spans).
+    monkeypatch.setattr(main, "configure_logging", lambda **_: None)
+    monkeypatch.setattr(main, "configure_tracing", lambda _service: None)
 
     result = CliRunner().invoke(main.cli, ["run", "--target", "gateway"])
 
