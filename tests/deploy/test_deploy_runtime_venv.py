@@ -61,7 +61,10 @@ def _uv() -> str:
 
 
 def _uv_offline(argv: list[str], venv: Path) -> None:
-    env = {**os.environ, "UV_OFFLINE": "1", "VIRTUAL_ENV": str(venv)}
+    # UV_PYTHON (exported by the Makefile for `uv sync`) outranks VIRTUAL_ENV: left in, `uv pip`
+    # would install into the interpreter it names instead of this venv.
+    env = {key: value for key, value in os.environ.items() if key != "UV_PYTHON"}
+    env |= {"UV_OFFLINE": "1", "VIRTUAL_ENV": str(venv)}
     result = subprocess.run(
         [_uv(), *argv], cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False
     )
@@ -95,8 +98,11 @@ def runtime_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ],
         venv,
     )
-    _uv_offline(["pip", "install", "--no-deps", "--require-hashes", "-r", str(requirements)], venv)
-    _uv_offline(["pip", "install", "--no-deps", "./libs/common"], venv)
+    target = ["--python", str(venv / "bin" / "python")]
+    _uv_offline(
+        ["pip", "install", *target, "--no-deps", "--require-hashes", "-r", str(requirements)], venv
+    )
+    _uv_offline(["pip", "install", *target, "--no-deps", "./libs/common"], venv)
     return venv / "bin" / "python"
 
 
