@@ -223,8 +223,11 @@ class BatchingEmbedder:
             if not batch:
                 continue
             texts = [request.texts[i] for request, i in batch]
+            # Counted once per batch: the callers' shares, and the total when the inner
+            # embedder reports none (tokenising is work on the event loop).
+            weights = [self._inner.count_tokens(text) for text in texts]
             try:
-                usage = await self._embed_batch(texts)
+                usage = await self._embed_batch(texts, weights)
                 vectors = usage.vectors
                 if len(vectors) != len(texts):
                     # Vectors are routed back by position: a short answer would misattribute them.
@@ -236,7 +239,7 @@ class BatchingEmbedder:
                     if not request.future.done():
                         request.future.set_exception(exc)
                 return
-            self._share_tokens(batch, usage)
+            self._share_tokens(batch, weights, usage)
             for (request, i), vector in zip(batch, vectors, strict=True):
                 request.vectors[i] = vector
                 if len(request.vectors) == len(request.texts) and not request.future.done():
@@ -244,15 +247,18 @@ class BatchingEmbedder:
                         [request.vectors[j] for j in range(len(request.texts))]
                     )
 
-    async def _embed_batch(self, texts: list[str]) -> EmbeddingsWithUsage:
+    async def _embed_batch(self, texts: list[str], weights: Sequence[int]) -> EmbeddingsWithUsage:
         if isinstance(self._inner, ReportsUsage):
             return await self._inner.embed_documents_with_usage(texts)
         vectors = await self._inner.embed_documents(texts)
-        tokens = sum(self._inner.count_tokens(text) for text in texts)
-        return EmbeddingsWithUsage(vectors, prompt_tokens=tokens, estimated=False)
+        return EmbeddingsWithUsage(vectors, prompt_tokens=sum(weights), estimated=False)
 
-    def _share_tokens(self, batch: list[tuple[_Request, int]], usage: EmbeddingsWithUsage) -> None:
-        weights = [self._inner.count_tokens(request.texts[i]) for request, i in batch]
+    def _share_tokens(
+        self,
+        batch: list[tuple[_Request, int]],
+        weights: Sequence[int],
+        usage: EmbeddingsWithUsage,
+    ) -> None:
         shares = split_in_proportion(usage.prompt_tokens, weights)
         # A share is exact when the batch had one caller, or when the local count is the total.
         approximate = len({request for request, _ in batch}) > 1 and sum(weights) != (
