@@ -22,6 +22,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+SYSTEM_TENANT_ID = TenantId("_system")
+"""The ``tenant_id`` of operator messages that belong to no tenant (``index.drop.v1``).
+
+Real tenant ids are ``ten_<hex>`` (``new_id("ten")``), so this value can never name a tenant;
+keeping ``tenant_id`` required on every envelope keeps every other message tenant-scoped."""
+
+
 class Envelope(BaseModel):
     """Fields every message carries; ``event_id`` doubles as the idempotency key."""
 
@@ -53,6 +60,13 @@ class DocumentIngestRequested(Envelope):
     content_hash: str
     metadata: Metadata = Field(default_factory=dict)
     """Under the same rules as at every door, so a job that passed one always has a message."""
+    index_models: tuple[str, ...] = ()
+    """Model specs (``KIND`` or ``KIND:MODEL``) whose indexes this version is written to; empty
+    means the worker's default index, so messages from before reindexing keep working. While a
+    reindex builds, uploads name both the active and the building spec."""
+    reindex_of: str | None = None
+    """Set on a reindex task to its target spec: the worker writes only that index and reports
+    with ``JobStatusChanged.index_model`` set, leaving the document's own job status alone."""
 
 
 class JobStatus(StrEnum):
@@ -76,6 +90,9 @@ class JobStatusChanged(Envelope):
     status: JobStatus
     chunk_count: int | None = None
     reason: str | None = None
+    index_model: str | None = None
+    """Set when the job was a reindex task (its target spec): the gateway counts it towards that
+    reindex's progress and does not touch the document's own job status."""
 
 
 class DocumentDeleteRequested(Envelope):
@@ -90,6 +107,8 @@ class DocumentDeleteRequested(Envelope):
     type: Literal["document.delete.v1"] = "document.delete.v1"
     document_id: str
     keep_version: int | None = None
+    index_models: tuple[str, ...] = ()
+    """Delete from each of these indexes (model specs); empty means the default index only."""
 
 
 class TenantDeleteRequested(Envelope):
@@ -100,10 +119,27 @@ class TenantDeleteRequested(Envelope):
     """
 
     type: Literal["tenant.delete.v1"] = "tenant.delete.v1"
+    index_models: tuple[str, ...] = ()
+    """Delete from each of these indexes (model specs); empty means the default index only."""
+
+
+class IndexDropRequested(Envelope):
+    """Drop one model's whole index (collection or shard) once the operator retired it.
+
+    It belongs to no tenant: ``tenant_id`` is :data:`SYSTEM_TENANT_ID`. Dropping is idempotent
+    (an index already gone is not an error), so a redelivery is harmless.
+    """
+
+    type: Literal["index.drop.v1"] = "index.drop.v1"
+    index_model: str
 
 
 KnownMessage = (
-    DocumentIngestRequested | JobStatusChanged | DocumentDeleteRequested | TenantDeleteRequested
+    DocumentIngestRequested
+    | JobStatusChanged
+    | DocumentDeleteRequested
+    | TenantDeleteRequested
+    | IndexDropRequested
 )
 """Every envelope type Ragline sends over its own exchanges."""
 

@@ -22,6 +22,9 @@ ROUTING_INGEST = "document.ingest.v1"
 ROUTING_DELETE = "document.delete.v1"
 ROUTING_TENANT_DELETE = "tenant.delete.v1"
 ROUTING_JOB_STATUS = "job.status.v1"
+ROUTING_INDEX_DROP = "index.drop.v1"
+
+_COMMAND_ROUTING_KEYS = (ROUTING_INGEST, ROUTING_DELETE, ROUTING_TENANT_DELETE, ROUTING_INDEX_DROP)
 
 # Growing delays for transient retries; past the last tier the last delay repeats.
 RETRY_DELAYS_S: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0)
@@ -41,10 +44,7 @@ class QueueName(StrEnum):
 
 # queue -> (exchange, routing keys bound)
 BINDINGS: dict[QueueName, tuple[str, tuple[str, ...]]] = {
-    QueueName.INGESTION: (
-        COMMANDS_EXCHANGE,
-        (ROUTING_INGEST, ROUTING_DELETE, ROUTING_TENANT_DELETE),
-    ),
+    QueueName.INGESTION: (COMMANDS_EXCHANGE, _COMMAND_ROUTING_KEYS),
     QueueName.JOB_EVENTS: (EVENTS_EXCHANGE, (ROUTING_JOB_STATUS,)),
     QueueName.INTAKE: (INTAKE_EXCHANGE, ("#",)),
     QueueName.DEAD_LETTERS: (DEAD_LETTER_EXCHANGE, ("#",)),
@@ -57,7 +57,7 @@ PARKING_QUEUES = frozenset({QueueName.DEAD_LETTERS, QueueName.DEAD_LETTER_EVENTS
 
 def exchange_for(routing_key: str) -> str:
     """Which exchange a routing key is published to."""
-    if routing_key in (ROUTING_INGEST, ROUTING_DELETE, ROUTING_TENANT_DELETE):
+    if routing_key in _COMMAND_ROUTING_KEYS:
         return COMMANDS_EXCHANGE
     if routing_key == ROUTING_JOB_STATUS:
         return EVENTS_EXCHANGE
