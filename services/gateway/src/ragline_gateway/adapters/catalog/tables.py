@@ -198,6 +198,8 @@ usage_daily = Table(
     Column("completion_tokens", BigInteger(), nullable=False),
     # Integer micro-dollars: sums of many small prices never drift.
     Column("cost_micro_usd", BigInteger(), nullable=False),
+    # Indexing's tokens (migration 0008): apart from prompt_tokens, outside the daily LLM quota.
+    Column("embedding_tokens", BigInteger(), nullable=False, server_default="0"),
 )
 
 idempotency_keys = Table(
