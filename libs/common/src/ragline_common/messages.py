@@ -93,6 +93,10 @@ class JobStatusChanged(Envelope):
     index_model: str | None = None
     """Set when the job was a reindex task (its target spec): the gateway counts it towards that
     reindex's progress and does not touch the document's own job status."""
+    embedding_tokens: int | None = Field(default=None, ge=0)
+    """On ``indexed``: the tokens the job's embeddings spent (the gateway bills them once)."""
+    embedding_model: str | None = None
+    """On ``indexed``: the embedding model that spent ``embedding_tokens`` (the usage row's key)."""
 
 
 class DocumentDeleteRequested(Envelope):
