@@ -133,6 +133,13 @@ class VectorStore(Protocol):
 
     async def close(self) -> None: ...
 
+    async def drop(self) -> None:
+        """Delete the whole collection (or shard) of this embedding model, then close.
+
+        For retiring a model's index after a reindex moved reads elsewhere. Idempotent: an
+        index already gone is no error. A later :meth:`open` creates the index anew, empty.
+        """
+
     async def ping(self) -> None:
         """Raise ``UpstreamUnavailable`` when the store cannot serve."""
 

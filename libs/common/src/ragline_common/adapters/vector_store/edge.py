@@ -14,6 +14,7 @@ less WAL to replay; it costs ~200 ms with the GIL held on a VM disk, so it runs 
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -121,6 +122,12 @@ class EdgeVectorStore:
             finally:
                 for borrower in borrowers:
                     self._limiter.release_on_behalf_of(borrower)
+
+    async def drop(self) -> None:
+        # Closed first: the engine holds the shard's files (and its WAL lock) while open.
+        await self.close()
+        async with self._write_lock:
+            await anyio.to_thread.run_sync(_remove_shard, self._path)
 
     async def ping(self) -> None:
         await self._run(lambda shard: shard.info())
@@ -260,6 +267,12 @@ class EdgeVectorStore:
         except Exception as exc:
             # The bindings raise a bare Exception for engine failures (I/O, a closed shard).
             raise store_unavailable(FAILING, exc) from exc
+
+
+def _remove_shard(path: Path) -> None:
+    """Delete a shard's directory; one already gone is what dropping wanted anyway."""
+    if path.exists():
+        shutil.rmtree(path)
 
 
 def _flush_and_close(shard: edge.EdgeShard) -> None:

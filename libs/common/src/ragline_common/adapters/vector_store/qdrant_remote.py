@@ -119,6 +119,15 @@ class QdrantRemoteVectorStore:
         if client is not None:
             await client.close()
 
+    async def drop(self) -> None:
+        client = self._connect()
+        try:
+            with _upstream_errors():
+                if await client.collection_exists(self.collection):
+                    await client.delete_collection(self.collection)
+        finally:
+            await self.close()
+
     async def ping(self) -> None:
         client = self._require_client()
         try:
