@@ -6,7 +6,8 @@ can share one PostgreSQL catalog: read-check-write sequences lock the rows they 
 race to create the same external id is settled by its unique constraint plus one retry.
 
 Each role of the port has a class of its own (``tenant_directory``, ``document_store``,
-``pending_erasures``, ``dispatch_queue``, ``job_status``, ``usage``, ``idempotency``);
+``pending_erasures``, ``dispatch_queue``, ``job_status``, ``usage``, ``idempotency``,
+``index_models``);
 :class:`SqlCatalog` owns the engine they share, hands them their connections and answers for
 all of them, as the gateway's wiring wants one catalog.
 """
@@ -35,6 +36,7 @@ from ragline_gateway.adapters.catalog.engine import (
     unavailable_on_outage,
 )
 from ragline_gateway.adapters.catalog.idempotency import SqlIdempotencyStore
+from ragline_gateway.adapters.catalog.index_models import SqlIndexModels
 from ragline_gateway.adapters.catalog.job_status import SqlJobStatusLedger
 from ragline_gateway.adapters.catalog.migrate import upgrade_to_head
 from ragline_gateway.adapters.catalog.pending_erasures import SqlPendingErasures
@@ -49,10 +51,14 @@ from ragline_gateway.ports.catalog import (
     DocumentStore,
     IdempotencyClaim,
     IdempotencyStore,
+    IndexModelRecord,
+    IndexModelRegistry,
     JobRecord,
     JobStatusLedger,
     JobStatusUpdate,
     PendingErasures,
+    ReindexQueue,
+    ReindexTask,
     StorageUsage,
     StoredResponse,
     Submission,
@@ -92,6 +98,9 @@ class SqlCatalog:
         self._job_status: JobStatusLedger = SqlJobStatusLedger(connections)
         self._usage: UsageTotals = SqlUsageTotals(connections)
         self._idempotency: IdempotencyStore = SqlIdempotencyStore(connections)
+        index_models = SqlIndexModels(connections)
+        self._index_models: IndexModelRegistry = index_models
+        self._reindex_queue: ReindexQueue = index_models
 
     async def open(self) -> None:
         if self._database_file is not None:
@@ -325,3 +334,50 @@ class SqlCatalog:
 
     async def purge_idempotency_keys(self, *, before: datetime) -> int:
         return await self._idempotency.purge_idempotency_keys(before=before)
+
+    # index model registry (reindexing, ADR 0018)
+
+    async def active_index_model(self, default_spec: str) -> str:
+        return await self._index_models.active_index_model(default_spec)
+
+    async def list_index_models(self) -> list[IndexModelRecord]:
+        return await self._index_models.list_index_models()
+
+    async def get_index_model(self, spec: str) -> IndexModelRecord | None:
+        return await self._index_models.get_index_model(spec)
+
+    async def start_reindex(self, spec: str, *, default_spec: str) -> IndexModelRecord:
+        return await self._index_models.start_reindex(spec, default_spec=default_spec)
+
+    async def activate_index_model(self, spec: str) -> IndexModelRecord:
+        return await self._index_models.activate_index_model(spec)
+
+    async def begin_drop(self, spec: str) -> IndexModelRecord:
+        return await self._index_models.begin_drop(spec)
+
+    async def finish_drop(self, spec: str) -> None:
+        await self._index_models.finish_drop(spec)
+
+    # reindex queue
+
+    async def next_reindex_tasks(self, tenant_id: TenantId, *, limit: int) -> list[ReindexTask]:
+        return await self._reindex_queue.next_reindex_tasks(tenant_id, limit=limit)
+
+    async def tenants_with_reindex_tasks(self, *, limit: int) -> list[TenantId]:
+        return await self._reindex_queue.tenants_with_reindex_tasks(limit=limit)
+
+    async def mark_reindex_task_published(self, tenant_id: TenantId, task_id: str) -> None:
+        await self._reindex_queue.mark_reindex_task_published(tenant_id, task_id)
+
+    async def count_reindex_in_flight(self, tenant_id: TenantId) -> int:
+        return await self._reindex_queue.count_reindex_in_flight(tenant_id)
+
+    async def finish_reindex_task(
+        self, tenant_id: TenantId, task_id: str, *, failed: bool, reason: str | None
+    ) -> IndexModelRecord | None:
+        return await self._reindex_queue.finish_reindex_task(
+            tenant_id, task_id, failed=failed, reason=reason
+        )
+
+    async def reset_reindex_publication(self) -> int:
+        return await self._reindex_queue.reset_reindex_publication()

@@ -218,3 +218,43 @@ idempotency_keys = Table(
     Column("expires_at", UtcDateTime(), nullable=False, index=True),
     CheckConstraint("state IN ('running', 'done')", name="state"),
 )
+
+INDEX_MODEL_STATES = ("building", "active", "previous", "dropping", "dropped", "failed")
+REINDEX_TASK_STATES = ("queued", "published", "done", "failed")
+
+index_models = Table(
+    "index_models",
+    metadata,
+    # One embedding index per model spec (migration 0009, ADR 0018); empty = the default active.
+    Column("spec", String(200), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("activated_at", UtcDateTime(), nullable=True),
+    # Reindex progress in the row itself, so listing progress is one read.
+    Column("total", Integer(), nullable=False),
+    Column("done", Integer(), nullable=False),
+    Column("failed", Integer(), nullable=False),
+    Column("error", Text(), nullable=True),
+    CheckConstraint(
+        "state IN (" + ", ".join(f"'{s}'" for s in INDEX_MODEL_STATES) + ")", name="state"
+    ),
+)
+
+reindex_tasks = Table(
+    "reindex_tasks",
+    metadata,
+    # One live document version to re-embed into ``spec``'s index; dispatched like a job.
+    Column("id", String(64), primary_key=True),
+    Column("spec", String(200), ForeignKey("index_models.spec"), nullable=False, index=True),
+    # No foreign keys to tenants/documents: deleting either must not wait for a reindex.
+    Column("tenant_id", String(64), nullable=False),
+    Column("document_id", String(64), nullable=False),
+    Column("version", Integer(), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("reason", Text(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    CheckConstraint(
+        "state IN (" + ", ".join(f"'{s}'" for s in REINDEX_TASK_STATES) + ")", name="state"
+    ),
+    Index(None, "tenant_id", "state", "created_at"),
+)

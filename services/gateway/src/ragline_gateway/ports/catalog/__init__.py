@@ -1,4 +1,4 @@
-"""Catalog port: tenants, API keys, documents, jobs, usage and idempotency keys.
+"""Catalog port: tenants, API keys, documents, jobs, usage, idempotency keys and index models.
 
 The gateway owns the catalog (ADR 0003); workers report through events. Every method that reads
 or changes tenant data takes ``tenant_id`` and never returns another tenant's rows.
@@ -27,6 +27,13 @@ from ragline_gateway.ports.catalog.idempotency import (
     IdempotencyStore,
     StoredResponse,
 )
+from ragline_gateway.ports.catalog.index_models import (
+    IndexModelRecord,
+    IndexModelRegistry,
+    IndexModelState,
+    ReindexQueue,
+    ReindexTask,
+)
 from ragline_gateway.ports.catalog.jobs import (
     DispatchQueue,
     JobRecord,
@@ -51,10 +58,15 @@ __all__ = [
     "DocumentStore",
     "IdempotencyClaim",
     "IdempotencyStore",
+    "IndexModelRecord",
+    "IndexModelRegistry",
+    "IndexModelState",
     "JobRecord",
     "JobStatusLedger",
     "JobStatusUpdate",
     "PendingErasures",
+    "ReindexQueue",
+    "ReindexTask",
     "StorageUsage",
     "StoredResponse",
     "Submission",
@@ -76,6 +88,8 @@ class Catalog(
     JobStatusLedger,
     UsageTotals,
     IdempotencyStore,
+    IndexModelRegistry,
+    ReindexQueue,
     Protocol,
 ):
     """Every role of the catalog in one store, as the gateway's wiring holds it."""
