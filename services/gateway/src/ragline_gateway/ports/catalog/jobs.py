@@ -53,6 +53,9 @@ class JobStatusUpdate:
     status: JobStatus
     chunk_count: int | None = None
     reason: str | None = None
+    embedding_tokens: int | None = None
+    """On ``indexed``: tokens the job's embeddings spent, billed only if the status changes."""
+    embedding_model: str | None = None
 
 
 class DispatchQueue(Protocol):

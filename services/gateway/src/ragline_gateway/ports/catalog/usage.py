@@ -1,4 +1,5 @@
-"""The usage role of the catalog: what each tenant's answers consumed, per UTC day and model."""
+"""The usage role of the catalog: what each tenant's answers and indexing consumed, per UTC day
+and model."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ class UsageRecord:
     prompt_tokens: int
     completion_tokens: int
     cost_micro_usd: int
+    embedding_tokens: int = 0
+    """Indexing's embedding tokens (the model is then the embedder): outside the LLM quota."""
 
 
 class UsageTotals(Protocol):
