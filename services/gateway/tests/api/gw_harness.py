@@ -117,6 +117,8 @@ class FakePeers:
     name: str = "fake-peers"
     provides: tuple[Api[Any], ...] = (SEARCH_API, ANSWER_API)
     requires: tuple[Requirement[Any], ...] = ()
+    embedding_tokens: int | None = None
+    """What each ``indexed`` event reports its embeddings spent (``EMBEDDING_MODEL``'s)."""
 
     def routers(self, *, internal_api: bool) -> Sequence[APIRouter]:
         return []
@@ -155,12 +157,20 @@ class FakePeers:
                     chunk_index=0,
                 )
             )
-            await _report(broker, message, JobStatus.INDEXED)
+            await _report(broker, message, JobStatus.INDEXED, self.embedding_tokens)
 
         await broker.consume(QueueName.INGESTION, work, prefetch=4)
 
 
-async def _report(broker: Broker, message: DocumentIngestRequested, status: JobStatus) -> None:
+EMBEDDING_MODEL = "fake-embedder"
+
+
+async def _report(
+    broker: Broker,
+    message: DocumentIngestRequested,
+    status: JobStatus,
+    embedding_tokens: int | None = None,
+) -> None:
     await broker.publish(
         JobStatusChanged(
             tenant_id=message.tenant_id,
@@ -169,6 +179,8 @@ async def _report(broker: Broker, message: DocumentIngestRequested, status: JobS
             version=message.version,
             status=status,
             chunk_count=1,
+            embedding_tokens=embedding_tokens,
+            embedding_model=EMBEDDING_MODEL if embedding_tokens is not None else None,
         ),
         routing_key=ROUTING_JOB_STATUS,
     )

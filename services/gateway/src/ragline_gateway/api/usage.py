@@ -1,9 +1,13 @@
-"""``GET /v1/usage``: the calling tenant's language model usage by day and model.
+"""``GET /v1/usage``: the calling tenant's language model and embedding usage by day and model.
 
 The tenant comes from the API key, like every other read: there is no way to ask for another
 tenant's usage. Like the documents, it needs a ``query`` or ``admin`` key: what a tenant asks,
 and how much, is not for an ingest-only producer key to see. Days are UTC calendar days, the
 unit quotas count in.
+
+Indexing's embedding tokens appear under the embedding model, in ``embedding_tokens``: such a
+row counts no requests and no prompt or completion tokens, so the request count and the daily
+LLM-token quota are what they were before embeddings were recorded.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ class UsageDayOut(BaseModel):
     degraded_requests: int
     prompt_tokens: int
     completion_tokens: int
+    embedding_tokens: int
     estimated_cost_usd: float
 
 
@@ -41,6 +46,7 @@ class UsageTotals(BaseModel):
     degraded_requests: int
     prompt_tokens: int
     completion_tokens: int
+    embedding_tokens: int
     estimated_cost_usd: float
 
 
@@ -55,7 +61,8 @@ class UsageOut(BaseModel):
 @router.get(
     "/usage",
     response_model=UsageOut,
-    summary="Tokens, requests and estimated cost of this tenant's answers, per UTC day and model",
+    summary="Tokens, requests and estimated cost of this tenant's answers and indexing, "
+    "per UTC day and model",
 )
 async def usage(
     context: ContextDep,
@@ -88,6 +95,7 @@ async def usage(
                 degraded_requests=row.degraded_requests,
                 prompt_tokens=row.prompt_tokens,
                 completion_tokens=row.completion_tokens,
+                embedding_tokens=row.embedding_tokens,
                 estimated_cost_usd=row.cost_micro_usd / 1_000_000,
             )
             for row in rows
@@ -97,6 +105,7 @@ async def usage(
             degraded_requests=sum(row.degraded_requests for row in rows),
             prompt_tokens=sum(row.prompt_tokens for row in rows),
             completion_tokens=sum(row.completion_tokens for row in rows),
+            embedding_tokens=sum(row.embedding_tokens for row in rows),
             estimated_cost_usd=micro / 1_000_000,
         ),
     )

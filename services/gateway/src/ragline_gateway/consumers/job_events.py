@@ -58,6 +58,8 @@ class JobEventHandler:
                 status=message.status,
                 chunk_count=message.chunk_count,
                 reason=message.reason,
+                embedding_tokens=message.embedding_tokens,
+                embedding_model=message.embedding_model,
             )
         )
         _log.info(

@@ -8,7 +8,9 @@ version in the same transaction; the worker prunes older versions only after tha
 
 Events are applied in memory in their order (a batch may hold a job's ``processing`` and its
 ``indexed``), then written with one statement per kind for the whole batch: the gateway's cost
-is in round trips and statement overhead, not in rows.
+is in round trips and statement overhead, not in rows. The embedding tokens an ``indexed``
+event reports join the tenant's usage totals in the same transaction, and only when the event
+changed the job: a redelivery or a stale event bills nothing.
 
 The one move back is an operator's replay of a failed job (:meth:`SqlJobStatusLedger.reopen_job`).
 """
@@ -26,6 +28,7 @@ from ragline_common.messages import JobStatus
 from ragline_common.tenancy import TenantId
 from ragline_gateway.adapters.catalog.connections import Connections, first, now
 from ragline_gateway.adapters.catalog.tables import documents, jobs
+from ragline_gateway.adapters.catalog.usage import add_embedding_tokens
 from ragline_gateway.ports.catalog import JobStatusUpdate
 
 _PROGRESS = {
@@ -154,6 +157,7 @@ async def apply_statuses(
     changed: list[bool] = []
     touched: dict[str, dict[str, Any]] = {}
     indexed: dict[str, dict[str, Any]] = {}
+    embedding_tokens: dict[tuple[TenantId, str], int] = {}
     for event in updates:
         job = state.get(event.job_id)
         if job is None or job["tenant_id"] != event.tenant_id:
@@ -170,6 +174,9 @@ async def apply_statuses(
         touched[job["id"]] = job
         if event.status is JobStatus.INDEXED:
             indexed[job["id"]] = job
+            if event.embedding_tokens and event.embedding_model:
+                key = (event.tenant_id, event.embedding_model)
+                embedding_tokens[key] = embedding_tokens.get(key, 0) + event.embedding_tokens
         changed.append(True)
     if touched:
         rows = [_params(job, now) for job in sorted(touched.values(), key=_document_order)]
@@ -178,6 +185,8 @@ async def apply_statuses(
     if indexed:
         rows = [_params(job, now) for job in sorted(indexed.values(), key=_document_order)]
         await connection.execute(_FLIP_INDEXED_VERSION, rows)
+    if embedding_tokens:
+        await add_embedding_tokens(connection, embedding_tokens, now)
     return changed
 
 

@@ -1,12 +1,18 @@
-"""Statements of the per-tenant usage totals (migration 0003), kept apart from the document code.
+"""Statements of the per-tenant usage totals (migrations 0003 and 0008), kept apart from the
+document code.
 
 Recording is one upsert on the ``(tenant, day, model)`` key, so concurrent answers from any
 number of gateway replicas add up without a read-modify-write race: PostgreSQL and SQLite both
 apply ``INSERT ... ON CONFLICT DO UPDATE SET x = x + excluded.x`` atomically.
+
+Embedding tokens are added by the job status batch (:func:`add_embedding_tokens`), inside its
+transaction: they count only for the events that changed a job, so a redelivered ``indexed``
+event is not billed twice. Their rows count no requests, and the LLM quota ignores them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 
 from sqlalchemy import RowMapping, func, select
@@ -109,6 +115,52 @@ async def tokens_on(connection: AsyncConnection, tenant_id: TenantId, day: date)
     return int(total)
 
 
+MODEL_CHARS = 200
+"""Width of ``usage_daily.model``: a longer embedder name is cut rather than failing the batch."""
+
+
+async def add_embedding_tokens(
+    connection: AsyncConnection, tokens: Mapping[tuple[TenantId, str], int], when: datetime
+) -> None:
+    """Add each ``(tenant, model)``'s embedding tokens to its row for ``when``'s UTC day.
+
+    One statement for the whole batch; keys are merged first (PostgreSQL refuses to update a
+    row twice in one ``INSERT``) and sorted, so concurrent batches lock rows in the same order.
+    """
+    merged: dict[tuple[TenantId, str], int] = {}
+    for (tenant_id, model), count in tokens.items():
+        if count < 0:
+            raise ValueError("usage cannot be negative")
+        key = (tenant_id, model[:MODEL_CHARS])
+        merged[key] = merged.get(key, 0) + count
+    rows = [
+        {
+            "tenant_id": tenant_id,
+            "day": utc_day(when),
+            "model": model,
+            "requests": 0,
+            "degraded_requests": 0,
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+            "cost_micro_usd": 0,
+            "embedding_tokens": count,
+        }
+        for (tenant_id, model), count in sorted(merged.items())
+        if count > 0
+    ]
+    if not rows:
+        return
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(usage_daily).values(rows)
+    statement = statement.on_conflict_do_update(
+        index_elements=[usage_daily.c.tenant_id, usage_daily.c.day, usage_daily.c.model],
+        set_={
+            "embedding_tokens": usage_daily.c.embedding_tokens + statement.excluded.embedding_tokens
+        },
+    )
+    await connection.execute(statement)
+
+
 def _record(row: RowMapping) -> UsageRecord:
     return UsageRecord(
         day=row["day"],
@@ -118,4 +170,5 @@ def _record(row: RowMapping) -> UsageRecord:
         prompt_tokens=int(row["prompt_tokens"]),
         completion_tokens=int(row["completion_tokens"]),
         cost_micro_usd=int(row["cost_micro_usd"]),
+        embedding_tokens=int(row["embedding_tokens"]),
     )
