@@ -13,9 +13,11 @@ from collections.abc import Awaitable, Callable, Collection, Mapping
 from contextlib import AsyncExitStack
 from typing import Any, TypeVar, cast
 
-from ragline_common.adapters.factory import open_broker, open_embedder, open_vector_store
+from ragline_common.adapters.factory import open_broker
 from ragline_common.hosting import Api, Requirement
 from ragline_common.http.ops import ReadinessCheck
+from ragline_common.indexing.indexes import EmbeddingIndex, EmbeddingIndexes, Indexes
+from ragline_common.indexing.model_spec import ModelSpec
 from ragline_common.ports.broker import Broker
 from ragline_common.ports.embedder import Embedder
 from ragline_common.ports.vector_store import VectorStore
@@ -44,6 +46,7 @@ class ProcessHost:
         # One lock per resource: building the vector store needs the embedder, so a single
         # process-wide lock would deadlock.
         self._locks: dict[str, asyncio.Lock] = {}
+        self._indexes = EmbeddingIndexes(settings, stack)
 
     @property
     def settings(self) -> InfrastructureSettings:
@@ -63,15 +66,17 @@ class ProcessHost:
         )
 
     async def embedder(self) -> Embedder:
-        return await self._shared_resource(
-            "embedder", lambda: open_embedder(self._settings.embedder, self._stack)
-        )
+        return (await self._indexes.index()).embedder
 
     async def vector_store(self) -> VectorStore:
-        async def build() -> VectorStore:
-            return await open_vector_store(self._settings, self._stack, await self.embedder())
+        return (await self._indexes.index()).store
 
-        return await self._shared_resource("vector_store", build)
+    async def index(self, spec: ModelSpec | None = None) -> EmbeddingIndex:
+        return await self._indexes.index(spec)
+
+    @property
+    def indexes(self) -> Indexes:
+        return self._indexes
 
     async def _shared_resource(self, name: str, build: Callable[[], Awaitable[T]]) -> T:
         async with self._locks.setdefault(name, asyncio.Lock()):
@@ -124,6 +129,13 @@ class WiredHost:
 
     async def vector_store(self) -> VectorStore:
         return await self._process.vector_store()
+
+    async def index(self, spec: ModelSpec | None = None) -> EmbeddingIndex:
+        return await self._process.index(spec)
+
+    @property
+    def indexes(self) -> Indexes:
+        return self._process.indexes
 
     def provide(self, api: Api[T], implementation: T) -> None:
         if api not in self._provides:

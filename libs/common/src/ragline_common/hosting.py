@@ -23,6 +23,8 @@ from typing import Generic, Protocol, TypeVar
 from ragline_common.contracts.answer import AnswerApi
 from ragline_common.contracts.search import SearchApi
 from ragline_common.http.ops import ReadinessCheck
+from ragline_common.indexing.indexes import EmbeddingIndex, Indexes
+from ragline_common.indexing.model_spec import ModelSpec
 from ragline_common.ports.broker import Broker
 from ragline_common.ports.embedder import Embedder
 from ragline_common.ports.vector_store import VectorStore
@@ -64,9 +66,19 @@ class Host(Protocol):
 
     async def broker(self) -> Broker: ...
 
-    async def embedder(self) -> Embedder: ...
+    async def embedder(self) -> Embedder:
+        """The default index's embedder (see :meth:`index`)."""
 
-    async def vector_store(self) -> VectorStore: ...
+    async def vector_store(self) -> VectorStore:
+        """The default index's vector store (see :meth:`index`)."""
+
+    async def index(self, spec: ModelSpec | None = None) -> EmbeddingIndex:
+        """The embedder and store of one embedding model (None: the configured default),
+        opened once per process on first use; raises ``UnknownIndexModel`` for a bad spec."""
+
+    @property
+    def indexes(self) -> Indexes:
+        """Every index of the process, for a service that opens them by name or drops one."""
 
 
 class ComponentHost(Host, Protocol):
