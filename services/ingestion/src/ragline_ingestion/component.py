@@ -6,6 +6,7 @@ It neither provides nor requires an API: it talks to the rest through the broker
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from functools import partial
 from typing import Any
 
 import structlog
@@ -15,6 +16,7 @@ from starlette.middleware import Middleware
 from ragline_common.adapters.embedder.batching import BatchingEmbedder
 from ragline_common.adapters.sparse.bm25 import Bm25SparseEncoder
 from ragline_common.hosting import Api, Host, Requirement
+from ragline_common.ports.embedder import Embedder
 from ragline_common.topology import QueueName
 from ragline_ingestion.consumers.ingestion_queue import IngestionQueueConsumer
 from ragline_ingestion.domain.parsing import default_parsers
@@ -56,7 +58,7 @@ class IngestionComponent:
         await embedder.warm_up()
         vector_store = await host.vector_store()
         broker = await host.broker()
-        host.checks.setdefault("vector_store", vector_store.ping)
+        host.checks.setdefault("vector_store", partial(_ping_default_index, host))
         host.checks.setdefault("broker", broker.ping)
         # Most documents are a chunk or two: embedded one document at a time, the model
         # would run at batch size 1-2. The batcher pools the chunks of the documents in flight
@@ -64,21 +66,33 @@ class IngestionComponent:
         # pipeline's calls go through it; the shared embedder stays unbatched, so a co-hosted
         # search never waits for a batch.
         batch_size = host.settings.embedder.batch_size
-        batching = BatchingEmbedder(
-            embedder,
-            batch_size=batch_size,
-            max_wait_s=settings.embed_batch_wait_ms / 1000,
-            window=max(settings.embed_window, batch_size),
-            lanes=host.settings.embedder.parallel_encodes,
-        )
+
+        def batching(inner: Embedder) -> Embedder:
+            return BatchingEmbedder(
+                inner,
+                batch_size=batch_size,
+                max_wait_s=settings.embed_batch_wait_ms / 1000,
+                window=max(settings.embed_window, batch_size),
+                lanes=host.settings.embedder.parallel_encodes,
+            )
+
         pipeline = IngestionPipeline(
             settings=settings,
             parsers=default_parsers(settings.parse_limits),
-            embedder=batching,
+            embedder=batching(embedder),
             vector_store=vector_store,
             broker=broker,
             sparse_encoder=Bm25SparseEncoder(),
+            # Other models' indexes (a reindex, uploads during one) open on first use.
+            indexes=host.indexes,
+            wrap_embedder=batching,
         )
         consumer = IngestionQueueConsumer(pipeline)
         await broker.consume(QueueName.INGESTION, consumer.handle, prefetch=settings.concurrency)
         _log.info("ingestion_started", concurrency=settings.concurrency, model=embedder.model_id)
+
+
+async def _ping_default_index(host: Host) -> None:
+    """Readiness of the default index as it is now: once dropped (its model retired by a
+    reindex), the next use opens it afresh, so a ping of the first store would fail forever."""
+    await (await host.vector_store()).ping()

@@ -50,6 +50,7 @@ class MemoryVectorStore:
         self.points: dict[tuple[TenantId, str], ChunkPoint] = {}
         self.fail_with: Exception | None = None
         self.upserts = 0
+        self.dropped = False
 
     def _maybe_fail(self) -> None:
         if self.fail_with is not None:
@@ -58,6 +59,10 @@ class MemoryVectorStore:
     async def open(self) -> None: ...
 
     async def close(self) -> None: ...
+
+    async def drop(self) -> None:
+        self.points.clear()
+        self.dropped = True
 
     async def ping(self) -> None:
         self._maybe_fail()

@@ -12,6 +12,7 @@ from ragline_common.consuming import MessageConsumer, route
 from ragline_common.messages import (
     DocumentDeleteRequested,
     DocumentIngestRequested,
+    IndexDropRequested,
     TenantDeleteRequested,
 )
 from ragline_common.ports.broker import Delivery
@@ -27,6 +28,7 @@ class IngestionQueueConsumer:
                 route(DocumentIngestRequested, pipeline.ingest),
                 route(DocumentDeleteRequested, pipeline.delete),
                 route(TenantDeleteRequested, pipeline.delete_tenant),
+                route(IndexDropRequested, pipeline.drop_index),
             ],
         )
 

@@ -8,6 +8,12 @@ Failure policy, decided by exception type (the broker settles the message accord
 - a dependency is down (embedder, vector store, broker): ``TransientProcessingError``, so the
   message comes back after a delay without using up its redelivery budget.
 
+Indexes (issue 15): a request names the model indexes to write (``index_models``; none means
+the worker's default). The document is parsed and chunked once; each batch of chunks is then
+embedded and upserted per index. A reindex task (``reindex_of``) writes only its target and
+reports only its outcome, tagged with ``index_model``, so the gateway counts the reindex's
+progress and leaves the document's own job alone. Deletes apply to each index named.
+
 Re-running a job is harmless: point ids derive from (tenant, document, version, chunk index)
 and the same bytes give the same chunks, so a redelivery overwrites the very same points.
 Older versions are not deleted here: the gateway first switches searches to the new version in
@@ -19,8 +25,9 @@ neither.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import partial
 
 import anyio
@@ -33,9 +40,12 @@ from ragline_common.errors import (
     TransientProcessingError,
     UpstreamUnavailable,
 )
+from ragline_common.indexing.indexes import Indexes
+from ragline_common.indexing.model_spec import ModelSpec, UnknownIndexModel
 from ragline_common.messages import (
     DocumentDeleteRequested,
     DocumentIngestRequested,
+    IndexDropRequested,
     JobStatus,
     JobStatusChanged,
     TenantDeleteRequested,
@@ -85,6 +95,18 @@ def _stage(name: str, **attributes: str | int) -> Iterator[None]:
             STAGE_SECONDS.labels(name).observe(time.perf_counter() - started)
 
 
+@dataclass(frozen=True)
+class _Target:
+    """One index a job writes: its embedder (as the pipeline calls it) and its store."""
+
+    embedder: Embedder
+    store: VectorStore
+
+
+_DEFAULT = ""
+"""The target cache's name for the worker's default index (requests that name none)."""
+
+
 class IngestionPipeline:
     def __init__(
         self,
@@ -95,37 +117,51 @@ class IngestionPipeline:
         vector_store: VectorStore,
         broker: Broker,
         sparse_encoder: SparseEncoder | None = None,
+        indexes: Indexes | None = None,
+        wrap_embedder: Callable[[Embedder], Embedder] | None = None,
     ) -> None:
+        """``embedder``/``vector_store`` are the default index's; ``indexes`` opens the others
+        a request names (without it, only the default exists), and ``wrap_embedder`` is applied
+        to each such index's embedder as the component applied it to the default's."""
         self._settings = settings
         # BM25 term weights beside the dense vector, for sparse and hybrid search (ADR 0010).
         self._sparse_encoder = sparse_encoder
         self._parsers = parsers
-        self._embedder = embedder
-        self._store = vector_store
         self._broker = broker
+        self._indexes = indexes
+        self._wrap = wrap_embedder
+        self._targets: dict[str, _Target] = {_DEFAULT: _Target(embedder, vector_store)}
         # Parsing and chunking are CPU-bound and run in threads; at most one per document slot.
         self._cpu = anyio.CapacityLimiter(settings.parse_concurrency)
         self._limits = settings.chunking_limits
 
     async def ingest(self, request: DocumentIngestRequested) -> None:
         started = time.perf_counter()
+        try:
+            targets = await self._targets_of(
+                (request.reindex_of,) if request.reindex_of else request.index_models
+            )
+        except PermanentProcessingError as exc:
+            await self._report_failed(request, exc)
+            raise
         with _upstream("vector store"):
-            newest = await self._store.newest_version(request.tenant_id, request.document_id)
+            # The first index named is the one searches read (the gateway lists it first).
+            newest = await targets[0].store.newest_version(request.tenant_id, request.document_id)
         if newest is not None and newest > request.version:
             # A late retry of an old version must not replace the newer one.
             await self._report_superseded(request, newest)
             return
-        await self._publish_status(request, JobStatus.PROCESSING)
+        if request.reindex_of is None:
+            await self._publish_status(request, JobStatus.PROCESSING)
         try:
             parsed = await self._parse(request)
-            chunks = await self._chunk(parsed)
+            chunks = await self._chunk(parsed, targets)
         except PermanentProcessingError as exc:
-            DOCUMENTS.labels("failed").inc()
-            _log.warning("document_ingest_failed", reason=exc.detail, code=exc.code)
-            await self._publish_status(request, JobStatus.FAILED, reason=exc.detail)
+            await self._report_failed(request, exc)
             raise
         for start in range(0, len(chunks), self._settings.upsert_batch_size):
-            await self._index(request, chunks[start : start + self._settings.upsert_batch_size])
+            batch = chunks[start : start + self._settings.upsert_batch_size]
+            await self._index(request, batch, targets)
         # Older versions stay: searches keep showing the catalog's current version until the
         # gateway flips it on this event, and the gateway then asks for the prune.
         DOCUMENTS.labels("indexed").inc()
@@ -138,17 +174,69 @@ class IngestionPipeline:
         )
 
     async def delete(self, request: DocumentDeleteRequested) -> None:
+        targets = await self._targets_of(request.index_models)
         with _stage("delete"), _upstream("vector store"):
-            await self._store.delete_document(
-                request.tenant_id, request.document_id, keep_version=request.keep_version
-            )
-        _log.info("document_chunks_deleted", keep_version=request.keep_version)
+            for target in targets:
+                await target.store.delete_document(
+                    request.tenant_id, request.document_id, keep_version=request.keep_version
+                )
+        _log.info(
+            "document_chunks_deleted", keep_version=request.keep_version, indexes=len(targets)
+        )
 
     async def delete_tenant(self, request: TenantDeleteRequested) -> None:
         """Erase every chunk of an erased tenant (issue 6: DELETE /v1/tenants/{id})."""
+        targets = await self._targets_of(request.index_models)
         with _stage("delete"), _upstream("vector store"):
-            await self._store.delete_tenant(request.tenant_id)
-        _log.info("tenant_chunks_deleted")
+            for target in targets:
+                await target.store.delete_tenant(request.tenant_id)
+        _log.info("tenant_chunks_deleted", indexes=len(targets))
+
+    async def drop_index(self, request: IndexDropRequested) -> None:
+        """Delete a retired model's whole index (the operator dropped it after a reindex)."""
+        spec = _parse_spec(request.index_model)
+        if self._indexes is None:
+            raise PermanentProcessingError(
+                "this worker holds only its default index", code="index_model_unavailable"
+            )
+        with _upstream("vector store"):
+            dropped = await self._indexes.index(spec)
+            # Forget every name of it first: a job arriving meanwhile reopens it afresh.
+            for name in [n for n, t in self._targets.items() if t.store is dropped.store]:
+                del self._targets[name]
+            await self._indexes.drop(spec)
+        _log.info("index_dropped", index_model=request.index_model)
+
+    async def _targets_of(self, specs: Sequence[str]) -> list[_Target]:
+        """The indexes named (none: the default), each once even when named twice."""
+        if not specs:
+            return [await self._target(_DEFAULT)]
+        targets: list[_Target] = []
+        for spec in specs:
+            target = await self._target(spec)
+            if all(target.store is not seen.store for seen in targets):
+                targets.append(target)
+        return targets
+
+    async def _target(self, name: str) -> _Target:
+        target = self._targets.get(name)
+        if target is not None:
+            return target
+        if self._indexes is None:
+            raise PermanentProcessingError(
+                f"index model {name!r} is not held by this worker", code="index_model_unavailable"
+            )
+        spec = None if name == _DEFAULT else _parse_spec(name)
+        with _upstream("vector store"):
+            index = await self._indexes.index(spec)
+        # Another name of the same collection (the default spelled out, torch for onnx-int8)
+        # shares its target, and so its batching.
+        target = next((t for t in self._targets.values() if t.store is index.store), None)
+        if target is None:
+            embedder = self._wrap(index.embedder) if self._wrap else index.embedder
+            target = _Target(embedder, index.store)
+        self._targets[name] = target
+        return target
 
     async def _parse(self, request: DocumentIngestRequested) -> ParsedDocument:
         parser = self._parsers.parser_for(request.content_type)
@@ -185,29 +273,32 @@ class IngestionPipeline:
                 "the document could not be parsed", code="parse_failed"
             ) from exc
 
-    async def _chunk(self, parsed: ParsedDocument) -> list[Chunk]:
+    async def _chunk(self, parsed: ParsedDocument, targets: Sequence[_Target]) -> list[Chunk]:
+        count_tokens = targets[0].embedder.count_tokens
+        if len(targets) > 1:
+            # Chunks are shared by every index, so each must fit every model's token limit.
+            counters = [target.embedder.count_tokens for target in targets]
+
+            def count_tokens(text: str) -> int:
+                return max(count(text) for count in counters)
+
         with _stage("chunk"):
             async with self._cpu:
                 chunks = await anyio.to_thread.run_sync(
                     partial(
                         chunk_document,
                         parsed,
-                        count_tokens=self._embedder.count_tokens,
+                        count_tokens=count_tokens,
                         limits=self._limits,
                     )
                 )
             trace.get_current_span().set_attribute("ragline.chunk_count", len(chunks))
             return chunks
 
-    async def _index(self, request: DocumentIngestRequested, chunks: Sequence[Chunk]) -> None:
+    async def _index(
+        self, request: DocumentIngestRequested, chunks: Sequence[Chunk], targets: Sequence[_Target]
+    ) -> None:
         EMBED_BATCH_SIZE.observe(len(chunks))
-        with _stage("embed", batch_size=len(chunks)), _upstream("embedder"):
-            embedded = await self._embed(chunks)
-        # Billed when spent: a redelivered document costs its tokens again.
-        EMBEDDING_TOKENS.labels(self._embedder.model_id, tenant_label(request.tenant_id)).inc(
-            embedded.prompt_tokens
-        )
-        vectors = embedded.vectors
         sparse: Sequence[SparseVector | None] = [None] * len(chunks)
         if self._sparse_encoder is not None:
             sparse = await self._sparse_encoder.encode_documents([chunk.text for chunk in chunks])
@@ -229,21 +320,30 @@ class IngestionPipeline:
             )
             for chunk in chunks
         ]
-        points = [
-            ChunkPoint(id=payload.chunk_id, payload=payload, dense=vector, sparse=terms)
-            for payload, vector, terms in zip(payloads, vectors, sparse, strict=True)
-        ]
-        with _stage("upsert", points=len(points)), _upstream("vector store"):
-            await self._store.upsert(request.tenant_id, points)
-        CHUNKS_INDEXED.inc(len(points))
+        # Parsed, chunked and sparse-encoded once; embedded and written once per index.
+        for target in targets:
+            with _stage("embed", batch_size=len(chunks)), _upstream("embedder"):
+                embedded = await self._embed(target.embedder, chunks)
+            # Billed when spent: a redelivered document costs its tokens again.
+            EMBEDDING_TOKENS.labels(target.embedder.model_id, tenant_label(request.tenant_id)).inc(
+                embedded.prompt_tokens
+            )
+            points = [
+                ChunkPoint(id=payload.chunk_id, payload=payload, dense=vector, sparse=terms)
+                for payload, vector, terms in zip(payloads, embedded.vectors, sparse, strict=True)
+            ]
+            with _stage("upsert", points=len(points)), _upstream("vector store"):
+                await target.store.upsert(request.tenant_id, points)
+            CHUNKS_INDEXED.inc(len(points))
 
-    async def _embed(self, chunks: Sequence[Chunk]) -> EmbeddingsWithUsage:
+    @staticmethod
+    async def _embed(embedder: Embedder, chunks: Sequence[Chunk]) -> EmbeddingsWithUsage:
         """Vectors and what they cost: the embedder's own report where it gives one (a remote
         provider, the batcher), else the chunks' sizes, measured with the model's tokenizer."""
         texts = [chunk.text for chunk in chunks]
-        if isinstance(self._embedder, ReportsUsage):
-            return await self._embedder.embed_documents_with_usage(texts)
-        vectors = await self._embedder.embed_documents(texts)
+        if isinstance(embedder, ReportsUsage):
+            return await embedder.embed_documents_with_usage(texts)
+        vectors = await embedder.embed_documents(texts)
         tokens = sum(chunk.token_count for chunk in chunks)
         return EmbeddingsWithUsage(vectors, prompt_tokens=tokens, estimated=False)
 
@@ -251,7 +351,17 @@ class IngestionPipeline:
         DOCUMENTS.labels("superseded").inc()
         reason = f"superseded by version {newest} of the document"
         _log.info("document_version_superseded", newest_version=newest)
-        await self._publish_status(request, JobStatus.FAILED, reason=reason)
+        # A reindex task's document is in its index already, in a newer version: that is done,
+        # not failed (a failure would hold the reindex back from switching).
+        status = JobStatus.INDEXED if request.reindex_of else JobStatus.FAILED
+        await self._publish_status(request, status, reason=reason)
+
+    async def _report_failed(
+        self, request: DocumentIngestRequested, exc: PermanentProcessingError
+    ) -> None:
+        DOCUMENTS.labels("failed").inc()
+        _log.warning("document_ingest_failed", reason=exc.detail, code=exc.code)
+        await self._publish_status(request, JobStatus.FAILED, reason=exc.detail)
 
     async def _publish_status(
         self,
@@ -269,8 +379,16 @@ class IngestionPipeline:
             status=status,
             chunk_count=chunk_count,
             reason=reason,
+            index_model=request.reindex_of,
         )
         with _upstream("broker"):
             await self._broker.publish(
                 event, routing_key=ROUTING_JOB_STATUS, headers=inject_context()
             )
+
+
+def _parse_spec(text: str) -> ModelSpec:
+    try:
+        return ModelSpec.parse(text)
+    except UnknownIndexModel as exc:
+        raise PermanentProcessingError(str(exc), code="unknown_index_model") from exc
