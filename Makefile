@@ -63,7 +63,7 @@ bench-embed: install ## Every local embedding backend on SciFact chunks: speed, 
 	$(BIN)/python -W ignore services/ingestion/benchmarks/bench_embed.py --data $(DATA) $(BENCH_ARGS)
 
 .PHONY: bench-ingest
-bench-ingest: install services ## SciFact through the real queue and worker vs bare encode -> bench-results/ingest.json
+bench-ingest: install services ## SciFact through the real queue and worker vs the bare default and torch encodes -> bench-results/ingest.json
 	$(BIN)/python services/ingestion/benchmarks/bench_ingest.py $(BENCH_ARGS)
 
 DATA ?= ../shared/data/scifact
@@ -73,7 +73,7 @@ eval: install ## nDCG@10/recall@100/MRR@10 per search mode on a BEIR folder (DAT
 	$(BIN)/python services/retrieval/benchmarks/eval_beir.py --data $(DATA) $(EVAL_ARGS)
 
 .PHONY: bench-search
-bench-search: install ## Search latency: bare engine vs POST /v1/search, 1 and 50 clients -> bench-results/search.json
+bench-search: install ## Search latency: bare engine (default, torch) vs POST /v1/search, 1 and 50 clients, vs the torch build -> bench-results/search.json
 	$(BIN)/python services/retrieval/benchmarks/bench_search.py --data $(DATA) $(BENCH_ARGS)
 
 .PHONY: bench-ttfb
