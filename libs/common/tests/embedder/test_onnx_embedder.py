@@ -18,10 +18,12 @@ import pytest
 
 from ragline_common.adapters.embedder.minilm import MiniLmEmbedder
 from ragline_common.adapters.embedder.model_dir import default_model_path
+from ragline_common.adapters.embedder.onnx import runtime
 from ragline_common.adapters.embedder.onnx.cache import ensure_exported
 from ragline_common.adapters.embedder.onnx.export import INT8_FILE
 from ragline_common.adapters.embedder.onnx.reference import EmbedderVerificationFailed
 from ragline_common.adapters.embedder.onnx.runtime import MIN_COSINE, OnnxEmbedder, Precision
+from ragline_common.adapters.embedder.onnx.verified import stamp_path
 from ragline_common.adapters.embedder.selection import local_embedder
 from ragline_common.settings import EmbedderKind, EmbedderSettings
 
@@ -132,10 +134,28 @@ def _damage_int8_weights(folder: Path) -> None:
     onnx.save(model, str(folder / INT8_FILE))
 
 
+def test_a_checked_export_is_not_checked_again(
+    cache_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exported = ensure_exported(default_model_path(), cache_root)
+    _warm(EmbedderSettings(kind="onnx-int8", cache_dir=cache_root))
+    assert stamp_path(exported / INT8_FILE).is_file()
+
+    def sample_embedded_again(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the reference sample was embedded again")
+
+    monkeypatch.setattr(runtime, "verify_against_reference", sample_embedded_again)
+    embedder = _warm(EmbedderSettings(kind="onnx-int8", cache_dir=cache_root))
+    assert len(anyio.run(embedder.embed_query, "still serves")) == 384
+
+
 def test_a_damaged_export_stops_the_start_with_the_remedy(cache_root: Path, tmp_path: Path) -> None:
     exported = ensure_exported(default_model_path(), cache_root)
+    _warm(EmbedderSettings(kind="onnx-int8", cache_dir=cache_root))
     damaged_root = tmp_path / "cache"
     shutil.copytree(exported, damaged_root / exported.name)
+    # Damaged after its check: the stamp of the good bytes comes along and must not pass it.
+    assert stamp_path(damaged_root / exported.name / INT8_FILE).is_file()
     _damage_int8_weights(damaged_root / exported.name)
     embedder = OnnxEmbedder(EmbedderSettings(cache_dir=damaged_root), Precision.INT8)
     with pytest.raises(EmbedderVerificationFailed, match=r"RAGLINE_EMBEDDER_KIND=onnx \(fp32\)"):

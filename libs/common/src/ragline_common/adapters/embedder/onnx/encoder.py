@@ -30,9 +30,15 @@ class OnnxSentenceEncoder:
 
     @classmethod
     def open(
-        cls, onnx_file: Path, model_path: Path, config: SentenceModelConfig, *, threads: int
+        cls,
+        onnx_model: Path | bytes,
+        model_path: Path,
+        config: SentenceModelConfig,
+        *,
+        threads: int,
     ) -> OnnxSentenceEncoder:
-        """``threads`` is onnxruntime's intra-op pool, the calling thread included."""
+        """``onnx_model`` is the file or its bytes (already read, say to be hashed);
+        ``threads`` is onnxruntime's intra-op pool, the calling thread included."""
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
@@ -43,7 +49,9 @@ class OnnxSentenceEncoder:
         # (the same reason the torch backend sets OMP_WAIT_POLICY=PASSIVE).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         session = onnxruntime.InferenceSession(
-            str(onnx_file), options, providers=["CPUExecutionProvider"]
+            onnx_model if isinstance(onnx_model, bytes) else str(onnx_model),
+            options,
+            providers=["CPUExecutionProvider"],
         )
         tokenizer, counter = sentence_tokenizers(model_path, config)
         return cls(session, tokenizer, counter, config)

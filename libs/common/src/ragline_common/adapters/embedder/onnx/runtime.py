@@ -1,10 +1,11 @@
 """The ONNX embedder: a sentence-transformers model run by onnxruntime, int8 or fp32.
 
 ``warm_up`` finds (or has a child process make) the export of the configured model, opens it,
-and embeds the reference sample before anything else: vectors that stray from the torch
+and, before its first use, embeds the reference sample: vectors that stray from the torch
 model's (a quantisation this model does not take well, a damaged cache file) stop the start-up
 with the cause and the remedy, instead of filling a collection with vectors that do not match
-the ones already in it.
+the ones already in it. A passed check is stamped (:mod:`.verified`); later starts hash the
+file's bytes against the stamp instead of embedding the sample again.
 
 Encoding runs in worker threads as :mod:`ragline_common.adapters.embedder.threaded` describes,
 the scheme the torch backend uses too; ``threads`` sizes onnxruntime's intra-op pool of each
@@ -16,6 +17,8 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import partial
 
+import structlog
+
 from ragline_common.adapters.embedder.model_dir import (
     default_model_path,
     read_sentence_model_config,
@@ -24,8 +27,15 @@ from ragline_common.adapters.embedder.onnx.cache import ensure_exported
 from ragline_common.adapters.embedder.onnx.encoder import OnnxSentenceEncoder
 from ragline_common.adapters.embedder.onnx.export import FP32_FILE, INT8_FILE
 from ragline_common.adapters.embedder.onnx.reference import verify_against_reference
+from ragline_common.adapters.embedder.onnx.verified import (
+    is_verified,
+    model_digest,
+    record_verified,
+)
 from ragline_common.adapters.embedder.threaded import ThreadedLocalEmbedder
 from ragline_common.settings import EmbedderSettings
+
+log = structlog.get_logger(__name__)
 
 
 class Precision(StrEnum):
@@ -60,17 +70,30 @@ class OnnxEmbedder(ThreadedLocalEmbedder[OnnxSentenceEncoder]):
         config = read_sentence_model_config(model_path)
         self._require_announced_dimension(model_path, config.dimension)
         folder = ensure_exported(model_path, self._settings.resolved_cache_dir())
+        model_file = folder / MODEL_FILES[self._precision]
+        # One read: the bytes that are hashed against the stamp are the bytes that will run.
+        model_bytes = model_file.read_bytes()
+        digest = model_digest(model_bytes)
         encoder = OnnxSentenceEncoder.open(
-            folder / MODEL_FILES[self._precision],
-            model_path,
-            config,
-            threads=self._threads_per_encode(),
+            model_bytes, model_path, config, threads=self._threads_per_encode()
         )
-        verify_against_reference(
+        del model_bytes  # onnxruntime holds its own copy
+        threshold = MIN_COSINE[self._precision]
+        if is_verified(model_file, digest, threshold):
+            log.info("embedder_check_reused", model_file=str(model_file))
+            return encoder
+        agreement = verify_against_reference(
             partial(self._encode, encoder),
             folder,
-            threshold=MIN_COSINE[self._precision],
+            threshold=threshold,
             remedy=_REMEDY[self._precision],
+        )
+        recorded = record_verified(model_file, digest, agreement)
+        log.info(
+            "embedder_checked",
+            model_file=str(model_file),
+            cosine_min=round(agreement.cosine_min, 4),
+            recorded=recorded,
         )
         return encoder
 
