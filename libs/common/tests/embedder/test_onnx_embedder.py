@@ -18,12 +18,12 @@ import pytest
 
 from ragline_common.adapters.embedder.minilm import MiniLmEmbedder
 from ragline_common.adapters.embedder.model_dir import default_model_path
-from ragline_common.adapters.embedder.onnx import runtime
+from ragline_common.adapters.embedder.onnx import export, runtime
 from ragline_common.adapters.embedder.onnx.cache import ensure_exported
-from ragline_common.adapters.embedder.onnx.export import INT8_FILE
+from ragline_common.adapters.embedder.onnx.export import FP32_FILE, INT8_FILE
 from ragline_common.adapters.embedder.onnx.reference import EmbedderVerificationFailed
 from ragline_common.adapters.embedder.onnx.runtime import MIN_COSINE, OnnxEmbedder, Precision
-from ragline_common.adapters.embedder.onnx.verified import stamp_path
+from ragline_common.adapters.embedder.onnx.verified import STAMP_SUFFIX, stamp_path
 from ragline_common.adapters.embedder.selection import local_embedder
 from ragline_common.settings import EmbedderKind, EmbedderSettings
 
@@ -147,6 +147,18 @@ def test_a_checked_export_is_not_checked_again(
     monkeypatch.setattr(runtime, "verify_against_reference", sample_embedded_again)
     embedder = _warm(EmbedderSettings(kind="onnx-int8", cache_dir=cache_root))
     assert len(anyio.run(embedder.embed_query, "still serves")) == 384
+
+
+def test_the_export_command_checks_both_files_so_the_first_start_need_not(
+    cache_root: Path, tmp_path: Path
+) -> None:
+    exported = ensure_exported(default_model_path(), cache_root)
+    unchecked = tmp_path / "cache" / exported.name
+    shutil.copytree(exported, unchecked, ignore=shutil.ignore_patterns(f"*{STAMP_SUFFIX}"))
+    arguments = ["--model-path", str(default_model_path()), "--cache-dir", str(unchecked.parent)]
+    assert export.main(arguments) == 0
+    assert stamp_path(unchecked / INT8_FILE).is_file()
+    assert stamp_path(unchecked / FP32_FILE).is_file()
 
 
 def test_a_damaged_export_stops_the_start_with_the_remedy(cache_root: Path, tmp_path: Path) -> None:

@@ -15,6 +15,10 @@ of the model (see :mod:`.cache`):
   at the same speed (ADR 17).
 - ``reference.json``: torch's vectors for the fixed sample (:mod:`.reference`).
 - ``manifest.json``: what was exported, from where, with which recipe and versions.
+
+Run as a command, it then checks both files against the reference sample with the runtime
+that will serve them (:mod:`.verified` stamps), so the first start after ``make install`` does
+not have to; a file that fails is reported, and a service choosing it will refuse to start.
 """
 
 from __future__ import annotations
@@ -153,8 +157,24 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    _check_exports(model_path, cache_root)
     print(folder)
     return 0
+
+
+def _check_exports(model_path: Path, cache_root: Path) -> None:
+    """Warm each precision up once: the reference check runs (or finds its stamp) here."""
+    import anyio
+
+    from ragline_common.adapters.embedder.onnx.reference import EmbedderVerificationFailed
+    from ragline_common.adapters.embedder.onnx.runtime import OnnxEmbedder, Precision
+
+    settings = EmbedderSettings(model_path=model_path, cache_dir=cache_root)
+    for precision in Precision:
+        try:
+            anyio.run(OnnxEmbedder(settings, precision).warm_up)
+        except EmbedderVerificationFailed as failed:
+            print(f"warning: {failed}", file=sys.stderr)
 
 
 if __name__ == "__main__":
