@@ -31,6 +31,7 @@ from ragline_common.hosting import (
     Host,
     Requirement,
 )
+from ragline_common.indexing.model_spec import ModelSpec
 from ragline_common.tenancy import TenantId
 from ragline_common.topology import QueueName
 from ragline_gateway.adapters.catalog import SqlCatalog
@@ -40,6 +41,7 @@ from ragline_gateway.api import (
     answers,
     chat_completions,
     documents,
+    index_models,
     search,
     tenants,
     usage,
@@ -51,6 +53,7 @@ from ragline_gateway.api.problem_docs import PROBLEM_RESPONSES
 from ragline_gateway.consumers.dead_letter_events import DeadLetterEventHandler
 from ragline_gateway.consumers.intake import IntakeHandler
 from ragline_gateway.consumers.job_events import JobEventHandler
+from ragline_gateway.consumers.reindex_events import ReindexProgressHandler
 from ragline_gateway.context import GatewayContext
 from ragline_gateway.domain.backpressure import IngestBackpressure
 from ragline_gateway.domain.chunk_erasure import resend_pending_erasures
@@ -58,6 +61,7 @@ from ragline_gateway.domain.dispatch import JobDispatcher
 from ragline_gateway.domain.ingest_admission import IngestAdmission
 from ragline_gateway.domain.key_directory import KeyDirectory
 from ragline_gateway.domain.limits import enforce_upload_quota
+from ragline_gateway.domain.reindex import IndexModels
 from ragline_gateway.ports.catalog import DocumentDraft
 from ragline_gateway.ports.rate_limiter import RateLimiter
 from ragline_gateway.secrets_store import load_gateway_secrets
@@ -106,6 +110,7 @@ class GatewayComponent:
             chat_completions.router,
             usage.router,
             admin.router,
+            index_models.router,
         ):
             public.include_router(module_router)
         return [public]
@@ -163,7 +168,11 @@ class GatewayComponent:
         host.stack.push_async_callback(limiter.close)
         search = host.require(SEARCH_API)
         answers_api = host.require(ANSWER_API)
-        dispatcher = JobDispatcher(catalog, broker, window=self.settings.tenant_jobs_in_flight)
+        # Reads and writes name the active index; the process's embedder is the default spec.
+        indexes = IndexModels(catalog, broker, default_spec=str(ModelSpec.default(infra.embedder)))
+        dispatcher = JobDispatcher(
+            catalog, broker, window=self.settings.tenant_jobs_in_flight, indexes=indexes
+        )
         keys = KeyDirectory(
             catalog,
             ttl_s=self.settings.key_cache_ttl_s,
@@ -187,13 +196,17 @@ class GatewayComponent:
             admin_token=gateway_secrets.admin_token,
             keys=keys,
             backpressure=backpressure,
+            indexes=indexes,
         )
         host.checks["catalog"] = catalog.ping
         host.checks["broker"] = broker.ping
         host.checks["rate_limiter"] = limiter.ping
+        # Reindex task statuses count as progress; every other event goes to the job handler.
         await broker.consume(
             QueueName.JOB_EVENTS,
-            JobEventHandler(catalog, broker, dispatcher),
+            ReindexProgressHandler(
+                JobEventHandler(catalog, broker, dispatcher), indexes, dispatcher
+            ),
             prefetch=_JOB_EVENT_PREFETCH,
         )
         intake = IntakeHandler(
@@ -215,6 +228,7 @@ class GatewayComponent:
         if infra.broker.kind == "memory":
             # Nothing queued survived the last stop: every unfinished job goes out again.
             await catalog.reset_publication()
+            await catalog.reset_reindex_publication()
         try:
             await dispatcher.dispatch_all()
         except Exception:

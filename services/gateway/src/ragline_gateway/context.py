@@ -10,6 +10,7 @@ from ragline_common.ports.broker import Broker
 from ragline_gateway.domain.backpressure import IngestBackpressure
 from ragline_gateway.domain.dispatch import JobDispatcher
 from ragline_gateway.domain.key_directory import KeyDirectory
+from ragline_gateway.domain.reindex import IndexModels
 from ragline_gateway.ports.catalog import Catalog
 from ragline_gateway.ports.rate_limiter import RateLimiter
 from ragline_gateway.settings import GatewaySettings
@@ -28,3 +29,5 @@ class GatewayContext:
     admin_token: str
     keys: KeyDirectory
     backpressure: IngestBackpressure
+    indexes: IndexModels
+    """Which embedding index reads and writes use (reindexing, ADR 0018)."""

@@ -45,7 +45,7 @@ ContextDep = Annotated[GatewayContext, Depends(get_context)]
 
 
 async def get_answering(context: ContextDep) -> Answering:
-    return Answering(context.search, context.answers, context.catalog)
+    return Answering(context.search, context.answers, context.catalog, context.indexes)
 
 
 AnsweringDep = Annotated[Answering, Depends(get_answering)]

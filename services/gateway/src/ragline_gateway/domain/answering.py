@@ -6,6 +6,7 @@ generation answer from those hits, whole or streamed, and bill the tokens exactl
 differ only in what they read and how they write the result (Ragline's format, OpenAI's), which
 is the routes' business. A conversation adds one step before the search: generation restates
 the last question with the turns before it, since a follow-up searches poorly on its own.
+The search reads one index model, the active one when the answer starts (ADR 0018).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from ragline_common.contracts.answer import (
 from ragline_common.contracts.search import SearchApi, SearchQuery
 from ragline_common.errors import NotFound, UpstreamUnavailable
 from ragline_common.tenancy import TenantId
+from ragline_gateway.domain.reindex import IndexModels
+from ragline_gateway.domain.reindex_reads import pinned
 from ragline_gateway.domain.usage import UsageLedger, billed, record_usage
 from ragline_gateway.domain.visibility import CurrentVersions, visible_search
 
@@ -47,10 +50,18 @@ class AnswerStream:
 
 
 class Answering:
-    def __init__(self, search: SearchApi, answers: AnswerApi, catalog: AnsweringCatalog) -> None:
+    def __init__(
+        self,
+        search: SearchApi,
+        answers: AnswerApi,
+        catalog: AnsweringCatalog,
+        indexes: IndexModels | None = None,
+    ) -> None:
+        """``indexes`` None: retrieval's default index (a gateway without reindexing)."""
         self._search = search
         self._answers = answers
         self._catalog = catalog
+        self._indexes = indexes
 
     async def answer(self, tenant_id: TenantId, query: SearchQuery, model: str | None) -> Answer:
         """The whole answer to ``query.query``, grounded in what the search finds, billed."""
@@ -95,5 +106,6 @@ class Answering:
     async def _grounded(
         self, tenant_id: TenantId, query: SearchQuery, model: str | None
     ) -> AnswerRequest:
-        found = await visible_search(self._search, self._catalog, tenant_id, query)
+        search = await pinned(self._search, self._indexes)
+        found = await visible_search(search, self._catalog, tenant_id, query)
         return AnswerRequest(question=query.query, chunks=found.results, model=model)

@@ -14,6 +14,12 @@ finished jobs would otherwise run as many dispatches): they ask the running one 
 once more, which sees every slot freed meanwhile.
 Each job is published in its upload's trace, from the context stored with it.
 
+Reindex tasks (ADR 0018) share each tenant's window with its uploads: a tenant's uploads go out
+first, and the window's remaining slots take its oldest reindex tasks. A reindex of every
+tenant's documents therefore interleaves in the broker queue tenant by tenant, like uploads do,
+and an upload never waits behind a reindex for more than the window. Upload messages name the
+indexes they must be written to (the active one, and the building one during a reindex).
+
 Failures stay where they happen. A job whose ingest message cannot be built (metadata stored
 before today's rules, say) is failed with the reason and the next job goes out; an unexpected
 error in one tenant's dispatch is logged and the sweep moves on to the next tenant. Otherwise one
@@ -35,7 +41,8 @@ from ragline_common.ports.broker import Broker
 from ragline_common.tenancy import TenantId
 from ragline_common.topology import ROUTING_INGEST
 from ragline_gateway.domain.job_trace import dispatch_span
-from ragline_gateway.ports.catalog import DispatchQueue, DocumentRecord, JobRecord
+from ragline_gateway.domain.reindex import IndexModels
+from ragline_gateway.ports.catalog import DispatchQueue, DocumentRecord, JobRecord, ReindexTask
 
 _log = structlog.get_logger(__name__)
 _TENANTS_PER_SWEEP = 1000
@@ -70,9 +77,14 @@ class DispatchCatalog(DispatchQueue, Protocol):
 
 
 def ingest_message(
-    document: DocumentRecord, job: JobRecord, content: bytes
+    document: DocumentRecord,
+    job: JobRecord,
+    content: bytes,
+    *,
+    index_models: tuple[str, ...] = (),
 ) -> DocumentIngestRequested:
-    """The command that asks the worker to index ``job``'s version of ``document``."""
+    """The command that asks the worker to index ``job``'s version of ``document`` into each of
+    ``index_models`` (empty: the worker's default index)."""
     return DocumentIngestRequested(
         tenant_id=document.tenant_id,
         document_id=document.id,
@@ -84,14 +96,45 @@ def ingest_message(
         content=content,
         content_hash=document.content_hash,
         metadata=document.metadata,
+        index_models=index_models,
+    )
+
+
+def reindex_message(
+    document: DocumentRecord, task: ReindexTask, content: bytes
+) -> DocumentIngestRequested:
+    """The command that asks the worker to embed one live version into ``task.spec``'s index
+    only, reporting with ``index_model`` set (the document's own job is not touched)."""
+    return DocumentIngestRequested(
+        tenant_id=document.tenant_id,
+        document_id=document.id,
+        job_id=task.id,
+        version=task.version,
+        title=document.title,
+        source_name=document.source_name,
+        content_type=document.content_type,
+        content=content,
+        content_hash=document.content_hash,
+        metadata=document.metadata,
+        index_models=(task.spec,),
+        reindex_of=task.spec,
     )
 
 
 class JobDispatcher:
-    def __init__(self, catalog: DispatchCatalog, broker: Broker, *, window: int) -> None:
+    def __init__(
+        self,
+        catalog: DispatchCatalog,
+        broker: Broker,
+        *,
+        window: int,
+        indexes: IndexModels | None = None,
+    ) -> None:
+        """``indexes`` None: no reindexing, every message goes to the worker's default index."""
         self._catalog = catalog
         self._broker = broker
         self._window = window
+        self._indexes = indexes
         self._locks: dict[TenantId, asyncio.Lock] = {}
         self._again: set[TenantId] = set()
 
@@ -122,10 +165,14 @@ class JobDispatcher:
 
     async def _dispatch_locked(self, tenant_id: TenantId) -> int:
         free = self._window - await self._catalog.count_in_flight(tenant_id)
+        if self._indexes is not None:
+            free -= await self._indexes.queue.count_reindex_in_flight(tenant_id)
         if free <= 0:
             return 0
+        written = await self._indexes.written() if self._indexes is not None else ()
         published = 0
-        for job in await self._catalog.next_unpublished(tenant_id, limit=free):
+        jobs = await self._catalog.next_unpublished(tenant_id, limit=free)
+        for job in jobs:
             document = await self._catalog.get_document(tenant_id, job.document_id)
             content = await self._catalog.get_document_content(
                 tenant_id, job.document_id, job.version
@@ -133,11 +180,40 @@ class JobDispatcher:
             if document is None or content is None:
                 continue  # deleted meanwhile: its job was failed with the deletion
             try:
-                message = ingest_message(document, job, content)
+                message = ingest_message(document, job, content, index_models=written)
             except ValidationError as exc:
                 await self._fail_unsendable(job, exc)
                 continue
             await self._publish(job, message)
+            published += 1
+        if self._indexes is not None and len(jobs) < free:
+            published += await self._dispatch_reindex(tenant_id, free - len(jobs))
+        return published
+
+    async def _dispatch_reindex(self, tenant_id: TenantId, free: int) -> int:
+        """Fill the window's free slots with the tenant's oldest reindex tasks."""
+        assert self._indexes is not None
+        queue = self._indexes.queue
+        published = 0
+        for task in await queue.next_reindex_tasks(tenant_id, limit=free):
+            document = await self._catalog.get_document(tenant_id, task.document_id)
+            content = await self._catalog.get_document_content(
+                tenant_id, task.document_id, task.version
+            )
+            try:
+                message = (
+                    None
+                    if document is None or content is None
+                    else reindex_message(document, task, content)
+                )
+            except ValidationError:
+                message = None  # its upload was failed for this already; nothing to embed
+            if message is None:
+                # Deleted meanwhile (or never sendable): nothing to embed, the task is done.
+                await self._indexes.settle_empty_task(task)
+                continue
+            await self._broker.publish(message, routing_key=ROUTING_INGEST)
+            await queue.mark_reindex_task_published(tenant_id, task.id)
             published += 1
         return published
 
@@ -164,7 +240,13 @@ class JobDispatcher:
     async def dispatch_all(self) -> int:
         """One pass over every tenant with waiting jobs, oldest waiting first."""
         total = 0
-        for tenant_id in await self._catalog.tenants_with_unpublished(limit=_TENANTS_PER_SWEEP):
+        tenants = await self._catalog.tenants_with_unpublished(limit=_TENANTS_PER_SWEEP)
+        if self._indexes is not None:
+            reindexing = await self._indexes.queue.tenants_with_reindex_tasks(
+                limit=_TENANTS_PER_SWEEP
+            )
+            tenants += [tenant for tenant in reindexing if tenant not in set(tenants)]
+        for tenant_id in tenants:
             total += await self.dispatch(tenant_id)
         if total:
             _log.info("jobs_dispatched", count=total)
