@@ -5,10 +5,13 @@ It provides :data:`~ragline_common.hosting.SEARCH_API` and requires nothing.
 
 from __future__ import annotations
 
+from functools import partial
+
 from ragline_common.adapters.sparse.bm25 import Bm25SparseEncoder
 from ragline_common.contracts.search import SearchApi
-from ragline_common.hosting import SEARCH_API, ComponentHost
+from ragline_common.hosting import SEARCH_API, ComponentHost, Host
 from ragline_common.http.internal_api import InternalApiComponent
+from ragline_common.indexing.model_spec import ModelSpec
 from ragline_retrieval.adapters.cross_encoder import CrossEncoderReranker
 from ragline_retrieval.api.internal import internal_router
 from ragline_retrieval.domain.query_cache import QueryEmbeddingCache
@@ -29,7 +32,7 @@ class RetrievalComponent(InternalApiComponent[SearchApi]):
         embedder = await host.embedder()
         await embedder.warm_up()
         store = await host.vector_store()
-        host.checks.setdefault("vector_store", store.ping)
+        host.checks.setdefault("vector_store", partial(_ping_default_index, host))
         reranker: Reranker | None = None
         if settings.rerank_model_path is not None:
             reranker = CrossEncoderReranker(settings.rerank_model_path)
@@ -45,6 +48,14 @@ class RetrievalComponent(InternalApiComponent[SearchApi]):
                 fusion=settings.fusion,
                 reranker=reranker,
                 rerank_candidates=settings.rerank_candidates,
+                # Other models' indexes, named by the gateway during and after a reindex.
+                indexes=host.indexes,
+                default_index_model=str(ModelSpec.default(host.settings.embedder)),
             )
         )
         self.serve(host, service)
+
+
+async def _ping_default_index(host: Host) -> None:
+    """Readiness of the default index as it is now (a dropped index reopens on next use)."""
+    await (await host.vector_store()).ping()

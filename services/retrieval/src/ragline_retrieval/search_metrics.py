@@ -26,15 +26,19 @@ class MeasuredSearchApi:
     def __init__(self, inner: SearchApi) -> None:
         self.inner = inner
 
-    async def search(self, tenant_id: TenantId, query: SearchQuery) -> SearchResult:
+    async def search(
+        self, tenant_id: TenantId, query: SearchQuery, *, index_model: str | None = None
+    ) -> SearchResult:
         started = time.perf_counter()
         outcome = "error"
         try:
-            result = await self.inner.search(tenant_id, query)
+            result = await self.inner.search(tenant_id, query, index_model=index_model)
             outcome = "ok"
             return result
         finally:
             SEARCH_LATENCY.labels(outcome).observe(time.perf_counter() - started)
 
-    async def list_chunks(self, tenant_id: TenantId, request: ChunkPageRequest) -> ChunkPage:
-        return await self.inner.list_chunks(tenant_id, request)
+    async def list_chunks(
+        self, tenant_id: TenantId, request: ChunkPageRequest, *, index_model: str | None = None
+    ) -> ChunkPage:
+        return await self.inner.list_chunks(tenant_id, request, index_model=index_model)

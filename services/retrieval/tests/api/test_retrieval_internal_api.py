@@ -38,9 +38,13 @@ class EchoSearch:
 
     def __init__(self) -> None:
         self.calls: list[tuple[TenantId, SearchQuery]] = []
+        self.index_models: list[str | None] = []
 
-    async def search(self, tenant_id: TenantId, query: SearchQuery) -> SearchResult:
+    async def search(
+        self, tenant_id: TenantId, query: SearchQuery, *, index_model: str | None = None
+    ) -> SearchResult:
         self.calls.append((tenant_id, query))
+        self.index_models.append(index_model)
         hit = SearchHit(
             document_id="doc_1",
             chunk_id="c1",
@@ -87,6 +91,17 @@ async def test_the_right_token_searches_for_the_tenant_in_the_body() -> None:
     result = SearchResult.model_validate(response.json())
     assert result.results[0].text == "tenant_a: refund policy"
     assert service.calls == [(TenantId("tenant_a"), SearchQuery(query="refund policy", top_k=3))]
+    assert service.index_models == [None]  # none named: retrieval's default index
+
+
+async def test_the_index_named_in_the_body_is_the_one_searched() -> None:
+    service = EchoSearch()
+    body = {**BODY, "index_model": "onnx-int8"}
+
+    response = await post(app_with(service, TOKEN), body, {INTERNAL_TOKEN_HEADER: TOKEN})
+
+    assert response.status_code == 200
+    assert service.index_models == ["onnx-int8"]
 
 
 async def test_the_request_is_counted_for_the_tenant_in_the_body() -> None:
@@ -204,7 +219,7 @@ async def test_the_started_component_serves_with_the_hosts_token(
     assert (await post(app, BODY)).status_code == 401
     response = await post(app, BODY, {INTERNAL_TOKEN_HEADER: TOKEN})
     assert response.status_code == 200
-    assert response.json() == {"results": [], "mode": "hybrid"}
+    assert response.json() == {"results": [], "mode": "hybrid", "index_model": "hash"}
 
 
 async def test_before_start_the_route_fails_closed_with_503() -> None:

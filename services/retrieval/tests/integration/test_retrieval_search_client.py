@@ -40,7 +40,9 @@ class ScriptedSearch:
         self.error: Exception | None = None
         self.delay_s = 0.0
 
-    async def search(self, tenant_id: TenantId, query: SearchQuery) -> SearchResult:
+    async def search(
+        self, tenant_id: TenantId, query: SearchQuery, *, index_model: str | None = None
+    ) -> SearchResult:
         await asyncio.sleep(self.delay_s)
         if self.error is not None:
             raise self.error

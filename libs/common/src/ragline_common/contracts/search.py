@@ -60,6 +60,9 @@ class SearchResult(BaseModel):
 
     results: list[SearchHit]
     mode: SearchMode
+    index_model: str | None = None
+    """The model spec whose index answered (issue 15: one model per search, visible while a
+    reindex switches reads); None only from a retrieval service older than reindexing."""
 
 
 class StoredChunk(IndexedChunk):
@@ -87,11 +90,21 @@ class ChunkPage(BaseModel):
 
 
 class SearchApi(Protocol):
-    """What the gateway needs of retrieval; in-process or over HTTP."""
+    """What the gateway needs of retrieval; in-process or over HTTP.
 
-    async def search(self, tenant_id: TenantId, query: SearchQuery) -> SearchResult: ...
+    ``index_model`` names the model index to read (a spec, ``KIND`` or ``KIND:MODEL``); None
+    reads retrieval's configured default. The gateway names the active one, so every request
+    reads exactly one model while a reindex switches. A spec that does not parse is a 422
+    ``unknown_index_model``.
+    """
 
-    async def list_chunks(self, tenant_id: TenantId, request: ChunkPageRequest) -> ChunkPage:
+    async def search(
+        self, tenant_id: TenantId, query: SearchQuery, *, index_model: str | None = None
+    ) -> SearchResult: ...
+
+    async def list_chunks(
+        self, tenant_id: TenantId, request: ChunkPageRequest, *, index_model: str | None = None
+    ) -> ChunkPage:
         """One version's chunks of one document, in chunk order."""
 
 
@@ -100,6 +113,7 @@ class InternalChunkPageRequest(BaseModel):
 
     tenant_id: TenantId
     page: ChunkPageRequest
+    index_model: str | None = None
 
 
 class InternalSearchRequest(BaseModel):
@@ -109,3 +123,5 @@ class InternalSearchRequest(BaseModel):
 
     tenant_id: TenantId
     query: SearchQuery
+    index_model: str | None = None
+    """The index to read (see :class:`SearchApi`); None is retrieval's default."""

@@ -31,12 +31,14 @@ def internal_router(*, service: Callable[[], SearchApi], internal_token: TokenSo
         SEARCH_PATH,
         summary="Search one tenant's chunks (service-to-service)",
         responses={
-            422: {"description": "Invalid query, filter, or unavailable search mode"},
+            422: {"description": "Invalid query, filter, index model or unavailable mode"},
             503: {"description": "The embedder or vector store is unavailable"},
         },
     )
     async def search(body: InternalSearchRequest, request: Request) -> SearchResult:
-        return await service().search(acting_tenant(request, body), body.query)
+        return await service().search(
+            acting_tenant(request, body), body.query, index_model=body.index_model
+        )
 
     @router.post(
         CHUNKS_PATH,
@@ -44,6 +46,8 @@ def internal_router(*, service: Callable[[], SearchApi], internal_token: TokenSo
         responses={503: {"description": "The vector store is unavailable"}},
     )
     async def chunks(body: InternalChunkPageRequest, request: Request) -> ChunkPage:
-        return await service().list_chunks(acting_tenant(request, body), body.page)
+        return await service().list_chunks(
+            acting_tenant(request, body), body.page, index_model=body.index_model
+        )
 
     return router

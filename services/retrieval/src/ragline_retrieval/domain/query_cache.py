@@ -1,8 +1,10 @@
 """LRU cache of query embeddings.
 
 Users repeat queries (retries, pagination, dashboards), and embedding is the expensive step of a
-search. Entries are keyed by tenant as well as model and text: a cache shared across tenants
-would let one tenant learn from response timing whether another tenant asked a given question.
+search. Entries are keyed by tenant as well as index, model and text: a cache shared across
+tenants would let one tenant learn from response timing whether another tenant asked a given
+question, and one shared across indexes would answer a query of one model with another's
+vector (issue 15: while a reindex switches models, both are searched).
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ from collections import OrderedDict
 
 from ragline_common.tenancy import TenantId
 
-CacheKey = tuple[TenantId, str, str]
-"""(tenant_id, model_id, query text)."""
+CacheKey = tuple[TenantId, str, str, str]
+"""(tenant_id, index model spec, model_id, query text)."""
 
 
 class QueryEmbeddingCache:

@@ -13,9 +13,15 @@ An embedder that refuses for good (a remote provider rejecting the key or the mo
 answering vectors of the wrong size) raises a permanent error, whose status (422) would blame
 the client's query: a search answers it as a 503 with a fixed text instead, and the reason goes
 to the log, where the operator who can fix the configuration looks.
+
+Each search reads one model's index (issue 15): the one the request names, else the process's
+default, and says which in ``index_model``. Query vectors are cached per index, never reused
+across models.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import structlog
 from opentelemetry import trace
@@ -29,6 +35,8 @@ from ragline_common.contracts.search import (
     StoredChunk,
 )
 from ragline_common.errors import PermanentProcessingError, UpstreamUnavailable, ValidationFailed
+from ragline_common.indexing.indexes import Indexes
+from ragline_common.indexing.model_spec import ModelSpec, UnknownIndexModel
 from ragline_common.ports.embedder import Embedder
 from ragline_common.ports.sparse_encoder import SparseEncoder
 from ragline_common.ports.vector_store import (
@@ -54,6 +62,15 @@ _tracer = trace.get_tracer("ragline.retrieval")
 _log = structlog.get_logger(__name__)
 
 
+@dataclass(frozen=True)
+class _Index:
+    """The index one search reads: its name as answered, its embedder and its store."""
+
+    name: str
+    embedder: Embedder
+    store: VectorStore
+
+
 def to_hit(chunk: ScoredChunk) -> SearchHit:
     """The stored chunk as a hit: its fields as stored (the tenant and the indexing details
     left out), with the point id and the score this search gave it."""
@@ -76,15 +93,19 @@ class SearchService:
         fusion: Rrf = DEFAULT_RRF,
         reranker: Reranker | None = None,
         rerank_candidates: int = 30,
+        indexes: Indexes | None = None,
+        default_index_model: str = "default",
     ) -> None:
+        """``embedder``/``store`` are the default index's, answered as ``default_index_model``;
+        ``indexes`` opens the others a request names (without it, naming one is refused)."""
         self._modes = ALL_MODES if sparse_encoder is not None else DENSE_ONLY
         if default_mode not in self._modes:
             raise ValueError(
                 f"RAGLINE_RETRIEVAL_DEFAULT_MODE={default_mode!r} is not available; "
                 f"choose one of {sorted(self._modes)}."
             )
-        self._embedder = embedder
-        self._store = store
+        self._default = _Index(default_index_model, embedder, store)
+        self._indexes = indexes
         self._default_mode = default_mode
         self._cache = cache
         self._sparse_encoder = sparse_encoder
@@ -92,7 +113,10 @@ class SearchService:
         self._reranker = reranker
         self._rerank_candidates = rerank_candidates
 
-    async def search(self, tenant_id: TenantId, query: SearchQuery) -> SearchResult:
+    async def search(
+        self, tenant_id: TenantId, query: SearchQuery, *, index_model: str | None = None
+    ) -> SearchResult:
+        index = await self._index(index_model)
         mode = query.mode or self._default_mode
         if mode not in self._modes:
             raise ValidationFailed(
@@ -104,9 +128,9 @@ class SearchService:
         sparse = self._sparse(query.query) if mode != "dense" else None
         if sparse is not None and not sparse.indices:
             if mode == "sparse":
-                return SearchResult(results=[], mode=mode)
+                return SearchResult(results=[], mode=mode, index_model=index.name)
             mode, sparse = "dense", None
-        dense = await self._embed(tenant_id, query.query) if mode != "sparse" else None
+        dense = await self._embed(index, tenant_id, query.query) if mode != "sparse" else None
         limit = query.top_k
         if self._reranker is not None:
             limit = max(limit, self._rerank_candidates)
@@ -114,7 +138,8 @@ class SearchService:
             span.set_attribute("ragline.search.mode", mode)
             span.set_attribute("ragline.search.top_k", query.top_k)
             span.set_attribute("ragline.search.conditions", len(conditions))
-            chunks = await self._store.search(
+            span.set_attribute("ragline.search.index_model", index.name)
+            chunks = await index.store.search(
                 tenant_id,
                 mode=mode,
                 dense=dense,
@@ -129,10 +154,15 @@ class SearchService:
         chunks = chunks[: query.top_k]
         if query.min_score is not None:
             chunks = [chunk for chunk in chunks if chunk.score >= query.min_score]
-        return SearchResult(results=[to_hit(chunk) for chunk in chunks], mode=mode)
+        return SearchResult(
+            results=[to_hit(chunk) for chunk in chunks], mode=mode, index_model=index.name
+        )
 
-    async def list_chunks(self, tenant_id: TenantId, request: ChunkPageRequest) -> ChunkPage:
-        payloads = await self._store.list_chunks(
+    async def list_chunks(
+        self, tenant_id: TenantId, request: ChunkPageRequest, *, index_model: str | None = None
+    ) -> ChunkPage:
+        index = await self._index(index_model)
+        payloads = await index.store.list_chunks(
             tenant_id,
             request.document_id,
             limit=request.limit,
@@ -142,6 +172,23 @@ class SearchService:
         return ChunkPage(
             chunks=[StoredChunk.model_validate(p, from_attributes=True) for p in payloads]
         )
+
+    async def _index(self, index_model: str | None) -> _Index:
+        """The index a request names; None (or the default by name) is the default's."""
+        if index_model is None or index_model == self._default.name:
+            return self._default
+        try:
+            spec = ModelSpec.parse(index_model)
+        except UnknownIndexModel as exc:
+            raise ValidationFailed(str(exc), code="unknown_index_model") from exc
+        if self._indexes is None:
+            raise ValidationFailed(
+                f"This retrieval service reads only its default index, not {index_model!r}.",
+                code="unknown_index_model",
+            )
+        # Opened once per process, then a dict lookup (see EmbeddingIndexes).
+        opened = await self._indexes.index(spec)
+        return _Index(str(spec), opened.embedder, opened.store)
 
     def _sparse(self, text: str) -> SparseVector:
         encoder = self._sparse_encoder
@@ -163,20 +210,21 @@ class SearchService:
         ]
         return sorted(rescored, key=lambda chunk: chunk.score, reverse=True)
 
-    async def _embed(self, tenant_id: TenantId, text: str) -> tuple[float, ...]:
-        key = (tenant_id, self._embedder.model_id, text)
+    async def _embed(self, index: _Index, tenant_id: TenantId, text: str) -> tuple[float, ...]:
+        embedder = index.embedder
+        key = (tenant_id, index.name, embedder.model_id, text)
         with _tracer.start_as_current_span("retrieval.embed") as span:
-            span.set_attribute("ragline.embed.model", self._embedder.model_id)
+            span.set_attribute("ragline.embed.model", embedder.model_id)
             cached = self._cache.get(key)
             span.set_attribute("ragline.embed.cache_hit", cached is not None)
             if cached is not None:
                 return cached
             try:
-                vector = tuple(await self._embedder.embed_query(text))
+                vector = tuple(await embedder.embed_query(text))
             except PermanentProcessingError as exc:
                 _log.error(
                     "query_embedding_refused",
-                    model=self._embedder.model_id,
+                    model=embedder.model_id,
                     code=exc.code,
                     reason=exc.detail,
                 )
