@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from ragline_cli.hosting import WiringError
 from ragline_cli.ingest_command import ingest_command
+from ragline_cli.reindex_command import reindex_command
 from ragline_cli.runner import UnknownTargetError, build_app, parse_targets
 from ragline_cli.serving import serve
 from ragline_common.http.internal_auth import OpenInternalApiError
@@ -71,6 +72,7 @@ def run(target: str) -> None:
 
 
 cli.add_command(ingest_command)
+cli.add_command(reindex_command)
 
 if __name__ == "__main__":
     cli()
