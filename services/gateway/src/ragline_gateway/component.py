@@ -53,7 +53,10 @@ from ragline_gateway.api.problem_docs import PROBLEM_RESPONSES
 from ragline_gateway.consumers.dead_letter_events import DeadLetterEventHandler
 from ragline_gateway.consumers.intake import IntakeHandler
 from ragline_gateway.consumers.job_events import JobEventHandler
-from ragline_gateway.consumers.reindex_events import ReindexProgressHandler
+from ragline_gateway.consumers.reindex_events import (
+    ReindexDeadLetterHandler,
+    ReindexProgressHandler,
+)
 from ragline_gateway.context import GatewayContext
 from ragline_gateway.domain.backpressure import IngestBackpressure
 from ragline_gateway.domain.chunk_erasure import resend_pending_erasures
@@ -222,7 +225,9 @@ class GatewayComponent:
         await broker.consume(QueueName.INTAKE, intake, prefetch=_INTAKE_PREFETCH)
         await broker.consume(
             QueueName.DEAD_LETTER_EVENTS,
-            DeadLetterEventHandler(catalog, dispatcher),
+            ReindexDeadLetterHandler(
+                DeadLetterEventHandler(catalog, dispatcher), indexes, dispatcher
+            ),
             prefetch=_JOB_EVENT_PREFETCH,
         )
         if infra.broker.kind == "memory":

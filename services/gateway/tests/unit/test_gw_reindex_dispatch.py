@@ -1,13 +1,18 @@
-"""Reindex tasks go through the fair dispatch: each tenant's window, shared with its uploads."""
+"""Reindex tasks go through the fair dispatch: each tenant's window, shared with its uploads;
+a parked task counts as failed."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 
 from ragline_common.adapters.broker.memory import MemoryBroker
 from ragline_common.messages import DocumentIngestRequested, Envelope, JobStatus, JobStatusChanged
+from ragline_common.ports.broker import DeadLetter, Delivery
 from ragline_common.tenancy import TenantId
+from ragline_common.topology import ROUTING_INGEST, QueueName
 from ragline_gateway.adapters.catalog import SqlCatalog
+from ragline_gateway.consumers.reindex_events import ReindexDeadLetterHandler
 from ragline_gateway.domain.dispatch import JobDispatcher
 from ragline_gateway.domain.reindex import IndexModels
 from ragline_gateway.domain.uploads import submit_upload
@@ -146,4 +151,54 @@ async def test_without_a_reindex_the_default_index_travels_unnamed(catalog: SqlC
 
     assert [m.index_models for m in broker.sent] == [()]
     assert await indexes.kept() == ()
+    await broker.close()
+
+
+async def test_a_parked_reindex_task_counts_as_failed_and_frees_its_slot(
+    catalog: SqlCatalog,
+) -> None:
+    broker = RecordingBroker()
+    await broker.start()
+    indexes = IndexModels(catalog, broker, default_spec="hash", ttl_s=0.0)
+    dispatcher = JobDispatcher(catalog, broker, window=WINDOW, indexes=indexes)
+    tenant = await _tenant_with_documents(catalog, dispatcher, "acme", 3)
+    broker.sent.clear()
+    await indexes.start("onnx-int8")
+    await dispatcher.dispatch_all()
+    task = broker.sent[0]
+    passed_on: list[Delivery] = []
+
+    async def dead_letters(delivery: Delivery) -> None:
+        passed_on.append(delivery)
+
+    handler = ReindexDeadLetterHandler(dead_letters, indexes, dispatcher)
+
+    def parked(tenant_id: str) -> Delivery:
+        letter = DeadLetter(
+            id="evt_1",
+            queue=QueueName.INGESTION,
+            routing_key=ROUTING_INGEST,
+            tenant_id=TenantId(tenant_id),
+            reason="worker crashed",
+            dead_lettered_at=datetime.now(UTC),
+            body=task.model_dump_json().encode(),
+        )
+        return Delivery(
+            body=letter.body, routing_key=ROUTING_INGEST, headers={}, dead_letter=letter
+        )
+
+    await handler(parked("someone-else"))  # a record that does not vouch: not believed
+    record = await catalog.get_index_model("onnx-int8")
+    assert record is not None and record.failed == 0
+
+    await handler(parked(tenant))
+
+    record = await catalog.get_index_model("onnx-int8")
+    assert record is not None and (record.failed, record.error) == (
+        1,
+        "worker crashed (dead-lettered)",
+    )
+    assert passed_on == []
+    # Its slot went to the tenant's last waiting task.
+    assert len(broker.sent) == 3
     await broker.close()

@@ -7,6 +7,12 @@ taken off the queue's ordinary path here, before the job event handler, and coun
 its tenant's dispatch window, as a finished job does. Every other delivery goes on unchanged.
 The peek decodes the body's JSON once more; an undecodable body goes on to the job event
 handler, whose refusal is the one the operator sees.
+
+A reindex task the broker parked (a worker crashing on it) is a dead letter like any ingest
+command; the dead-letter handler would look for a job by the task's id and find none, leaving
+the task in flight for ever (holding a slot of its tenant's window and the switch). So parked
+reindex tasks are taken off that path too and counted as failed, under the same rule of trust:
+only a letter whose broker record vouches for its tenant (``believed_ingestion``).
 """
 
 from __future__ import annotations
@@ -17,25 +23,32 @@ from collections.abc import Awaitable, Callable
 import structlog
 
 from ragline_common.consuming import MessageConsumer, route
+from ragline_common.errors import TransientProcessingError, UpstreamUnavailable
 from ragline_common.messages import JobStatusChanged
 from ragline_common.ports.broker import Delivery
 from ragline_common.topology import QueueName
+from ragline_gateway.consumers.dead_letter_events import ParkedIngestion, believed_ingestion
 from ragline_gateway.domain.dispatch import JobDispatcher
 from ragline_gateway.domain.reindex import IndexModels
 
 _log = structlog.get_logger(__name__)
 
 
-def _is_reindex_status(body: bytes) -> bool:
+def _names(body: bytes, message_type: str, field: str) -> bool:
+    """Whether ``body`` is a ``message_type`` message with a string ``field``."""
     try:
         decoded = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return False
     return (
         isinstance(decoded, dict)
-        and decoded.get("type") == "job.status.v1"
-        and isinstance(decoded.get("index_model"), str)
+        and decoded.get("type") == message_type
+        and isinstance(decoded.get(field), str)
     )
+
+
+def _is_reindex_status(body: bytes) -> bool:
+    return _names(body, "job.status.v1", "index_model")
 
 
 class ReindexProgressHandler:
@@ -72,3 +85,42 @@ class ReindexProgressHandler:
         )
         if message.status.is_terminal:
             await self._dispatcher.dispatch(message.tenant_id)
+
+
+class ReindexDeadLetterHandler:
+    """Wraps the dead-letter events handler: parked reindex tasks count as failed here."""
+
+    def __init__(
+        self,
+        dead_letters: Callable[[Delivery], Awaitable[None]],
+        indexes: IndexModels,
+        dispatcher: JobDispatcher,
+    ) -> None:
+        self._dead_letters = dead_letters
+        self._indexes = indexes
+        self._dispatcher = dispatcher
+        self._consume = MessageConsumer(
+            QueueName.DEAD_LETTER_EVENTS,
+            [route(ParkedIngestion, self._fail)],
+            decode=believed_ingestion,
+        )
+
+    async def __call__(self, delivery: Delivery) -> None:
+        if _names(delivery.body, "document.ingest.v1", "reindex_of"):
+            await self._consume(delivery)
+        else:
+            await self._dead_letters(delivery)
+
+    async def _fail(self, parked: ParkedIngestion) -> None:
+        try:
+            changed = await self._indexes.settle(
+                parked.tenant_id,
+                parked.job_id,
+                failed=True,
+                reason=f"{parked.reason} (dead-lettered)",
+            )
+            if changed:
+                await self._dispatcher.dispatch(parked.tenant_id)
+        except UpstreamUnavailable as exc:
+            raise TransientProcessingError(exc.detail) from exc
+        _log.info("dead_letter_reindex_task_failed", task_id=parked.job_id, changed=changed)

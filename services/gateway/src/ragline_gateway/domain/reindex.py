@@ -29,6 +29,7 @@ from ragline_common.messages import (
     JobStatusChanged,
 )
 from ragline_common.ports.broker import Broker
+from ragline_common.tenancy import TenantId
 from ragline_common.topology import ROUTING_INDEX_DROP
 from ragline_gateway.ports.catalog import (
     IndexModelRecord,
@@ -172,8 +173,14 @@ class IndexModels:
         if event.index_model is None or not event.status.is_terminal:
             return False
         failed = event.status is JobStatus.FAILED
+        return await self.settle(event.tenant_id, event.job_id, failed=failed, reason=event.reason)
+
+    async def settle(
+        self, tenant_id: TenantId, task_id: str, *, failed: bool, reason: str | None
+    ) -> bool:
+        """Count one reindex task as done or failed (once); True when it changed anything."""
         record = await self._catalog.finish_reindex_task(
-            event.tenant_id, event.job_id, failed=failed, reason=event.reason
+            tenant_id, task_id, failed=failed, reason=reason
         )
         self._note(record)
         return record is not None
