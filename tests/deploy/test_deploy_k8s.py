@@ -283,3 +283,57 @@ def test_services_are_scraped_and_traced(
     )
     assert config["data"]["OTEL_EXPORTER_OTLP_ENDPOINT"].startswith("http")
     assert config["data"]["OTEL_TRACES_SAMPLER"] == "parentbased_traceidratio"
+
+
+MEBIBYTES = {"Mi": 1, "Gi": 1024}
+EMBEDDING_SERVICES = ("ingestion", "retrieval")
+MAX_EMBEDDING_REQUEST_MIB = 1024
+"""The ONNX runtime's goals (bench-ingest: worker peak RSS < 1 GiB; bench-search: the process
+holding the index <= 450 MiB); a request above this is still sized for torch."""
+
+
+def _mib(quantity: str) -> int:
+    number, unit = quantity[:-2], quantity[-2:]
+    assert unit in MEBIBYTES and number.isdigit(), f"write memory as <n>Mi or <n>Gi: {quantity}"
+    return int(number) * MEBIBYTES[unit]
+
+
+def _memory(docs: list[dict[str, Any]], service: str) -> tuple[int, int]:
+    container = _objects(docs, "Deployment")[service]["spec"]["template"]["spec"]["containers"][0]
+    resources = container["resources"]
+    return _mib(resources["requests"]["memory"]), _mib(resources["limits"]["memory"])
+
+
+@pytest.mark.parametrize("service", EMBEDDING_SERVICES)
+def test_embedding_services_are_sized_for_the_onnx_runtime(
+    rendered_overlays: dict[str, list[dict[str, Any]]], service: str
+) -> None:
+    for overlay, docs in rendered_overlays.items():
+        request, limit = _memory(docs, service)
+        assert request <= limit, (overlay, service)
+        assert request <= MAX_EMBEDDING_REQUEST_MIB, (overlay, service)
+
+
+def test_the_worker_limit_holds_its_parse_processes_at_their_caps(
+    rendered_overlays: dict[str, list[dict[str, Any]]],
+) -> None:
+    """Sandboxed parses are child processes in the worker's container: if the limit did not
+    hold ``parse_concurrency`` of them at ``parse_memory_mb`` each beside the worker's own
+    request, a hostile PDF could get the worker OOM-killed instead of failing its own parse."""
+    from ragline_ingestion.settings import IngestionSettings
+
+    fields = IngestionSettings.model_fields
+    for overlay, docs in rendered_overlays.items():
+        config = next(
+            doc["data"]
+            for doc in docs
+            if doc["kind"] == "ConfigMap" and doc["metadata"]["name"].startswith("ragline-config")
+        )
+        parses = int(
+            config.get("RAGLINE_INGESTION_PARSE_CONCURRENCY", fields["parse_concurrency"].default)
+        )
+        cap = int(
+            config.get("RAGLINE_INGESTION_PARSE_MEMORY_MB", fields["parse_memory_mb"].default)
+        )
+        request, limit = _memory(docs, "ingestion")
+        assert limit >= request + parses * cap, overlay
