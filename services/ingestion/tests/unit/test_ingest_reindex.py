@@ -234,3 +234,18 @@ async def test_drop_deletes_the_index_and_a_later_job_reopens_it(
     reopened = await indexes.store(NEW)
     assert reopened is not dropped_store
     assert await reopened.count(TENANT) > 0
+
+
+async def test_a_model_that_cannot_load_fails_the_task_not_the_worker(
+    consumer: IngestionQueueConsumer, indexes: FakeIndexes, broker: RecordingBroker
+) -> None:
+    async def missing(spec: ModelSpec | None = None) -> EmbeddingIndex:
+        raise FileNotFoundError("no sentence-transformers model in /nowhere")
+
+    indexes.index = missing  # type: ignore[method-assign]
+    request = ingest_request().model_copy(update={"reindex_of": "onnx:/nowhere"})
+    with pytest.raises(PermanentProcessingError) as caught:
+        await consumer.handle(delivery(request))
+    assert caught.value.code == "index_model_unavailable"
+    [event] = statuses(broker)
+    assert (event.status, event.index_model) == (JobStatus.FAILED, "onnx:/nowhere")

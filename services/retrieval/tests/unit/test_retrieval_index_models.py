@@ -12,7 +12,7 @@ import pytest
 from ragline_common.adapters.embedder.hashing import HashEmbedder
 from ragline_common.adapters.sparse.bm25 import Bm25SparseEncoder
 from ragline_common.contracts.search import ChunkPageRequest, SearchQuery
-from ragline_common.errors import ValidationFailed
+from ragline_common.errors import UpstreamUnavailable, ValidationFailed
 from ragline_common.indexing.indexes import EmbeddingIndex, index_key
 from ragline_common.indexing.model_spec import ModelSpec
 from ragline_common.ports.vector_store import ChunkPayload, ScoredChunk, VectorStore
@@ -197,3 +197,16 @@ async def test_chunk_pages_come_from_the_named_index(
     await search.list_chunks(TENANT, page)
     assert indexes.store.pages == ["doc_1"]
     assert default_store.pages == ["doc_1"]
+
+
+async def test_a_model_that_cannot_load_is_a_503_not_a_crash(
+    search: SearchService, indexes: FakeIndexes
+) -> None:
+    async def missing(spec: ModelSpec | None = None) -> EmbeddingIndex:
+        raise FileNotFoundError("no sentence-transformers model in /secret/path")
+
+    indexes.index = missing  # type: ignore[method-assign]
+    with pytest.raises(UpstreamUnavailable) as caught:
+        await search.search(TENANT, SearchQuery(query="q"), index_model="onnx:/secret/path")
+    assert caught.value.code == "index_model_unavailable"
+    assert "/secret/path" not in caught.value.detail

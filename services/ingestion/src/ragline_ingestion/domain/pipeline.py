@@ -227,8 +227,17 @@ class IngestionPipeline:
                 f"index model {name!r} is not held by this worker", code="index_model_unavailable"
             )
         spec = None if name == _DEFAULT else _parse_spec(name)
-        with _upstream("vector store"):
-            index = await self._indexes.index(spec)
+        try:
+            with _upstream("vector store"):
+                index = await self._indexes.index(spec)
+        except (OSError, ImportError, ValueError) as exc:
+            # A model that is not there (a wrong MODEL path, a backend not installed) stays
+            # missing on every retry: the job fails with a reason the operator can act on.
+            _log.error("index_model_unavailable", index_model=name, error=str(exc))
+            raise PermanentProcessingError(
+                f"index model {name!r} cannot be opened ({type(exc).__name__})",
+                code="index_model_unavailable",
+            ) from exc
         # Another name of the same collection (the default spelled out, torch for onnx-int8)
         # shares its target, and so its batching.
         target = next((t for t in self._targets.values() if t.store is index.store), None)

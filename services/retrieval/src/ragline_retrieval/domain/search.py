@@ -186,8 +186,18 @@ class SearchService:
                 f"This retrieval service reads only its default index, not {index_model!r}.",
                 code="unknown_index_model",
             )
-        # Opened once per process, then a dict lookup (see EmbeddingIndexes).
-        opened = await self._indexes.index(spec)
+        try:
+            # Opened once per process, then a dict lookup (see EmbeddingIndexes).
+            opened = await self._indexes.index(spec)
+        except (FileNotFoundError, ImportError, ValueError) as exc:
+            # The model is not in this process (a wrong path, a backend not installed): the
+            # operator's to fix, so the reason goes to the log and the client gets a 503.
+            _log.error("index_model_unavailable", index_model=index_model, error=str(exc))
+            raise UpstreamUnavailable(
+                "The embedding model of this index cannot be opened.",
+                code="index_model_unavailable",
+                retry_after_s=EMBEDDER_REFUSED_RETRY_AFTER_S,
+            ) from exc
         return _Index(str(spec), opened.embedder, opened.store)
 
     def _sparse(self, text: str) -> SparseVector:
