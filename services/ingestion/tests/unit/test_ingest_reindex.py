@@ -249,3 +249,28 @@ async def test_a_model_that_cannot_load_fails_the_task_not_the_worker(
     assert caught.value.code == "index_model_unavailable"
     [event] = statuses(broker)
     assert (event.status, event.index_model) == (JobStatus.FAILED, "onnx:/nowhere")
+
+
+class WordyHash(HashEmbedder):
+    """A model whose tokenizer counts every word twice (a finer-grained vocabulary)."""
+
+    def count_tokens(self, text: str) -> int:
+        return 2 * super().count_tokens(text)
+
+
+async def test_chunks_shared_by_two_models_fit_the_stricter_tokenizer(
+    consumer: IngestionQueueConsumer, indexes: FakeIndexes
+) -> None:
+    text = b" ".join(b"Ducks paddle on the lake all day." for _ in range(40))
+    alone = ingest_request(text, content_type="text/plain", document_id="doc_alone")
+    await consumer.handle(delivery(alone))
+    await indexes.index(NEW)
+    wordy = WordyHash(32)
+    indexes.open["onnx-int8"] = EmbeddingIndex(NEW, wordy, MemoryVectorStore(), index_key(wordy))
+    both = ingest_request(text, content_type="text/plain", document_id="doc_both")
+    await consumer.handle(delivery(both.model_copy(update={"index_models": ("hash", "onnx-int8")})))
+
+    default = await indexes.store(DEFAULT)
+    shared = default.of(TENANT, "doc_both")
+    assert len(shared) > len(default.of(TENANT, "doc_alone"))
+    assert all(wordy.count_tokens(point.payload.text) <= 32 for point in shared)
