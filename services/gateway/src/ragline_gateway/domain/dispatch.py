@@ -245,7 +245,8 @@ class JobDispatcher:
             reindexing = await self._indexes.queue.tenants_with_reindex_tasks(
                 limit=_TENANTS_PER_SWEEP
             )
-            tenants += [tenant for tenant in reindexing if tenant not in set(tenants)]
+            waiting = set(tenants)
+            tenants += [tenant for tenant in reindexing if tenant not in waiting]
         for tenant_id in tenants:
             total += await self.dispatch(tenant_id)
         if total:

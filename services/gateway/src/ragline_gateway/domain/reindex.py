@@ -87,12 +87,15 @@ class IndexModels:
         """The reindex tasks, for the dispatcher that sends them."""
         return self._catalog
 
-    async def _current(self) -> _Snapshot:
+    async def _current(self, *, fresh: bool = False) -> _Snapshot:
         snapshot = self._snapshot
-        if snapshot is not None and time.monotonic() - snapshot.read_at < self._ttl_s:
+        if not fresh and snapshot is not None and time.monotonic() - snapshot.read_at < self._ttl_s:
             return snapshot
-        active = await self._catalog.active_index_model(self.default_spec)
         rows = await self._catalog.list_index_models()
+        active = next((row.spec for row in rows if row.state == "active"), None)
+        if active is None:  # a fresh catalog: seed the default
+            active = await self._catalog.active_index_model(self.default_spec)
+            rows = await self._catalog.list_index_models()
         kept = tuple(row.spec for row in rows if row.state in _KEPT_STATES) or (active,)
         snapshot = _Snapshot(active, kept, time.monotonic())
         self._snapshot = snapshot
@@ -111,9 +114,11 @@ class IndexModels:
 
         Every index not dropped: the active one, the building one (so it is complete when reads
         switch) and the previous ones (so switching back loses nothing uploaded since). Dropping
-        a previous index ends the double embedding.
+        a previous index ends the double embedding. Read afresh, not from the cache: a version
+        published with a stale list a moment after another replica started a reindex would be
+        in neither the reindex's tasks (enumerated before it) nor the new index.
         """
-        return self._named((await self._current()).kept)
+        return self._named((await self._current(fresh=True)).kept)
 
     async def kept(self) -> tuple[str, ...]:
         """Every index not dropped: a deletion must reach each one (empty: the default only)."""
