@@ -5,12 +5,14 @@ and its newest version. Adapters: this folder's ``conftest.py``.
 from __future__ import annotations
 
 import random
+import uuid
 from datetime import UTC, datetime
 
 import pytest
 from pydantic import JsonValue
 from vs_contract_harness import LOCAL_MODE_INDEX_WARNING_IGNORED, MODES, A, B, chunk, search, terms
 
+from ragline_common.adapters.vector_store.schema import LIST_PAGE
 from ragline_common.errors import ValidationFailed
 from ragline_common.ids import chunk_point_id
 from ragline_common.ports.vector_store import (
@@ -141,6 +143,20 @@ class TestNewestVersion:
         # More versions than a facet returns by default (10).
         await store.upsert(A, [chunk(A, "doc", version=v) for v in range(1, 16)])
         assert await store.newest_version(A, "doc") == 15
+
+    async def test_reads_past_the_first_page_of_a_large_document(self, store: VectorStore) -> None:
+        # More chunks than one scroll page (LIST_PAGE), and the newest version's one chunk
+        # has the highest point id of all, so a scroll (in id order) meets it on its last page.
+        newest = max(
+            (chunk(A, "doc", i, version=3) for i in range(64)), key=lambda p: uuid.UUID(p.id)
+        )
+        candidates = (chunk(A, "doc", i, version=1) for i in range(4 * LIST_PAGE))
+        older = [p for p in candidates if uuid.UUID(p.id) < uuid.UUID(newest.id)]
+        older = older[: LIST_PAGE + 10]
+        assert len(older) == LIST_PAGE + 10
+        await store.upsert(A, [*older, newest])
+
+        assert await store.newest_version(A, "doc") == 3
 
     async def test_is_none_without_chunks_and_follows_deletes(self, store: VectorStore) -> None:
         assert await store.newest_version(A, "doc") is None

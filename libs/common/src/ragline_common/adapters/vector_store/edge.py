@@ -211,11 +211,22 @@ class EdgeVectorStore:
         scope = tenant_scope(tenant_id, document_id=document_id)
 
         def read(shard: edge.EdgeShard) -> int | None:
-            stored = shard.count(edge.CountRequest(exact=True, filter=scope))
-            if stored == 0:
-                return None
-            facet = edge.FacetRequest(VERSION_FIELD, limit=stored, exact=True, filter=scope)
-            return newest_of(hit.value for hit in shard.facet(facet).hits)
+            # Only the document's points are read, found through its index (see ``newest_of``).
+            newest: int | None = None
+            cursor: edge.PointId | None = None
+            while True:
+                records, cursor = shard.scroll(
+                    edge.ScrollRequest(
+                        offset=cursor,
+                        limit=LIST_PAGE,
+                        filter=scope,
+                        with_payload=[VERSION_FIELD],
+                        with_vector=False,
+                    )
+                )
+                newest = newest_of((record.payload for record in records), newest)
+                if cursor is None:
+                    return newest
 
         return await self._run(read)
 

@@ -268,14 +268,22 @@ class QdrantRemoteVectorStore:
     async def newest_version(self, tenant_id: TenantId, document_id: str) -> int | None:
         scope = tenant_scope(tenant_id, document_id=document_id)
         client = self._require_client()
+        newest: int | None = None
+        cursor: models.ExtendedPointId | None = None
         with _upstream_errors():
-            stored = await client.count(self.collection, count_filter=scope, exact=True)
-            if stored.count == 0:
-                return None
-            facet = await client.facet(
-                self.collection, VERSION_FIELD, facet_filter=scope, limit=stored.count, exact=True
-            )
-        return newest_of(hit.value for hit in facet.hits)
+            # Only the document's points are read, found through its index (see ``newest_of``).
+            while True:
+                records, cursor = await client.scroll(
+                    self.collection,
+                    scroll_filter=scope,
+                    limit=LIST_PAGE,
+                    offset=cursor,
+                    with_payload=[VERSION_FIELD],
+                    with_vectors=False,
+                )
+                newest = newest_of((record.payload for record in records), newest)
+                if cursor is None:
+                    return newest
 
     def _connect(self) -> AsyncQdrantClient:
         if self._client is None:
