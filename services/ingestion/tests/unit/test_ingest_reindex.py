@@ -274,3 +274,21 @@ async def test_chunks_shared_by_two_models_fit_the_stricter_tokenizer(
     shared = default.of(TENANT, "doc_both")
     assert len(shared) > len(default.of(TENANT, "doc_alone"))
     assert all(wordy.count_tokens(point.payload.text) <= 32 for point in shared)
+
+
+async def test_a_late_old_version_is_refused_if_any_index_has_a_newer_one(
+    consumer: IngestionQueueConsumer, indexes: FakeIndexes, broker: RecordingBroker
+) -> None:
+    newer = ingest_request(version=2).model_copy(update={"reindex_of": "onnx-int8"})
+    await consumer.handle(delivery(newer))
+    broker.published.clear()
+    # Only the second index named holds the newer version: every index is looked at.
+    late = ingest_request(version=1).model_copy(update={"index_models": ("hash", "onnx-int8")})
+    await consumer.handle(delivery(late))
+
+    [event] = statuses(broker)
+    assert (event.status, event.reason) == (
+        JobStatus.FAILED,
+        "superseded by version 2 of the document",
+    )
+    assert await (await indexes.store(DEFAULT)).count(TENANT) == 0

@@ -27,7 +27,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import partial
 
 import anyio
@@ -41,7 +40,6 @@ from ragline_common.errors import (
     UpstreamUnavailable,
 )
 from ragline_common.indexing.indexes import Indexes
-from ragline_common.indexing.model_spec import ModelSpec, UnknownIndexModel
 from ragline_common.messages import (
     DocumentDeleteRequested,
     DocumentIngestRequested,
@@ -58,6 +56,7 @@ from ragline_common.ports.sparse_encoder import SparseEncoder
 from ragline_common.ports.vector_store import ChunkPayload, ChunkPoint, SparseVector, VectorStore
 from ragline_common.topology import ROUTING_JOB_STATUS
 from ragline_ingestion.domain.chunking import Chunk, chunk_document
+from ragline_ingestion.domain.index_targets import IndexTarget, IndexTargets
 from ragline_ingestion.domain.parsing import (
     IN_PROCESS_MEDIA_TYPES,
     ParsedDocument,
@@ -95,18 +94,6 @@ def _stage(name: str, **attributes: str | int) -> Iterator[None]:
             STAGE_SECONDS.labels(name).observe(time.perf_counter() - started)
 
 
-@dataclass(frozen=True)
-class _Target:
-    """One index a job writes: its embedder (as the pipeline calls it) and its store."""
-
-    embedder: Embedder
-    store: VectorStore
-
-
-_DEFAULT = ""
-"""The target cache's name for the worker's default index (requests that name none)."""
-
-
 class IngestionPipeline:
     def __init__(
         self,
@@ -128,25 +115,21 @@ class IngestionPipeline:
         self._sparse_encoder = sparse_encoder
         self._parsers = parsers
         self._broker = broker
-        self._indexes = indexes
-        self._wrap = wrap_embedder
-        self._targets: dict[str, _Target] = {_DEFAULT: _Target(embedder, vector_store)}
+        self._targets = IndexTargets(IndexTarget(embedder, vector_store), indexes, wrap_embedder)
         # Parsing and chunking are CPU-bound and run in threads; at most one per document slot.
         self._cpu = anyio.CapacityLimiter(settings.parse_concurrency)
         self._limits = settings.chunking_limits
 
     async def ingest(self, request: DocumentIngestRequested) -> None:
         started = time.perf_counter()
+        names = (request.reindex_of,) if request.reindex_of else request.index_models
         try:
-            targets = await self._targets_of(
-                (request.reindex_of,) if request.reindex_of else request.index_models
-            )
+            with _upstream("vector store"):
+                targets = await self._targets.of(names)
         except PermanentProcessingError as exc:
             await self._report_failed(request, exc)
             raise
-        with _upstream("vector store"):
-            # The first index named is the one searches read (the gateway lists it first).
-            newest = await targets[0].store.newest_version(request.tenant_id, request.document_id)
+        newest = await self._newest_version(request, targets)
         if newest is not None and newest > request.version:
             # A late retry of an old version must not replace the newer one.
             await self._report_superseded(request, newest)
@@ -174,8 +157,8 @@ class IngestionPipeline:
         )
 
     async def delete(self, request: DocumentDeleteRequested) -> None:
-        targets = await self._targets_of(request.index_models)
         with _stage("delete"), _upstream("vector store"):
+            targets = await self._targets.of(request.index_models)
             for target in targets:
                 await target.store.delete_document(
                     request.tenant_id, request.document_id, keep_version=request.keep_version
@@ -186,66 +169,29 @@ class IngestionPipeline:
 
     async def delete_tenant(self, request: TenantDeleteRequested) -> None:
         """Erase every chunk of an erased tenant (issue 6: DELETE /v1/tenants/{id})."""
-        targets = await self._targets_of(request.index_models)
         with _stage("delete"), _upstream("vector store"):
+            targets = await self._targets.of(request.index_models)
             for target in targets:
                 await target.store.delete_tenant(request.tenant_id)
         _log.info("tenant_chunks_deleted", indexes=len(targets))
 
     async def drop_index(self, request: IndexDropRequested) -> None:
         """Delete a retired model's whole index (the operator dropped it after a reindex)."""
-        spec = _parse_spec(request.index_model)
-        if self._indexes is None:
-            raise PermanentProcessingError(
-                "this worker holds only its default index", code="index_model_unavailable"
-            )
         with _upstream("vector store"):
-            dropped = await self._indexes.index(spec)
-            # Forget every name of it first: a job arriving meanwhile reopens it afresh.
-            for name in [n for n, t in self._targets.items() if t.store is dropped.store]:
-                del self._targets[name]
-            await self._indexes.drop(spec)
+            await self._targets.drop(request.index_model)
         _log.info("index_dropped", index_model=request.index_model)
 
-    async def _targets_of(self, specs: Sequence[str]) -> list[_Target]:
-        """The indexes named (none: the default), each once even when named twice."""
-        if not specs:
-            return [await self._target(_DEFAULT)]
-        targets: list[_Target] = []
-        for spec in specs:
-            target = await self._target(spec)
-            if all(target.store is not seen.store for seen in targets):
-                targets.append(target)
-        return targets
-
-    async def _target(self, name: str) -> _Target:
-        target = self._targets.get(name)
-        if target is not None:
-            return target
-        if self._indexes is None:
-            raise PermanentProcessingError(
-                f"index model {name!r} is not held by this worker", code="index_model_unavailable"
-            )
-        spec = None if name == _DEFAULT else _parse_spec(name)
-        try:
-            with _upstream("vector store"):
-                index = await self._indexes.index(spec)
-        except (OSError, ImportError, ValueError) as exc:
-            # A model that is not there (a wrong MODEL path, a backend not installed) stays
-            # missing on every retry: the job fails with a reason the operator can act on.
-            _log.error("index_model_unavailable", index_model=name, error=str(exc))
-            raise PermanentProcessingError(
-                f"index model {name!r} cannot be opened ({type(exc).__name__})",
-                code="index_model_unavailable",
-            ) from exc
-        # Another name of the same collection (the default spelled out, torch for onnx-int8)
-        # shares its target, and so its batching.
-        target = next((t for t in self._targets.values() if t.store is index.store), None)
-        if target is None:
-            embedder = self._wrap(index.embedder) if self._wrap else index.embedder
-            target = _Target(embedder, index.store)
-        self._targets[name] = target
-        return target
+    async def _newest_version(
+        self, request: DocumentIngestRequested, targets: Sequence[IndexTarget]
+    ) -> int | None:
+        """The newest version stored in any index written (one look-up with a single index)."""
+        versions: list[int] = []
+        with _upstream("vector store"):
+            for target in targets:
+                found = await target.store.newest_version(request.tenant_id, request.document_id)
+                if found is not None:
+                    versions.append(found)
+        return max(versions, default=None)
 
     async def _parse(self, request: DocumentIngestRequested) -> ParsedDocument:
         parser = self._parsers.parser_for(request.content_type)
@@ -282,7 +228,7 @@ class IngestionPipeline:
                 "the document could not be parsed", code="parse_failed"
             ) from exc
 
-    async def _chunk(self, parsed: ParsedDocument, targets: Sequence[_Target]) -> list[Chunk]:
+    async def _chunk(self, parsed: ParsedDocument, targets: Sequence[IndexTarget]) -> list[Chunk]:
         count_tokens = targets[0].embedder.count_tokens
         if len(targets) > 1:
             # Chunks are shared by every index, so each must fit every model's token limit.
@@ -305,7 +251,10 @@ class IngestionPipeline:
             return chunks
 
     async def _index(
-        self, request: DocumentIngestRequested, chunks: Sequence[Chunk], targets: Sequence[_Target]
+        self,
+        request: DocumentIngestRequested,
+        chunks: Sequence[Chunk],
+        targets: Sequence[IndexTarget],
     ) -> None:
         EMBED_BATCH_SIZE.observe(len(chunks))
         sparse: Sequence[SparseVector | None] = [None] * len(chunks)
@@ -394,10 +343,3 @@ class IngestionPipeline:
             await self._broker.publish(
                 event, routing_key=ROUTING_JOB_STATUS, headers=inject_context()
             )
-
-
-def _parse_spec(text: str) -> ModelSpec:
-    try:
-        return ModelSpec.parse(text)
-    except UnknownIndexModel as exc:
-        raise PermanentProcessingError(str(exc), code="unknown_index_model") from exc
