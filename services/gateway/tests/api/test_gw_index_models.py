@@ -24,10 +24,12 @@ from ragline_common.contracts.search import (
 )
 from ragline_common.hosting import ANSWER_API, SEARCH_API, Api, ComponentHost, Requirement
 from ragline_common.messages import (
+    DocumentDeleteRequested,
     DocumentIngestRequested,
     IndexDropRequested,
     JobStatus,
     JobStatusChanged,
+    TenantDeleteRequested,
     parse_message,
 )
 from ragline_common.ports.broker import Delivery
@@ -49,6 +51,8 @@ class ModelIndexes:
     asked: list[str] = field(default_factory=list)
     written: list[tuple[str, ...]] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
+    deletes: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    """(message type, index_models) of every delete the worker got."""
     fail_reindex: bool = False
     hold: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -121,6 +125,9 @@ class Peers:
             if isinstance(message, IndexDropRequested):
                 self.indexes.dropped.append(message.index_model)
                 self.indexes.hits.pop(message.index_model, None)
+                return
+            if isinstance(message, DocumentDeleteRequested | TenantDeleteRequested):
+                self.indexes.deletes.append((message.type, message.index_models))
                 return
             if not isinstance(message, DocumentIngestRequested):
                 return
