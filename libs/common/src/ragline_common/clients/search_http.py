@@ -25,12 +25,16 @@ class HttpSearchClient:
             peer="retrieval", base_url=base_url, internal_token=internal_token, timeout_s=timeout_s
         )
 
-    async def search(self, tenant_id: TenantId, query: SearchQuery) -> SearchResult:
-        request = InternalSearchRequest(tenant_id=tenant_id, query=query)
+    async def search(
+        self, tenant_id: TenantId, query: SearchQuery, *, index_model: str | None = None
+    ) -> SearchResult:
+        request = InternalSearchRequest(tenant_id=tenant_id, query=query, index_model=index_model)
         return await self._client.post(SEARCH_PATH, request, SearchResult)
 
-    async def list_chunks(self, tenant_id: TenantId, request: ChunkPageRequest) -> ChunkPage:
-        body = InternalChunkPageRequest(tenant_id=tenant_id, page=request)
+    async def list_chunks(
+        self, tenant_id: TenantId, request: ChunkPageRequest, *, index_model: str | None = None
+    ) -> ChunkPage:
+        body = InternalChunkPageRequest(tenant_id=tenant_id, page=request, index_model=index_model)
         return await self._client.post(CHUNKS_PATH, body, ChunkPage)
 
     async def ping(self) -> None:
