@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import anyio
 import numpy as np
@@ -18,7 +19,7 @@ import pytest
 
 from ragline_common.adapters.embedder.minilm import MiniLmEmbedder
 from ragline_common.adapters.embedder.model_dir import default_model_path
-from ragline_common.adapters.embedder.onnx import export, runtime
+from ragline_common.adapters.embedder.onnx import export, reference, runtime
 from ragline_common.adapters.embedder.onnx.cache import ensure_exported
 from ragline_common.adapters.embedder.onnx.export import FP32_FILE, INT8_FILE
 from ragline_common.adapters.embedder.onnx.reference import EmbedderVerificationFailed
@@ -137,8 +138,8 @@ def _damage_int8_weights(folder: Path) -> None:
 def test_a_checked_export_is_not_checked_again(
     cache_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The export (a child process here, as at a first start) checked and stamped the files.
     exported = ensure_exported(default_model_path(), cache_root)
-    _warm(EmbedderSettings(kind="onnx-int8", cache_dir=cache_root))
     assert stamp_path(exported / INT8_FILE).is_file()
 
     def sample_embedded_again(*args: object, **kwargs: object) -> None:
@@ -161,9 +162,30 @@ def test_the_export_command_checks_both_files_so_the_first_start_need_not(
     assert stamp_path(unchecked / FP32_FILE).is_file()
 
 
+def test_a_serving_process_checks_an_unstamped_export_and_writes_nothing(
+    cache_root: Path, tmp_path: Path
+) -> None:
+    exported = ensure_exported(default_model_path(), cache_root)
+    unstamped = tmp_path / "cache" / exported.name
+    shutil.copytree(exported, unstamped, ignore=shutil.ignore_patterns(f"*{STAMP_SUFFIX}"))
+    before = sorted(path.name for path in unstamped.iterdir())
+    checks: list[float] = []
+    real_check = reference.verify_against_reference
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        checks.append(kwargs["threshold"])
+        return real_check(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(runtime, "verify_against_reference", counted)
+        _warm(EmbedderSettings(kind="onnx-int8", cache_dir=unstamped.parent))
+        _warm(EmbedderSettings(kind="onnx-int8", cache_dir=unstamped.parent))
+    assert checks == [MIN_COSINE[Precision.INT8]] * 2
+    assert sorted(path.name for path in unstamped.iterdir()) == before
+
+
 def test_a_damaged_export_stops_the_start_with_the_remedy(cache_root: Path, tmp_path: Path) -> None:
     exported = ensure_exported(default_model_path(), cache_root)
-    _warm(EmbedderSettings(kind="onnx-int8", cache_dir=cache_root))
     damaged_root = tmp_path / "cache"
     shutil.copytree(exported, damaged_root / exported.name)
     # Damaged after its check: the stamp of the good bytes comes along and must not pass it.

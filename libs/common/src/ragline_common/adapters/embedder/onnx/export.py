@@ -17,8 +17,10 @@ of the model (see :mod:`.cache`):
 - ``manifest.json``: what was exported, from where, with which recipe and versions.
 
 Run as a command, it then checks both files against the reference sample with the runtime
-that will serve them (:mod:`.verified` stamps), so the first start after ``make install`` does
-not have to; a file that fails is reported, and a service choosing it will refuse to start.
+that will serve them and stamps those that pass (:mod:`.verified`), so that starts skip the
+sample; it is the only writer of stamps (``make install``, the image build, the child process
+of a first start), as serving processes never write into the cache. A file that fails is
+reported, and a service choosing it will refuse to start.
 """
 
 from __future__ import annotations
@@ -172,7 +174,7 @@ def _check_exports(model_path: Path, cache_root: Path) -> None:
     settings = EmbedderSettings(model_path=model_path, cache_dir=cache_root)
     for precision in Precision:
         try:
-            anyio.run(OnnxEmbedder(settings, precision).warm_up)
+            anyio.run(OnnxEmbedder(settings, precision, stamp=True).warm_up)
         except EmbedderVerificationFailed as failed:
             print(f"warning: {failed}", file=sys.stderr)
 

@@ -4,8 +4,9 @@
 and, before its first use, embeds the reference sample: vectors that stray from the torch
 model's (a quantisation this model does not take well, a damaged cache file) stop the start-up
 with the cause and the remedy, instead of filling a collection with vectors that do not match
-the ones already in it. A passed check is stamped (:mod:`.verified`); later starts hash the
-file's bytes against the stamp instead of embedding the sample again.
+the ones already in it. The export command stamps the files that pass (:mod:`.verified`); a
+start that finds a stamp matching the file's bytes and this runtime skips the sample. A
+serving process only reads the cache: it checks without a stamp, and never writes one.
 
 Encoding runs in worker threads as :mod:`ragline_common.adapters.embedder.threaded` describes,
 the scheme the torch backend uses too; ``threads`` sizes onnxruntime's intra-op pool of each
@@ -57,9 +58,13 @@ _REMEDY = {
 class OnnxEmbedder(ThreadedLocalEmbedder[OnnxSentenceEncoder]):
     """384-dimensional unit vectors of all-MiniLM-L6-v2 (or the model at ``model_path``)."""
 
-    def __init__(self, settings: EmbedderSettings, precision: Precision) -> None:
+    def __init__(
+        self, settings: EmbedderSettings, precision: Precision, *, stamp: bool = False
+    ) -> None:
+        """``stamp``: record a passed check beside the file (the export command does)."""
         super().__init__(settings)
         self._precision = precision
+        self._stamp = stamp
 
     def count_tokens(self, text: str) -> int:
         return self._require_model().count_tokens(text)
@@ -88,7 +93,7 @@ class OnnxEmbedder(ThreadedLocalEmbedder[OnnxSentenceEncoder]):
             threshold=threshold,
             remedy=_REMEDY[self._precision],
         )
-        recorded = record_verified(model_file, digest, agreement)
+        recorded = self._stamp and record_verified(model_file, digest, agreement)
         log.info(
             "embedder_checked",
             model_file=str(model_file),

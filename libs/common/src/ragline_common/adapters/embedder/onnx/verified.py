@@ -3,7 +3,10 @@
 The reference check (:mod:`.reference`) embeds the fixed sample, 11 texts padded to 256 tokens:
 1-2 s of every start on two cores, the largest single step of a cold start (issue 15). What it
 proves holds as long as nothing that shapes the vectors has changed, so it runs once per cache
-entry, "before first use", and a stamp beside the model file records what was checked:
+entry, "before first use": the export command (``make install``, the image build, the child
+process a first start runs) checks each file and writes a stamp beside it recording what was
+checked. Serving processes only read stamps; without a matching one they check at every start,
+as before, and never write into the cache (an image's is read-only). The stamp holds:
 
 - the sha256 of the model file's bytes. The runtime hashes, at every start, the very bytes it
   hands to onnxruntime (about 0.1 s for the int8 file), so a file changed or damaged after its
@@ -15,9 +18,6 @@ entry, "before first use", and a stamp beside the model file records what was ch
   A library upgrade, a code change or a cache directory copied to another machine is checked
   again;
 - the lowest cosine the check measured, so a stricter threshold checks again too.
-
-A stamp that cannot be written (a read-only cache baked into an image) is no error: that
-process checks at every start, as before.
 """
 
 from __future__ import annotations
