@@ -9,8 +9,8 @@ refuses work (a test's simulated outage) refuses it for all of them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -35,6 +35,19 @@ class Connections:
     """A connection for statements that only read (autocommit on PostgreSQL, see ``engine``)."""
     writing: ConnectionOpener
     """One transaction, committed when the block ends without an exception."""
+
+
+@asynccontextmanager
+async def single_statement(connections: Connections) -> AsyncIterator[AsyncConnection]:
+    """A connection for a write that is one statement: on PostgreSQL the autocommit reading one
+    (the statement is its own transaction: no BEGIN and COMMIT round trips), on SQLite the
+    writing one (its reads do not commit)."""
+    async with connections.reading() as connection:
+        if connection.dialect.name == "postgresql":
+            yield connection
+            return
+    async with connections.writing() as connection:
+        yield connection
 
 
 async def one(connection: AsyncConnection, statement: Executable) -> RowMapping:

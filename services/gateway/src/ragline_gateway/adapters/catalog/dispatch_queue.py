@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.sql.expression import ColumnElement
 
 from ragline_common.tenancy import TenantId
-from ragline_gateway.adapters.catalog.connections import UNFINISHED, Connections
+from ragline_gateway.adapters.catalog.connections import UNFINISHED, Connections, single_statement
 from ragline_gateway.adapters.catalog.rows import job_record
 from ragline_gateway.adapters.catalog.tables import jobs
 from ragline_gateway.ports.catalog import JobRecord
@@ -53,7 +53,7 @@ class SqlDispatchQueue:
             return [TenantId(row.tenant_id) for row in rows]
 
     async def mark_job_published(self, tenant_id: TenantId, job_id: str) -> None:
-        async with self._connections.writing() as connection:
+        async with single_statement(self._connections) as connection:
             await connection.execute(
                 update(jobs)
                 .where(jobs.c.tenant_id == tenant_id, jobs.c.id == job_id)

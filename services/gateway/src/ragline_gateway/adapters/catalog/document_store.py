@@ -19,7 +19,7 @@ from ragline_common.tenancy import TenantId
 from ragline_gateway.adapters.catalog.connections import UNFINISHED, Connections, first, now
 from ragline_gateway.adapters.catalog.rows import document_record, job_record
 from ragline_gateway.adapters.catalog.sqlite_versions import SqliteVersionReader
-from ragline_gateway.adapters.catalog.submissions import record_submission
+from ragline_gateway.adapters.catalog.submissions import record_new_document, record_submission
 from ragline_gateway.adapters.catalog.tables import document_blobs, documents, jobs
 from ragline_gateway.ports.catalog import (
     DocumentDraft,
@@ -55,6 +55,11 @@ class SqlDocumentStore:
         *,
         trace: TraceContext | None = None,
     ) -> Submission:
+        if self._sqlite_versions is None:  # PostgreSQL: a new document in one statement
+            async with self._connections.reading() as connection:  # autocommit
+                created = await record_new_document(connection, tenant_id, draft, content, trace)
+            if created is not None:
+                return created
         attempt = 0
         while True:
             try:
