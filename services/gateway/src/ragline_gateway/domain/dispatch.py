@@ -165,11 +165,18 @@ class JobDispatcher:
 
     async def _dispatch_locked(self, tenant_id: TenantId) -> int:
         free = self._window - await self._catalog.count_in_flight(tenant_id)
-        if self._indexes is not None:
-            free -= await self._indexes.queue.count_reindex_in_flight(tenant_id)
         if free <= 0:
             return 0
-        written = await self._indexes.written() if self._indexes is not None else ()
+        written: tuple[str, ...] = ()
+        reindexing = False
+        if self._indexes is not None:
+            # One read of the index states; the reindex queries only while one builds.
+            targets = await self._indexes.write_targets()
+            written, reindexing = targets.index_models, targets.building
+            if reindexing:
+                free -= await self._indexes.queue.count_reindex_in_flight(tenant_id)
+                if free <= 0:
+                    return 0
         published = 0
         jobs = await self._catalog.next_unpublished(tenant_id, limit=free)
         for job in jobs:
@@ -186,7 +193,7 @@ class JobDispatcher:
                 continue
             await self._publish(job, message)
             published += 1
-        if self._indexes is not None and len(jobs) < free:
+        if reindexing and len(jobs) < free:
             published += await self._dispatch_reindex(tenant_id, free - len(jobs))
         return published
 
@@ -241,7 +248,7 @@ class JobDispatcher:
         """One pass over every tenant with waiting jobs, oldest waiting first."""
         total = 0
         tenants = await self._catalog.tenants_with_unpublished(limit=_TENANTS_PER_SWEEP)
-        if self._indexes is not None:
+        if self._indexes is not None and (await self._indexes.write_targets()).building:
             reindexing = await self._indexes.queue.tenants_with_reindex_tasks(
                 limit=_TENANTS_PER_SWEEP
             )

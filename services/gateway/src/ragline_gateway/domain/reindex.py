@@ -62,7 +62,17 @@ def canonical_spec(text: str) -> str:
 class _Snapshot:
     active: str
     kept: tuple[str, ...]
+    building: bool
     read_at: float
+
+
+@dataclass(frozen=True)
+class WriteTargets:
+    """What the dispatcher needs, read once per dispatch: where uploads go, and whether a
+    reindex has tasks to send (without one, no reindex query is made)."""
+
+    index_models: tuple[str, ...]
+    building: bool
 
 
 class IndexModels:
@@ -97,7 +107,8 @@ class IndexModels:
             active = await self._catalog.active_index_model(self.default_spec)
             rows = await self._catalog.list_index_models()
         kept = tuple(row.spec for row in rows if row.state in _KEPT_STATES) or (active,)
-        snapshot = _Snapshot(active, kept, time.monotonic())
+        building = any(row.state == "building" for row in rows)
+        snapshot = _Snapshot(active, kept, building, time.monotonic())
         self._snapshot = snapshot
         return snapshot
 
@@ -109,16 +120,23 @@ class IndexModels:
         """The spec searches read now (one call per request)."""
         return (await self._current()).active
 
-    async def written(self) -> tuple[str, ...]:
-        """The specs an upload's version must be written to (empty: the default index only).
+    async def write_targets(self) -> WriteTargets:
+        """The specs an upload's version must be written to (empty: the default index only),
+        and whether a reindex is building.
 
         Every index not dropped: the active one, the building one (so it is complete when reads
         switch) and the previous ones (so switching back loses nothing uploaded since). Dropping
-        a previous index ends the double embedding. Read afresh, not from the cache: a version
-        published with a stale list a moment after another replica started a reindex would be
-        in neither the reindex's tasks (enumerated before it) nor the new index.
+        a previous index ends the double embedding. Read afresh, not from the cache (one read of
+        a table of a few rows): a version published with a stale list a moment after another
+        replica started a reindex would be in neither the reindex's tasks (enumerated before
+        it) nor the new index.
         """
-        return self._named((await self._current(fresh=True)).kept)
+        snapshot = await self._current(fresh=True)
+        return WriteTargets(self._named(snapshot.kept), snapshot.building)
+
+    async def written(self) -> tuple[str, ...]:
+        """The specs an upload's version must be written to (see :meth:`write_targets`)."""
+        return (await self.write_targets()).index_models
 
     async def kept(self) -> tuple[str, ...]:
         """Every index not dropped: a deletion must reach each one (empty: the default only)."""
