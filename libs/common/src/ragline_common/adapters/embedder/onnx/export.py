@@ -159,20 +159,33 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    _check_exports(model_path, cache_root)
+    _check_exports(model_path, cache_root, folder)
     print(folder)
     return 0
 
 
-def _check_exports(model_path: Path, cache_root: Path) -> None:
-    """Warm each precision up once: the reference check runs (or finds its stamp) here."""
+def _check_exports(model_path: Path, cache_root: Path, folder: Path) -> None:
+    """Check and stamp each file that has no stamp matching its bytes and this runtime.
+
+    A matching stamp costs a hash of the file, not a model load: ``make run`` runs this first.
+    """
     import anyio
 
     from ragline_common.adapters.embedder.onnx.reference import EmbedderVerificationFailed
-    from ragline_common.adapters.embedder.onnx.runtime import OnnxEmbedder, Precision
+    from ragline_common.adapters.embedder.onnx.runtime import (
+        MIN_COSINE,
+        MODEL_FILES,
+        OnnxEmbedder,
+        Precision,
+    )
+    from ragline_common.adapters.embedder.onnx.verified import is_verified, model_digest
 
     settings = EmbedderSettings(model_path=model_path, cache_dir=cache_root)
     for precision in Precision:
+        model_file = folder / MODEL_FILES[precision]
+        digest = model_digest(model_file.read_bytes())
+        if is_verified(model_file, digest, MIN_COSINE[precision]):
+            continue
         try:
             anyio.run(OnnxEmbedder(settings, precision, stamp=True).warm_up)
         except EmbedderVerificationFailed as failed:
