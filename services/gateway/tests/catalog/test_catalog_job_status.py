@@ -186,3 +186,46 @@ async def test_marking_another_tenants_job_published_does_nothing(catalog: SqlCa
     await catalog.mark_job_published(stranger, job.id)
 
     assert await catalog.get_job(owner, job.id) == job
+
+
+async def test_a_batch_of_processing_events_starts_each_job_once(catalog: SqlCatalog) -> None:
+    """Plain ``processing`` batches take the one-statement path on PostgreSQL: same results."""
+    tenant_id = await new_tenant(catalog)
+    other = await new_tenant(catalog, "other")
+    first = await submit(catalog, tenant_id, b"one", external_id="one")
+    old = await submit(catalog, tenant_id, b"two", external_id="two")
+    new = await submit(catalog, tenant_id, b"two, edited", external_id="two")
+    done = await submit(catalog, tenant_id, b"three", external_id="three")
+    await catalog.apply_job_statuses(
+        [JobStatusUpdate(tenant_id, done.job.id, JobStatus.INDEXED, chunk_count=2)]
+    )
+
+    changed = await catalog.apply_job_statuses(
+        [
+            JobStatusUpdate(tenant_id, first.job.id, JobStatus.PROCESSING),
+            JobStatusUpdate(tenant_id, first.job.id, JobStatus.PROCESSING),  # again: no change
+            JobStatusUpdate(other, old.job.id, JobStatus.PROCESSING),  # another tenant's id
+            JobStatusUpdate(tenant_id, old.job.id, JobStatus.PROCESSING),  # a replaced version
+            JobStatusUpdate(tenant_id, done.job.id, JobStatus.PROCESSING),  # backwards
+            JobStatusUpdate(tenant_id, "job_unknown", JobStatus.PROCESSING),
+        ]
+    )
+
+    assert changed == [True, False, False, True, False, False]
+    statuses = {
+        job_id: (await catalog.get_job(tenant_id, job_id))
+        for job_id in (first.job.id, old.job.id, new.job.id, done.job.id)
+    }
+    assert {job_id: job.status for job_id, job in statuses.items() if job} == {
+        first.job.id: JobStatus.PROCESSING,
+        old.job.id: JobStatus.PROCESSING,
+        new.job.id: JobStatus.QUEUED,
+        done.job.id: JobStatus.INDEXED,
+    }
+    shown = await catalog.get_document(tenant_id, first.document.id)
+    edited = await catalog.get_document(tenant_id, new.document.id)
+    finished = await catalog.get_document(tenant_id, done.document.id)
+    assert shown is not None and edited is not None and finished is not None
+    assert shown.status is JobStatus.PROCESSING
+    assert (edited.version, edited.status) == (2, JobStatus.QUEUED)  # shows version 2's job
+    assert (finished.status, finished.chunk_count) == (JobStatus.INDEXED, 2)

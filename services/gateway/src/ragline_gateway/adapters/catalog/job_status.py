@@ -12,6 +12,11 @@ is in round trips and statement overhead, not in rows. The embedding tokens an `
 event reports join the tenant's usage totals in the same transaction, and only when the event
 changed the job: a redelivery or a stale event bills nothing.
 
+A batch of ``processing`` events only (the first event of every job; with a slow worker each
+arrives alone) is one statement on PostgreSQL, in autocommit (:func:`start_processing`): the
+jobs locked in id order, moved from ``queued`` and mirrored on their documents in data-modifying
+CTEs. One round trip instead of five (BEGIN, lock, two updates, COMMIT), with the same result.
+
 The one move back is an operator's replay of a failed job (:meth:`SqlJobStatusLedger.reopen_job`).
 """
 
@@ -21,12 +26,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import Executable, String, bindparam, column, or_, select, update, values
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ragline_common.messages import JobStatus
 from ragline_common.tenancy import TenantId
-from ragline_gateway.adapters.catalog.connections import Connections, first, now
+from ragline_gateway.adapters.catalog.connections import (
+    Connections,
+    first,
+    now,
+    single_statement,
+)
 from ragline_gateway.adapters.catalog.tables import documents, jobs
 from ragline_gateway.adapters.catalog.usage import add_embedding_tokens
 from ragline_gateway.ports.catalog import JobStatusUpdate
@@ -101,6 +111,11 @@ class SqlJobStatusLedger:
     async def apply_job_statuses(self, updates: Sequence[JobStatusUpdate]) -> list[bool]:
         if not updates:
             return []
+        if all(_plain_start(event) for event in updates):
+            async with single_statement(self._connections) as connection:
+                if connection.dialect.name == "postgresql":
+                    return await start_processing(connection, updates, now())
+                return await apply_statuses(connection, updates, now())
         async with self._connections.writing() as connection:
             return await apply_statuses(connection, updates, now())
 
@@ -138,6 +153,74 @@ class SqlJobStatusLedger:
                 .values(status=JobStatus.QUEUED.value, updated_at=stamp)
             )
         return True
+
+
+def _plain_start(update: JobStatusUpdate) -> bool:
+    """A ``processing`` event carrying nothing else: :func:`start_processing` applies it."""
+    return (
+        update.status is JobStatus.PROCESSING
+        and update.chunk_count is None
+        and update.reason is None
+    )
+
+
+async def start_processing(
+    connection: AsyncConnection, updates: Sequence[JobStatusUpdate], now: datetime
+) -> list[bool]:
+    """PostgreSQL, autocommit: apply plain ``processing`` events in one statement.
+
+    Exactly what :func:`apply_statuses` does with them: a job of the event's tenant moves from
+    ``queued`` (the only status ranked below ``processing``), and its document shows it if the
+    job is of the document's current version. Of several events for one job the first changes it.
+    """
+    result = await connection.execute(_start_statement(updates, now))
+    started = {(row.id, row.tenant_id) for row in result}
+    changed: list[bool] = []
+    for event in updates:
+        key = (event.job_id, event.tenant_id)
+        changed.append(key in started)
+        started.discard(key)
+    return changed
+
+
+def _start_statement(updates: Sequence[JobStatusUpdate], now: datetime) -> Executable:
+    pairs = sorted({(event.job_id, event.tenant_id) for event in updates})
+    event = values(column("job_id", String), column("tenant_id", String), name="event").data(pairs)
+    # Locked in id order, as apply_statuses locks them: replicas cannot deadlock on jobs.
+    locked = (
+        select(jobs.c.id)
+        .where(jobs.c.id.in_([job_id for job_id, _ in pairs]))
+        .order_by(jobs.c.id)
+        .with_for_update()
+        .cte("locked")
+    )
+    started = (
+        update(jobs)
+        .where(
+            jobs.c.id == locked.c.id,
+            jobs.c.id == event.c.job_id,
+            jobs.c.tenant_id == event.c.tenant_id,
+            jobs.c.status == JobStatus.QUEUED.value,
+        )
+        .values(status=JobStatus.PROCESSING.value, updated_at=now)
+        .returning(
+            jobs.c.id, jobs.c.tenant_id, jobs.c.document_id, jobs.c.version, jobs.c.chunk_count
+        )
+        .cte("started")
+    )
+    mirrored = (
+        update(documents)
+        .where(
+            documents.c.tenant_id == started.c.tenant_id,
+            documents.c.id == started.c.document_id,
+            documents.c.version == started.c.version,
+        )
+        .values(
+            status=JobStatus.PROCESSING.value, chunk_count=started.c.chunk_count, updated_at=now
+        )
+        .cte("mirrored")
+    )
+    return select(started.c.id, started.c.tenant_id).add_cte(mirrored)
 
 
 def _advances(current: str, status: JobStatus) -> bool:
