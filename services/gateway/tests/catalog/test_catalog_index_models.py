@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from catalog_harness import new_tenant, submit
 
@@ -165,3 +167,21 @@ async def test_published_tasks_go_out_again_after_a_reset(catalog: SqlCatalog) -
 
     assert [t.id for t in await catalog.next_reindex_tasks(acme, limit=10)] == [task.id]
     assert await catalog.count_reindex_in_flight(acme) == 0
+
+
+async def test_replicas_starting_reindexes_at_once_take_turns(catalog: SqlCatalog) -> None:
+    acme = await new_tenant(catalog)
+    await _indexed(catalog, acme, b"one")
+
+    outcomes = await asyncio.gather(
+        *(catalog.start_reindex(spec, default_spec="hash") for spec in ("onnx-int8", "torch")),
+        return_exceptions=True,
+    )
+
+    started = [o for o in outcomes if not isinstance(o, BaseException)]
+    refused = [o for o in outcomes if isinstance(o, Conflict)]
+    assert len(started) == 1 and len(refused) == 1, outcomes
+    assert refused[0].code == "reindex_in_progress"
+    states = sorted(row.state for row in await catalog.list_index_models())
+    assert states == ["active", "building"]
+    assert len(await catalog.next_reindex_tasks(acme, limit=10)) == 1
