@@ -94,6 +94,15 @@ def test_searches_never_fail_while_the_model_changes(tmp_path: Path) -> None:
         "RAGLINE_GATEWAY_QUERY_PER_MINUTE": "100000",
     }
     ragline = RaglineProcess("all", env, tmp_path / "ragline.log").start()
+    try:
+        _switch_under_load(ragline, data_dir)
+    finally:
+        assert ragline.stop(), ragline.log_tail()
+    token = (data_dir / "secrets" / "admin-token").read_text().strip()
+    assert token not in (tmp_path / "ragline.log").read_text()
+
+
+def _switch_under_load(ragline: RaglineProcess, data_dir: Path) -> None:
     stop = threading.Event()
     searchers: list[Searcher] = []
     try:
@@ -154,32 +163,28 @@ def test_searches_never_fail_while_the_model_changes(tmp_path: Path) -> None:
         for searcher in searchers:
             searcher.join(timeout=70)
 
-    try:
-        answers = [answer for searcher in searchers for answer in searcher.answers]
-        assert len(answers) > 20
-        assert {status for status, _ in answers} == {200}
-        for searcher in searchers:
-            # One model at a time: hash until the switch, MiniLM after it, never back.
-            assert searcher.models() == ["hash", "onnx-int8"], searcher.models()
+    answers = [answer for searcher in searchers for answer in searcher.answers]
+    assert len(answers) > 20
+    assert {status for status, _ in answers} == {200}
+    for searcher in searchers:
+        # One model at a time: hash until the switch, MiniLM after it, never back.
+        assert searcher.models() == ["hash", "onnx-int8"], searcher.models()
 
-        model, top = _dense_top(client, energy.key, SEMANTIC_QUESTION)
-        assert (model, top) == ("onnx-int8", REACTOR)
+    model, top = _dense_top(client, energy.key, SEMANTIC_QUESTION)
+    assert (model, top) == ("onnx-int8", REACTOR)
 
-        # Switch back: the previous index is still there, and is read again within a second.
-        back = client.call("POST", "/v1/admin/index-models/hash/activate", token)
-        assert back.status_code == 200, back.text
-        time.sleep(1.5)
-        assert _dense_top(client, energy.key, "reactor")[0] == "hash"
+    # Switch back: the previous index is still there, and is read again within a second.
+    back = client.call("POST", "/v1/admin/index-models/hash/activate", token)
+    assert back.status_code == 200, back.text
+    time.sleep(1.5)
+    assert _dense_top(client, energy.key, "reactor")[0] == "hash"
 
-        # Drop the MiniLM index; it cannot be switched to any more.
-        dropped = client.call("DELETE", "/v1/admin/index-models/onnx-int8", token)
-        assert dropped.status_code == 202, dropped.text
-        assert dropped.json()["state"] == "dropped"
-        refused = client.call("POST", "/v1/admin/index-models/onnx-int8/activate", token)
-        assert refused.status_code == 409
-        assert refused.json()["code"] == "index_model_dropped"
-        assert client.call("POST", "/v1/search", energy.key, json={"query": "x"}).status_code == 200
-        client.close()
-    finally:
-        assert ragline.stop(), ragline.log_tail()
-    assert token not in (tmp_path / "ragline.log").read_text()
+    # Drop the MiniLM index; it cannot be switched to any more.
+    dropped = client.call("DELETE", "/v1/admin/index-models/onnx-int8", token)
+    assert dropped.status_code == 202, dropped.text
+    assert dropped.json()["state"] == "dropped"
+    refused = client.call("POST", "/v1/admin/index-models/onnx-int8/activate", token)
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "index_model_dropped"
+    assert client.call("POST", "/v1/search", energy.key, json={"query": "x"}).status_code == 200
+    client.close()
