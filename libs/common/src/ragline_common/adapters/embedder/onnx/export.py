@@ -190,6 +190,13 @@ def _check_exports(model_path: Path, cache_root: Path, folder: Path) -> None:
             anyio.run(OnnxEmbedder(settings, precision, stamp=True).warm_up)
         except EmbedderVerificationFailed as failed:
             print(f"warning: {failed}", file=sys.stderr)
+            continue
+        if not is_verified(model_file, digest, MIN_COSINE[precision]):
+            print(
+                f"warning: {model_file} passed its check but no stamp could be written "
+                "beside it; every start will check it again",
+                file=sys.stderr,
+            )
 
 
 if __name__ == "__main__":

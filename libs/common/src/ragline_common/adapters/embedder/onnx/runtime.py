@@ -18,8 +18,6 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import partial
 
-import structlog
-
 from ragline_common.adapters.embedder.model_dir import (
     default_model_path,
     read_sentence_model_config,
@@ -35,8 +33,6 @@ from ragline_common.adapters.embedder.onnx.verified import (
 )
 from ragline_common.adapters.embedder.threaded import ThreadedLocalEmbedder
 from ragline_common.settings import EmbedderSettings
-
-log = structlog.get_logger(__name__)
 
 
 class Precision(StrEnum):
@@ -85,7 +81,6 @@ class OnnxEmbedder(ThreadedLocalEmbedder[OnnxSentenceEncoder]):
         del model_bytes  # onnxruntime holds its own copy
         threshold = MIN_COSINE[self._precision]
         if is_verified(model_file, digest, threshold):
-            log.info("embedder_check_reused", model_file=str(model_file))
             return encoder
         agreement = verify_against_reference(
             partial(self._encode, encoder),
@@ -93,13 +88,8 @@ class OnnxEmbedder(ThreadedLocalEmbedder[OnnxSentenceEncoder]):
             threshold=threshold,
             remedy=_REMEDY[self._precision],
         )
-        recorded = self._stamp and record_verified(model_file, digest, agreement)
-        log.info(
-            "embedder_checked",
-            model_file=str(model_file),
-            cosine_min=round(agreement.cosine_min, 4),
-            recorded=recorded,
-        )
+        if self._stamp:
+            record_verified(model_file, digest, agreement)
         return encoder
 
     def _encode(self, model: OnnxSentenceEncoder, texts: list[str]) -> list[list[float]]:
