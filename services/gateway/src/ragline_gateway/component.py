@@ -208,7 +208,7 @@ class GatewayComponent:
         await broker.consume(
             QueueName.JOB_EVENTS,
             ReindexProgressHandler(
-                JobEventHandler(catalog, broker, dispatcher), indexes, dispatcher
+                JobEventHandler(catalog, broker, dispatcher, indexes), indexes, dispatcher
             ),
             prefetch=_JOB_EVENT_PREFETCH,
         )
@@ -285,7 +285,11 @@ class GatewayComponent:
                 _log.exception("dispatch_sweep_failed")
             try:
                 # Deletions whose erasure request the broker never confirmed (chunk_erasure).
-                await resend_pending_erasures(self.context.catalog, self.context.broker)
+                await resend_pending_erasures(
+                    self.context.catalog,
+                    self.context.broker,
+                    index_models=await self.context.indexes.kept(),
+                )
             except Exception:
                 _log.exception("erasure_sweep_failed")
             if time.monotonic() >= next_purge:

@@ -37,6 +37,7 @@ from ragline_gateway.domain.content_types import (
 )
 from ragline_gateway.domain.document_fields import MAX_EXTERNAL_ID_CHARS
 from ragline_gateway.domain.limits import enforce_upload_quota
+from ragline_gateway.domain.reindex_reads import pin
 from ragline_gateway.domain.uploads import content_hash, request_chunk_deletion, submit_upload
 from ragline_gateway.ports.catalog import DocumentDraft
 
@@ -242,7 +243,13 @@ async def delete_document(
     if not await context.catalog.delete_document(tenant_id, document_id):
         raise NotFound("No such document.", code="document_not_found")
     # Readers stop seeing it now (the catalog filters hits); the chunks go asynchronously.
-    await request_chunk_deletion(context.catalog, context.broker, tenant_id, document_id)
+    await request_chunk_deletion(
+        context.catalog,
+        context.broker,
+        tenant_id,
+        document_id,
+        index_models=await context.indexes.kept(),
+    )
     return Response(status_code=204)
 
 
@@ -264,7 +271,8 @@ async def list_chunks(
     version = document.indexed_version
     if version is None:
         return ChunkList(document_id=document_id, version=None, chunks=[], next_offset=None)
-    page = await context.search.list_chunks(
+    search = await pin(context.search, context.indexes)  # the index searches read now
+    page = await search.list_chunks(
         tenant_id,
         ChunkPageRequest(document_id=document_id, version=version, limit=limit + 1, offset=offset),
     )

@@ -79,7 +79,14 @@ async def update_tenant(
     responses={404: {"description": "No such tenant"}},
 )
 async def delete_tenant(tenant_id: PathId, context: ContextDep, _op: OperatorDep) -> Response:
-    if not await erase_tenant(context.catalog, context.broker, context.keys, TenantId(tenant_id)):
+    erased = await erase_tenant(
+        context.catalog,
+        context.broker,
+        context.keys,
+        TenantId(tenant_id),
+        index_models=await context.indexes.kept(),
+    )
+    if not erased:
         raise NotFound("No such tenant.", code="tenant_not_found")
     return Response(status_code=204)
 

@@ -25,6 +25,7 @@ from ragline_common.observability.tracing import inject_context
 from ragline_common.ports.broker import Broker, Delivery
 from ragline_common.topology import ROUTING_DELETE, QueueName
 from ragline_gateway.domain.dispatch import JobDispatcher
+from ragline_gateway.domain.reindex import IndexModels
 from ragline_gateway.domain.status_batches import CoalescingStatusApplier
 from ragline_gateway.ports.catalog import DocumentStore, JobStatusLedger, JobStatusUpdate
 
@@ -36,10 +37,17 @@ class JobEventCatalog(JobStatusLedger, DocumentStore, Protocol):
 
 
 class JobEventHandler:
-    def __init__(self, catalog: JobEventCatalog, broker: Broker, dispatcher: JobDispatcher) -> None:
+    def __init__(
+        self,
+        catalog: JobEventCatalog,
+        broker: Broker,
+        dispatcher: JobDispatcher,
+        indexes: IndexModels | None = None,
+    ) -> None:
         self._catalog = catalog
         self._broker = broker
         self._dispatcher = dispatcher
+        self._indexes = indexes  # None: prune the default index only
         # Events delivered together (up to the consumer's prefetch) share one transaction.
         self._statuses = CoalescingStatusApplier(catalog)
         # Its span continues the worker's trace (the upload's): applying a status is part of it.
@@ -94,6 +102,7 @@ class JobEventHandler:
                 tenant_id=message.tenant_id,
                 document_id=message.document_id,
                 keep_version=keep_version,
+                index_models=await self._indexes.kept() if self._indexes is not None else (),
             ),
             routing_key=ROUTING_DELETE,
             headers=inject_context(),

@@ -27,7 +27,11 @@ _PER_SWEEP = 100
 
 
 async def resend_pending_erasures(
-    catalog: PendingErasures, broker: Broker, *, limit: int = _PER_SWEEP
+    catalog: PendingErasures,
+    broker: Broker,
+    *,
+    limit: int = _PER_SWEEP,
+    index_models: tuple[str, ...] = (),
 ) -> int:
     """Send the erasure request again for deleted documents still pending; how many went out.
 
@@ -35,7 +39,9 @@ async def resend_pending_erasures(
     """
     sent = 0
     for tenant_id, document_id in await catalog.documents_pending_erasure(limit=limit):
-        if not await request_chunk_deletion(catalog, broker, tenant_id, document_id):
+        if not await request_chunk_deletion(
+            catalog, broker, tenant_id, document_id, index_models=index_models
+        ):
             break
         sent += 1
     if sent:

@@ -27,13 +27,18 @@ _log = structlog.get_logger(__name__)
 
 
 async def erase_tenant(
-    catalog: TenantDirectory, broker: Broker, keys: KeyDirectory, tenant_id: TenantId
+    catalog: TenantDirectory,
+    broker: Broker,
+    keys: KeyDirectory,
+    tenant_id: TenantId,
+    *,
+    index_models: tuple[str, ...] = (),
 ) -> bool:
     """Erase everything of the tenant; ``False`` when the catalog had no such tenant."""
     existed = await catalog.delete_tenant(tenant_id)
     keys.forget_tenant(tenant_id)
     await broker.publish(
-        TenantDeleteRequested(tenant_id=tenant_id),
+        TenantDeleteRequested(tenant_id=tenant_id, index_models=index_models),
         routing_key=ROUTING_TENANT_DELETE,
         headers=inject_context(),
     )

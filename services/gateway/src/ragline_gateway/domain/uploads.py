@@ -74,7 +74,12 @@ async def submit_upload(
 
 
 async def request_chunk_deletion(
-    catalog: PendingErasures, broker: Broker, tenant_id: TenantId, document_id: str
+    catalog: PendingErasures,
+    broker: Broker,
+    tenant_id: TenantId,
+    document_id: str,
+    *,
+    index_models: tuple[str, ...] = (),
 ) -> bool:
     """Ask the worker to delete every chunk of a document the catalog already tombstoned;
     whether the broker confirmed the request.
@@ -86,7 +91,9 @@ async def request_chunk_deletion(
     """
     try:
         await broker.publish(
-            DocumentDeleteRequested(tenant_id=tenant_id, document_id=document_id),
+            DocumentDeleteRequested(
+                tenant_id=tenant_id, document_id=document_id, index_models=index_models
+            ),
             routing_key=ROUTING_DELETE,
             headers=inject_context(),
         )

@@ -1,0 +1,45 @@
+"""Deletions reach every index not dropped (issue 15), so switching back shows no deleted
+document and erasing a tenant erases it from every model's index."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from gw_harness import make_tenant
+from test_gw_index_models import OPERATOR, ModelIndexes, _until, _upload, client, indexes
+
+__all__ = ["client", "indexes"]
+
+
+async def _deletes(indexes: ModelIndexes, count: int) -> list[tuple[str, tuple[str, ...]]]:
+    for _ in range(200):
+        if len(indexes.deletes) >= count:
+            break
+        await asyncio.sleep(0.01)
+    return indexes.deletes
+
+
+async def test_deletes_name_every_index_kept(
+    client: httpx.AsyncClient, indexes: ModelIndexes
+) -> None:
+    acme = await make_tenant(client, "acme")
+    await _upload(client, acme, "alpha")
+    indexes.hold.set()
+    await client.post("/v1/admin/index-models", json={"model": "onnx-int8"}, headers=OPERATOR)
+    await _until(client, "onnx-int8", "active")
+    [document] = (
+        await client.get("/v1/documents", headers={"Authorization": f"Bearer {acme.key}"})
+    ).json()["documents"]
+
+    deleted = await client.delete(
+        f"/v1/documents/{document['id']}", headers={"Authorization": f"Bearer {acme.key}"}
+    )
+    assert deleted.status_code == 204, deleted.text
+    erased = await client.delete(f"/v1/tenants/{acme.id}", headers=OPERATOR)
+    assert erased.status_code == 204, erased.text
+
+    assert await _deletes(indexes, 2) == [
+        ("document.delete.v1", ("hash", "onnx-int8")),
+        ("tenant.delete.v1", ("hash", "onnx-int8")),
+    ]
