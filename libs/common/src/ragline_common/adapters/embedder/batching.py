@@ -32,19 +32,45 @@ own ``count_tokens`` of the texts, and they are split among the callers whose te
 batch in proportion to those texts' ``count_tokens`` (largest remainder, so the shares add up
 to the batch's total). A share of a reported total is flagged ``estimated`` when the local
 count and the provider's disagree.
+
+Those counts are not taken twice: the worker's chunker measures every chunk with this class's
+``count_tokens`` (its last count of a chunk is of exactly the chunk's text), and the batcher
+remembers the latest ``REMEMBERED_COUNTS`` answers, so weighing a batch is mostly look-ups. A
+text that was never counted, or was forgotten, is simply counted again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections import deque
+import threading
+from collections import OrderedDict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ragline_common.ports.embedder import Embedder, EmbeddingsWithUsage, ReportsUsage
+from ragline_common.settings import EmbedderSettings
 
 _Vectors = list[list[float]]
+
+REMEMBERED_COUNTS = 8192
+"""Token counts kept for the batches to come. The chunker counts every sentence as well as
+every chunk, about six texts per chunk, and the worker chunks up to ``concurrency`` documents
+while earlier ones wait for their window: 8,192 answers cover 128 documents of a dozen chunks.
+Bounded, since it holds the texts (at most a chunk each) until they are used or pushed out."""
+
+
+def worker_batch_size(inner: Embedder, settings: EmbedderSettings) -> int:
+    """Texts per ``embed_documents`` call of the worker's batcher around ``inner``.
+
+    A local model is fastest at ``batch_size`` (CPU caches and attention memory, see
+    :class:`EmbedderSettings`). A remote provider (one that reports usage) costs a round trip
+    per call and splits calls into requests of ``request_batch_size`` itself, so batches of
+    16 would only multiply the requests by four: it gets the larger of the two.
+    """
+    if isinstance(inner, ReportsUsage):
+        return max(settings.batch_size, settings.request_batch_size)
+    return settings.batch_size
 
 
 @dataclass(eq=False)
@@ -110,6 +136,9 @@ class BatchingEmbedder:
         self._untaken = 0
         self._arrived = asyncio.Event()
         self._flushers: set[asyncio.Task[None]] = set()
+        # Written from the chunkers' worker threads, read on the event loop.
+        self._counts: OrderedDict[str, int] = OrderedDict()
+        self._counts_lock = threading.Lock()
 
     @property
     def model_id(self) -> str:
@@ -123,7 +152,14 @@ class BatchingEmbedder:
         await self._inner.warm_up()
 
     def count_tokens(self, text: str) -> int:
-        return self._inner.count_tokens(text)
+        """The inner embedder's count, remembered for weighing the batch ``text`` joins."""
+        count = self._inner.count_tokens(text)
+        with self._counts_lock:
+            self._counts[text] = count
+            self._counts.move_to_end(text)
+            if len(self._counts) > REMEMBERED_COUNTS:
+                self._counts.popitem(last=False)
+        return count
 
     async def embed_query(self, text: str) -> list[float]:
         return await self._inner.embed_query(text)
@@ -175,6 +211,10 @@ class BatchingEmbedder:
                 abandoned.update(self._pending)
             for request in abandoned:
                 request.future.cancel()
+            # Gone from the lanes now, not when the done callback runs: a caller woken by this
+            # lane's last result may call again in between, and must then start a new lane
+            # (its texts would otherwise wait for a lane that has already stopped looking).
+            self._flushers.discard(asyncio.current_task())
 
     async def _wait_for_window(self) -> None:
         """Return when a full window is waiting or the oldest waiting text is due."""
@@ -223,9 +263,10 @@ class BatchingEmbedder:
             if not batch:
                 continue
             texts = [request.texts[i] for request, i in batch]
-            # Counted once per batch: the callers' shares, and the total when the inner
-            # embedder reports none (tokenising is work on the event loop).
-            weights = [self._inner.count_tokens(text) for text in texts]
+            # Weighed once per batch, from the chunker's counts where it took them: the
+            # callers' shares, and the total when the inner embedder reports none (tokenising
+            # here would be work on the event loop).
+            weights = [self._counted(text) for text in texts]
             try:
                 usage = await self._embed_batch(texts, weights)
                 vectors = usage.vectors
@@ -246,6 +287,12 @@ class BatchingEmbedder:
                     request.future.set_result(
                         [request.vectors[j] for j in range(len(request.texts))]
                     )
+
+    def _counted(self, text: str) -> int:
+        """``text``'s count as the chunker took it (forgotten once used), else a fresh one."""
+        with self._counts_lock:
+            count = self._counts.pop(text, None)
+        return self._inner.count_tokens(text) if count is None else count
 
     async def _embed_batch(self, texts: list[str], weights: Sequence[int]) -> EmbeddingsWithUsage:
         if isinstance(self._inner, ReportsUsage):
