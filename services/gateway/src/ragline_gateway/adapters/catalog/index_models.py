@@ -9,22 +9,27 @@ switch exactly once, whichever replica applies the last event.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import RowMapping, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ragline_common.errors import Conflict, NotFound
-from ragline_common.ids import new_id
 from ragline_common.tenancy import TenantId
-from ragline_gateway.adapters.catalog.connections import UNFINISHED, Connections, first, now
-from ragline_gateway.adapters.catalog.tables import documents, index_models, jobs, reindex_tasks
+from ragline_gateway.adapters.catalog.connections import Connections, first, now
+from ragline_gateway.adapters.catalog.reindex_enumeration import (
+    PLACEHOLDER,
+    Position,
+    enqueue_page,
+)
+from ragline_gateway.adapters.catalog.tables import index_models, reindex_tasks
 from ragline_gateway.ports.catalog.index_models import (
     IndexModelRecord,
     IndexModelState,
     ReindexTask,
 )
 
-_INSERT_BATCH = 500
 _REASON_CHARS = 1000
 
 
@@ -40,6 +45,11 @@ def _record(row: RowMapping) -> IndexModelRecord:
         failed=row["failed"],
         error=row["error"],
     )
+
+
+def _same_run(record: IndexModelRecord | None, started: datetime) -> bool:
+    """The index is still building in the reindex that started at ``started``."""
+    return record is not None and record.state == "building" and record.created_at == started
 
 
 def _task(row: RowMapping) -> ReindexTask:
@@ -139,7 +149,41 @@ class SqlIndexModels:
         return _record(row) if row is not None else None
 
     async def start_reindex(self, spec: str, *, default_spec: str) -> IndexModelRecord:
+        """Mark ``spec`` building, then enqueue its tasks a page per transaction (see
+        :mod:`.reindex_enumeration` for why nothing is lost or counted twice meanwhile)."""
         await self.active_index_model(default_spec)
+        started = await self._begin_reindex(spec)
+        after: Position | None = None
+        while True:
+            still_building, after = await self._enqueue_next_page(spec, started, after)
+            if not still_building:
+                break  # dropped (and maybe restarted) meanwhile: this run stops here
+            if after is None:
+                return await self._end_enumeration(spec, started)
+        record = await self.get_index_model(spec)
+        assert record is not None  # rows are never deleted
+        return record
+
+    async def _enqueue_next_page(
+        self, spec: str, started: datetime, after: Position | None
+    ) -> tuple[bool, Position | None]:
+        """One page of the enumeration, one short transaction: (still this run, next page)."""
+        async with self._connections.writing() as connection:
+            # Same lock order as settling a task: the active row, then this one.
+            await _lock_active(connection)
+            if not _same_run(await _locked(connection, spec), started):
+                return False, None
+            count, after = await enqueue_page(connection, spec, created=started, after=after)
+            await connection.execute(
+                update(index_models)
+                .where(index_models.c.spec == spec)
+                .values(total=index_models.c.total + count)
+            )
+        return True, after
+
+    async def _begin_reindex(self, spec: str) -> datetime:
+        """Refuse or mark ``spec`` building, its total holding the enumeration's placeholder;
+        returns the run's ``created_at``, which later pages check they still belong to."""
         async with self._connections.writing() as connection:
             active = await _lock_active(connection)
             if active is not None and active.spec == spec:
@@ -152,82 +196,44 @@ class SqlIndexModels:
                     f"A reindex to {building['spec']} is in progress; wait for it, or drop it.",
                     code="reindex_in_progress",
                 )
-            existing = await _locked(connection, spec)
-            started = now()
             fields = {
                 "state": "building",
-                "created_at": started,
+                "created_at": now(),
                 "activated_at": None,
-                "total": 0,
+                "total": PLACEHOLDER,
                 "done": 0,
                 "failed": 0,
                 "error": None,
             }
-            if existing is None:
+            if await _locked(connection, spec) is None:
                 await connection.execute(insert(index_models).values(spec=spec, **fields))
             else:
                 await connection.execute(delete(reindex_tasks).where(reindex_tasks.c.spec == spec))
                 await connection.execute(
                     update(index_models).where(index_models.c.spec == spec).values(**fields)
                 )
-            total = await self._enqueue_live_versions(connection, spec)
-            await connection.execute(
-                update(index_models).where(index_models.c.spec == spec).values(total=total)
-            )
             record = await _locked(connection, spec)
-            if record is not None and total == 0:
-                # Nothing to re-embed (an empty catalog): complete at once, switch at once.
-                await _switch(connection, spec)
-                record = await _locked(connection, spec)
         assert record is not None  # written in this very transaction
-        return record
+        return record.created_at
 
-    async def _enqueue_live_versions(self, connection: AsyncConnection, spec: str) -> int:
-        latest_job = jobs.c.document_id == documents.c.id
-        rows = await connection.execute(
-            select(
-                documents.c.id,
-                documents.c.tenant_id,
-                documents.c.version,
-                documents.c.indexed_version,
-                jobs.c.status,
-            )
-            .select_from(
-                documents.outerjoin(jobs, latest_job & (jobs.c.version == documents.c.version))
-            )
-            .where(documents.c.deleted_at.is_(None))
-            .order_by(documents.c.tenant_id, documents.c.created_at, documents.c.id)
-        )
-        created = now()
-        batch: list[dict[str, object]] = []
-        total = 0
-        for row in rows:
-            versions = [] if row.indexed_version is None else [row.indexed_version]
-            if row.version != row.indexed_version and row.status in UNFINISHED:
-                versions.append(row.version)
-            for version in versions:
-                batch.append(
-                    {
-                        "id": new_id("rix"),
-                        "spec": spec,
-                        "tenant_id": row.tenant_id,
-                        "document_id": row.id,
-                        "version": version,
-                        "state": "queued",
-                        "reason": None,
-                        "created_at": created,
-                    }
+    async def _end_enumeration(self, spec: str, started: datetime) -> IndexModelRecord:
+        """Every page is in: remove the placeholder, and switch reads if every task is done
+        already (or there was none: an empty catalog)."""
+        async with self._connections.writing() as connection:
+            await _lock_active(connection)
+            record = await _locked(connection, spec)
+            if record is not None and _same_run(record, started):
+                await connection.execute(
+                    update(index_models)
+                    .where(index_models.c.spec == spec)
+                    .values(total=index_models.c.total - PLACEHOLDER)
                 )
-            if len(batch) >= _INSERT_BATCH:
-                total += await self._insert_tasks(connection, batch)
-                batch = []
-        return total + await self._insert_tasks(connection, batch)
-
-    @staticmethod
-    async def _insert_tasks(connection: AsyncConnection, batch: list[dict[str, object]]) -> int:
-        if batch:
-            await connection.execute(insert(reindex_tasks), batch)
-        return len(batch)
+                record = await _locked(connection, spec)
+                if record is not None and record.complete and record.failed == 0:
+                    await _switch(connection, spec)
+                    record = await _locked(connection, spec)
+        assert record is not None
+        return record
 
     async def activate_index_model(self, spec: str) -> IndexModelRecord:
         async with self._connections.writing() as connection:
