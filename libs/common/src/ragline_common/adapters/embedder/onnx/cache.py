@@ -28,6 +28,12 @@ from pathlib import Path
 RECIPE_VERSION = "2"
 """Bump when the export writes something different from the same source (opset, quantisation
 options, reference sample): every cache entry is then rebuilt."""
+FP32_FILE = "model-fp32.onnx"
+INT8_FILE = "model-int8.onnx"
+OUTPUT_NAME = "token_embeddings"
+"""The files an export folder holds and the graph output the runtime reads: here, not in the
+export, so serving never imports the module that drives torch."""
+
 EXPORT_TIMEOUT_S = 900.0
 """About 20 s on an idle two-core machine; generous because a cold start may share the cores."""
 _IGNORED_FILES = frozenset({"README.md", ".gitattributes"})

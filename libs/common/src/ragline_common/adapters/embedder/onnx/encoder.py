@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ragline_common.adapters.embedder.model_dir import SentenceModelConfig
-from ragline_common.adapters.embedder.onnx.export import OUTPUT_NAME
+from ragline_common.adapters.embedder.onnx.cache import OUTPUT_NAME
 from ragline_common.adapters.embedder.onnx.pooling import FloatArray, normalize, pool
 
 

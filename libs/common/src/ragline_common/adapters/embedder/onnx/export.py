@@ -37,6 +37,9 @@ from ragline_common.adapters.embedder.model_dir import (
     require_model_dir,
 )
 from ragline_common.adapters.embedder.onnx.cache import (
+    FP32_FILE,
+    INT8_FILE,
+    OUTPUT_NAME,
     RECIPE_VERSION,
     export_dir,
     publish,
@@ -44,10 +47,7 @@ from ragline_common.adapters.embedder.onnx.cache import (
 from ragline_common.adapters.embedder.onnx.reference import SAMPLE_TEXTS, write_reference
 from ragline_common.settings import EmbedderSettings
 
-FP32_FILE = "model-fp32.onnx"
-INT8_FILE = "model-int8.onnx"
 MANIFEST_FILE = "manifest.json"
-OUTPUT_NAME = "token_embeddings"
 OPSET = 17
 
 

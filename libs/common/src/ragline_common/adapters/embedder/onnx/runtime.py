@@ -22,9 +22,8 @@ from ragline_common.adapters.embedder.model_dir import (
     default_model_path,
     read_sentence_model_config,
 )
-from ragline_common.adapters.embedder.onnx.cache import ensure_exported
+from ragline_common.adapters.embedder.onnx.cache import FP32_FILE, INT8_FILE, ensure_exported
 from ragline_common.adapters.embedder.onnx.encoder import OnnxSentenceEncoder
-from ragline_common.adapters.embedder.onnx.export import FP32_FILE, INT8_FILE
 from ragline_common.adapters.embedder.onnx.reference import verify_against_reference
 from ragline_common.adapters.embedder.onnx.verified import (
     is_verified,
