@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -101,6 +102,7 @@ class EdgeVectorStore:
         self._write_lock = anyio.Lock()
         self._shard: edge.EdgeShard | None = None
         self._flushed_at = time.monotonic()
+        self._bulk_loads = 0
 
     async def open(self) -> None:
         async with self._write_lock:
@@ -131,6 +133,27 @@ class EdgeVectorStore:
 
     async def ping(self) -> None:
         await self._run(lambda shard: shard.info())
+
+    @asynccontextmanager
+    async def bulk_load(self) -> AsyncIterator[None]:
+        """Many writes, indexed once at the end (the last of overlapping bulk loads).
+
+        The engine builds HNSW graphs only when its optimizer runs, which this adapter does
+        in :meth:`open`: points written meanwhile sit in plain segments, which every search
+        scores exactly, so results are correct throughout. After a bulk load that is many
+        points, so its end runs the optimizer once (holding the interpreter for a while, as
+        at open) rather than leaving them unindexed until the next start.
+        """
+        self._bulk_loads += 1
+        try:
+            yield
+        finally:
+            self._bulk_loads -= 1
+            if self._bulk_loads == 0 and self._shard is not None:
+                # Shielded: a cancelled loader must not leave the lock or the thread behind.
+                with anyio.CancelScope(shield=True):
+                    async with self._write_lock:
+                        await self._run(lambda shard: shard.optimize())
 
     async def upsert(self, tenant_id: TenantId, points: Sequence[ChunkPoint]) -> None:
         check_points(tenant_id, points, self._dimension)

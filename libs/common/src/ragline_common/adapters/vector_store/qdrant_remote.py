@@ -12,10 +12,11 @@ speaks the server API in-process; the contract tests use it so they need no serv
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
+import anyio
 import httpx
 from qdrant_client import AsyncQdrantClient, models
 from qdrant_client.common.client_exceptions import ResourceExhaustedResponse
@@ -76,6 +77,11 @@ _INDEXES: dict[str, models.KeywordIndexParams | models.IntegerIndexParams] = {
 }
 
 
+DEFAULT_INDEXING_THRESHOLD_KB = 10_000
+"""Put back after a bulk load only when the collection's own value (read as each load starts)
+was not known: KB of vectors a segment holds before it gets HNSW, Qdrant's usual default."""
+
+
 class QdrantRemoteVectorStore:
     """Tenant-scoped chunk storage in the collection of one embedding model.
 
@@ -104,6 +110,8 @@ class QdrantRemoteVectorStore:
         self._location = location
         self._path = path
         self._client: AsyncQdrantClient | None = None
+        self._bulk_loads = 0
+        self._indexing_threshold: int | None = None
 
     async def open(self) -> None:
         client = self._connect()
@@ -138,6 +146,40 @@ class QdrantRemoteVectorStore:
         except Exception as exc:
             # A missing collection or a refused request: either way the store cannot serve.
             raise store_unavailable(FAILING, exc) from exc
+
+    @asynccontextmanager
+    async def bulk_load(self) -> AsyncIterator[None]:
+        """Many writes, indexed once at the end (the last of overlapping bulk loads).
+
+        Qdrant's advice for bulk uploads: at ``indexing_threshold`` 0 the server builds (and
+        rebuilds, as segments merge) no HNSW graph; unindexed points are scored exactly, so
+        searches stay correct. The collection's threshold is put back when the last bulk load
+        of this process ends. A process killed inside one leaves the collection unindexed
+        (correct, slower) until a later bulk load ends.
+        """
+        client = self._require_client()
+        self._bulk_loads += 1
+        try:
+            if self._bulk_loads == 1:
+                with _upstream_errors():
+                    info = await client.get_collection(self.collection)
+                    threshold = info.config.optimizer_config.indexing_threshold
+                    if threshold:  # not a bulk load's 0 left behind by a killed process
+                        self._indexing_threshold = threshold
+                    await client.update_collection(
+                        self.collection,
+                        optimizers_config=models.OptimizersConfigDiff(indexing_threshold=0),
+                    )
+            yield
+        finally:
+            self._bulk_loads -= 1
+            if self._bulk_loads == 0:
+                restored = self._indexing_threshold or DEFAULT_INDEXING_THRESHOLD_KB
+                with anyio.CancelScope(shield=True), _upstream_errors():
+                    await client.update_collection(
+                        self.collection,
+                        optimizers_config=models.OptimizersConfigDiff(indexing_threshold=restored),
+                    )
 
     async def upsert(self, tenant_id: TenantId, points: Sequence[ChunkPoint]) -> None:
         check_points(tenant_id, points, self._dimension)
