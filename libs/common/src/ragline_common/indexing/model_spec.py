@@ -76,6 +76,19 @@ class ModelSpec:
                 update["model"] = self.model
         return base.model_copy(update=update)
 
+    def shares_collection_with(self, other: ModelSpec) -> bool:
+        """Whether both specs write the same collection, known without opening either model.
+
+        Every local backend (``onnx-int8``, ``onnx``, ``torch``) reports the one MiniLM model
+        id and dimension whatever its MODEL directory (their vectors are interchangeable, see
+        ``adapters/embedder/threaded.py``), so any two local specs share a collection. Other
+        kinds share one only when they are the same spec: the hash dimension and a provider's
+        model come from the process settings, the same for both.
+        """
+        if self.kind in _LOCAL_KINDS and other.kind in _LOCAL_KINDS:
+            return True
+        return self == other
+
     def __str__(self) -> str:
         return self.kind if self.model is None else f"{self.kind}:{self.model}"
 

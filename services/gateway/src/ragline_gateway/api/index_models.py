@@ -3,7 +3,8 @@
 Operator token only, like tenant management: indexes are shared by every tenant. A spec is
 ``KIND`` or ``KIND:MODEL``; in a path it may hold slashes (a local model directory), hence the
 ``path`` converter. Refusals are problem+json with stable codes: 422 ``unknown_index_model``,
-409 ``reindex_in_progress`` / ``index_model_active`` / ``index_model_dropped``, 404
+409 ``reindex_in_progress`` / ``index_model_active`` / ``index_model_dropped`` /
+``index_model_same_collection`` (the spec writes a kept index's collection), 404
 ``index_model_not_found``. The rules are in :mod:`ragline_gateway.domain.reindex`.
 """
 

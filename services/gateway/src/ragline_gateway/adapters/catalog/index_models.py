@@ -22,6 +22,7 @@ from ragline_gateway.adapters.catalog.reindex_enumeration import (
     PLACEHOLDER,
     Position,
     enqueue_page,
+    refuse_shared_collection,
 )
 from ragline_gateway.adapters.catalog.tables import index_models, reindex_tasks
 from ragline_gateway.ports.catalog.index_models import (
@@ -196,6 +197,7 @@ class SqlIndexModels:
                     f"A reindex to {building['spec']} is in progress; wait for it, or drop it.",
                     code="reindex_in_progress",
                 )
+            await refuse_shared_collection(connection, spec)
             fields = {
                 "state": "building",
                 "created_at": now(),

@@ -1,4 +1,5 @@
-"""Enumerating the live document versions a reindex re-embeds, one page per transaction.
+"""Starting a reindex: whether the spec may be built, and enumerating the live document
+versions it re-embeds, one page per transaction.
 
 A reindex enqueues one task per live version of every tenant. Doing that in one write
 transaction held the catalog's write lock for the whole enumeration (on SQLite, every upload
@@ -28,9 +29,11 @@ from datetime import datetime
 from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ragline_common.errors import Conflict
 from ragline_common.ids import new_id
+from ragline_common.indexing.model_spec import ModelSpec
 from ragline_gateway.adapters.catalog.connections import UNFINISHED
-from ragline_gateway.adapters.catalog.tables import documents, jobs, reindex_tasks
+from ragline_gateway.adapters.catalog.tables import documents, index_models, jobs, reindex_tasks
 
 PAGE = 500
 """Documents read and enqueued per transaction (each is one or two versions)."""
@@ -104,3 +107,22 @@ async def enqueue_page(
         await connection.execute(insert(reindex_tasks), tasks)
     following = (rows[-1].tenant_id, rows[-1].id) if len(rows) == limit else None
     return len(tasks), following
+
+
+async def refuse_shared_collection(connection: AsyncConnection, spec: str) -> None:
+    """409 ``index_model_same_collection`` when ``spec`` would write the collection of an
+    index kept for reads (``torch`` while ``onnx-int8`` is active): it is that index already,
+    and dropping either would delete both."""
+    wanted = ModelSpec.parse(spec)
+    kept = await connection.execute(
+        select(index_models.c.spec, index_models.c.state).where(
+            index_models.c.state.in_(("active", "previous")), index_models.c.spec != spec
+        )
+    )
+    for row in kept:
+        if wanted.shares_collection_with(ModelSpec.parse(row.spec)):
+            hint = "" if row.state == "active" else f"; activate {row.spec} instead"
+            raise Conflict(
+                f"{spec} writes the same collection as the {row.state} index {row.spec}{hint}.",
+                code="index_model_same_collection",
+            )
