@@ -92,6 +92,11 @@ def _split(text: str, start: int, end: int, boundary: re.Pattern[str]) -> Iterat
     yield from _trimmed(text, cursor, end)
 
 
+def trimmed_span(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """``text[start:end]`` without surrounding whitespace, as units are (None: all blank)."""
+    return next(_trimmed(text, start, end), None)
+
+
 def _trimmed(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
     while start < end and text[start].isspace():
         start += 1
