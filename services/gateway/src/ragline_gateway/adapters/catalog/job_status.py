@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Executable, String, bindparam, column, or_, select, update, values
+from sqlalchemy import Executable, bindparam, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ragline_common.messages import JobStatus
@@ -184,12 +184,13 @@ async def start_processing(
 
 
 def _start_statement(updates: Sequence[JobStatusUpdate], now: datetime) -> Executable:
+    """Built from cacheable parts only (an expanding ``IN`` of pairs, not a ``VALUES`` list,
+    which SQLAlchemy compiles anew on every execution)."""
     pairs = sorted({(event.job_id, event.tenant_id) for event in updates})
-    event = values(column("job_id", String), column("tenant_id", String), name="event").data(pairs)
     # Locked in id order, as apply_statuses locks them: replicas cannot deadlock on jobs.
     locked = (
         select(jobs.c.id)
-        .where(jobs.c.id.in_([job_id for job_id, _ in pairs]))
+        .where(tuple_(jobs.c.id, jobs.c.tenant_id).in_(pairs))
         .order_by(jobs.c.id)
         .with_for_update()
         .cte("locked")
@@ -198,8 +199,6 @@ def _start_statement(updates: Sequence[JobStatusUpdate], now: datetime) -> Execu
         update(jobs)
         .where(
             jobs.c.id == locked.c.id,
-            jobs.c.id == event.c.job_id,
-            jobs.c.tenant_id == event.c.tenant_id,
             jobs.c.status == JobStatus.QUEUED.value,
         )
         .values(status=JobStatus.PROCESSING.value, updated_at=now)
