@@ -19,10 +19,37 @@ from ragline_common.contracts.search import SearchHit
 
 MIN_JACCARD = 0.9
 _WORD = re.compile(r"\w+")
+_ASCII_SEPARATORS_AS_SPACE = bytes(
+    byte if byte >= 0x80 or chr(byte).isalnum() or byte == ord("_") else ord(" ")
+    for byte in range(256)
+)
+"""Every ASCII byte that ``\\w`` does not match becomes a space; letters, digits, ``_`` and
+the bytes of non-ASCII characters (never ASCII in UTF-8) stay."""
 
 
 def _words(text: str) -> frozenset[str]:
-    return frozenset(_WORD.findall(text.lower()))
+    """The set of ``\\w+`` words of ``text`` lowercased, as :data:`_WORD` finds them.
+
+    Splitting at ASCII separators with ``bytes.translate`` is three times faster than
+    ``findall`` on ASCII text (0.15 against 0.45 ms for ten SciFact abstracts: a third of the
+    gateway's own cost per search). Only tokens holding a non-ASCII character go through the
+    expression (joined by spaces): a separator ends a ``\\w+`` match anyway, so the words are
+    the same. The whole text is lowercased first, as before (``str.lower`` looks at neighbours,
+    e.g. for a final sigma).
+    """
+    lowered = text.lower()
+    # surrogatepass: a lone surrogate (valid in a JSON string) is not a word character either.
+    spaced = (
+        lowered.encode(errors="surrogatepass")
+        .translate(_ASCII_SEPARATORS_AS_SPACE)
+        .decode(errors="surrogatepass")
+    )
+    words = set(spaced.split())
+    if not spaced.isascii():
+        odd = [token for token in words if not token.isascii()]
+        words.difference_update(odd)
+        words.update(_WORD.findall(" ".join(odd)))
+    return frozenset(words)
 
 
 def _near_identical(a: frozenset[str], b: frozenset[str]) -> bool:
