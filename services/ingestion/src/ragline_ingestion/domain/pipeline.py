@@ -125,10 +125,16 @@ class IngestionPipeline:
         names = (request.reindex_of,) if request.reindex_of else request.index_models
         try:
             with _upstream("vector store"):
-                targets = await self._targets.of(names)
+                targets = await self._targets.of(
+                    names, sent_at=request.occurred_at, rebuilds=request.reindex_of
+                )
         except PermanentProcessingError as exc:
             await self._report_failed(request, exc)
             raise
+        if not targets:
+            # A reindex task whose index was dropped after it was sent: never recreate it.
+            await self._publish_status(request, JobStatus.FAILED, reason="its index was dropped")
+            return
         newest = await self._newest_version(request, targets)
         if newest is not None and newest > request.version:
             # A late retry of an old version must not replace the newer one.
@@ -158,7 +164,7 @@ class IngestionPipeline:
 
     async def delete(self, request: DocumentDeleteRequested) -> None:
         with _stage("delete"), _upstream("vector store"):
-            targets = await self._targets.of(request.index_models)
+            targets = await self._targets.of(request.index_models, sent_at=request.occurred_at)
             for target in targets:
                 await target.store.delete_document(
                     request.tenant_id, request.document_id, keep_version=request.keep_version
@@ -170,7 +176,7 @@ class IngestionPipeline:
     async def delete_tenant(self, request: TenantDeleteRequested) -> None:
         """Erase every chunk of an erased tenant (issue 6: DELETE /v1/tenants/{id})."""
         with _stage("delete"), _upstream("vector store"):
-            targets = await self._targets.of(request.index_models)
+            targets = await self._targets.of(request.index_models, sent_at=request.occurred_at)
             for target in targets:
                 await target.store.delete_tenant(request.tenant_id)
         _log.info("tenant_chunks_deleted", indexes=len(targets))
@@ -178,7 +184,7 @@ class IngestionPipeline:
     async def drop_index(self, request: IndexDropRequested) -> None:
         """Delete a retired model's whole index (the operator dropped it after a reindex)."""
         with _upstream("vector store"):
-            await self._targets.drop(request.index_model)
+            await self._targets.drop(request.index_model, at=request.occurred_at)
         _log.info("index_dropped", index_model=request.index_model)
 
     async def _newest_version(
