@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import structlog
 from opentelemetry import trace
 
+from ragline_common.contracts.chunk import DocumentChunk
 from ragline_common.contracts.search import (
     ChunkPage,
     ChunkPageRequest,
@@ -71,12 +72,20 @@ class _Index:
     store: VectorStore
 
 
+_STORED_HIT_FIELDS = tuple(DocumentChunk.model_fields)
+"""What a hit shows of the stored chunk (``SearchHit`` adds the point id and the score)."""
+
+
 def to_hit(chunk: ScoredChunk) -> SearchHit:
     """The stored chunk as a hit: its fields as stored (the tenant and the indexing details
-    left out), with the point id and the score this search gave it."""
-    return SearchHit.model_validate(
-        chunk.payload.model_dump() | {"chunk_id": chunk.id, "score": chunk.score}
-    )
+    left out), with the point id and the score this search gave it.
+
+    The shown fields are read off the payload rather than dumped whole: ``model_dump`` of
+    every stored field (metadata included) was a third of the cost of a hit.
+    """
+    payload = chunk.payload
+    fields = {name: getattr(payload, name) for name in _STORED_HIT_FIELDS}
+    return SearchHit.model_validate(fields | {"chunk_id": chunk.id, "score": chunk.score})
 
 
 class SearchService:
