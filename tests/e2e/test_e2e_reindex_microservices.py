@@ -27,6 +27,9 @@ BUILD_TIMEOUT_S = 300.0
 SWITCH_SPREAD_S = 1.6
 """How far apart two clients may first see the new model: the 1 s cache of each replica plus
 one search's latency on a shared machine."""
+MINILM_KEY = "all-minilm-l6-v2-384"
+"""The MiniLM shard's name under the worker's vectors directory."""
+TOMBSTONE = f"{MINILM_KEY}.dropped.json"
 DOCUMENTS = (
     "The Zorblax reactor at Kestrel Station converts seawater into hydrogen fuel.",
     "Beta Corp sells hand-made oak furniture; tables are finished with linseed oil.",
@@ -163,6 +166,20 @@ def test_model_changes_across_processes_without_failed_searches(stack: Stack) ->
     assert _spread(searchers, "onnx-int8", 0.0) <= SWITCH_SPREAD_S
     assert _spread(searchers, "hash", back_at) <= SWITCH_SPREAD_S
     assert max(s.first_asked("hash", back_at) for s in searchers) - back_at <= SWITCH_SPREAD_S
+
+    # Dropping MiniLM deletes its shard and leaves a tombstone beside it, so no task still in
+    # flight can write it back; searches go on from the hash index.
+    dropped = httpx.delete(
+        f"{stack.url}/v1/admin/index-models/onnx-int8",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    )
+    assert dropped.status_code == 202, dropped.text
+    shard, tombstone = stack.vectors_dir / MINILM_KEY, stack.vectors_dir / TOMBSTONE
+    deadline = time.monotonic() + 30
+    while (shard.exists() or not tombstone.exists()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not shard.exists() and tombstone.exists()
 
 
 def test_the_worker_logs_each_index_opened_once(stack: Stack) -> None:
