@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ragline_common.errors import Conflict
@@ -77,11 +77,9 @@ async def enqueue_page(
     )
     if after is not None:
         tenant_id, document_id = after
+        # A row value: both backends walk the (tenant_id, id) index from there.
         query = query.where(
-            or_(
-                documents.c.tenant_id > tenant_id,
-                and_(documents.c.tenant_id == tenant_id, documents.c.id > document_id),
-            )
+            tuple_(documents.c.tenant_id, documents.c.id) > (tenant_id, document_id)
         )
     rows = (await connection.execute(query)).all()
     tasks: list[dict[str, object]] = []
