@@ -58,6 +58,12 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET /v1/admin/dead-letters": TENANT_ADMINS,
     "DELETE /v1/admin/dead-letters": TENANT_ADMINS,
     "POST /v1/admin/dead-letters/{dead_letter_id}/replay": TENANT_ADMINS,
+    # Which model index every tenant's searches read is the deployment's, not a tenant's.
+    "GET /v1/admin/index-models": frozenset({OPERATOR}),
+    "POST /v1/admin/index-models": frozenset({OPERATOR}),
+    "GET /v1/admin/index-models/{spec}": frozenset({OPERATOR}),
+    "DELETE /v1/admin/index-models/{spec}": frozenset({OPERATOR}),
+    "POST /v1/admin/index-models/{spec}/activate": frozenset({OPERATOR}),
 }
 _PARAM = re.compile(r"{([^}]+)}")
 _MISSING = "0000000000000000000000000000dead"
@@ -73,6 +79,8 @@ def _path(method: str, template: str, tenant: TenantFixture) -> str:
         "job_id": tenant.jobs[0],
         "key_id": _MISSING,
         "dead_letter_id": _MISSING,
+        # A model index never started here: activating or dropping it changes nothing.
+        "spec": "onnx",
     }
     path = template
     for name in _PARAM.findall(template):

@@ -10,6 +10,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from ragline_common.tenancy import TenantId
 
+DEPLOYMENT_TABLES = frozenset({"alembic_version", "index_models"})
+"""Tables that hold no tenant's data: the schema version, which model index reads use."""
+
 
 async def _catalog_rows(stack: Stack, tenant_id: str) -> dict[str, int]:
     """Rows mentioning the tenant in every catalog table (found by reflection, not a list)."""
@@ -21,7 +24,9 @@ async def _catalog_rows(stack: Stack, tenant_id: str) -> dict[str, int]:
             await connection.run_sync(schema.reflect)
             rows: dict[str, int] = {}
             for table in schema.sorted_tables:
-                if table.name == "alembic_version":
+                if "tenant_id" not in table.c and "id" not in table.c:
+                    # A table with no tenant column must be the deployment's own, by name.
+                    assert table.name in DEPLOYMENT_TABLES, f"{table.name}: whose rows?"
                     continue
                 column = table.c["tenant_id"] if "tenant_id" in table.c else table.c["id"]
                 found = await connection.execute(select(table).where(column == tenant_id))
