@@ -239,7 +239,7 @@ async def test_a_reindex_builds_switches_back_and_drops(
 
     # The previous index keeps receiving uploads, so switching back loses nothing.
     await _upload(client, acme, "epsilon")
-    assert indexes.written[-1] == ("hash", "onnx-int8")
+    assert indexes.written[-1] == ("onnx-int8", "hash")  # the active first: it is billed
     back = await client.post("/v1/admin/index-models/hash/activate", headers=OPERATOR)
     assert back.status_code == 200 and back.json()["state"] == "active"
     await asyncio.sleep(1.1)

@@ -40,6 +40,6 @@ async def test_deletes_name_every_index_kept(
     assert erased.status_code == 204, erased.text
 
     assert await _deletes(indexes, 2) == [
-        ("document.delete.v1", ("hash", "onnx-int8")),
-        ("tenant.delete.v1", ("hash", "onnx-int8")),
+        ("document.delete.v1", ("onnx-int8", "hash")),
+        ("tenant.delete.v1", ("onnx-int8", "hash")),
     ]

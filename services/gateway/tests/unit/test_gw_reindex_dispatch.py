@@ -117,8 +117,9 @@ async def test_reindex_tasks_interleave_across_tenants_and_uploads_go_first(
     assert len(broker.sent) == 8 + 3 + 1
     record = await catalog.get_index_model("onnx-int8")
     assert record is not None and (record.state, record.done, record.total) == ("active", 11, 11)
-    # Once switched, uploads are written to the new active index and the previous one.
-    assert await indexes.written() == ("hash", "onnx-int8")
+    # Once switched, uploads are written to the new active index (named first, the one the
+    # worker bills) and the previous one.
+    assert await indexes.written() == ("onnx-int8", "hash")
     assert await indexes.active() == "onnx-int8"
     await broker.close()
 

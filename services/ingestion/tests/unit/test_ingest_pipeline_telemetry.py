@@ -20,6 +20,7 @@ from ingest_pipeline_harness import (
 
 from ragline_common.adapters.embedder import HashEmbedder
 from ragline_common.adapters.embedder.batching import BatchingEmbedder
+from ragline_common.messages import JobStatus, JobStatusChanged
 from ragline_common.observability import messaging
 from ragline_common.observability.metrics import REGISTRY
 from ragline_common.tenancy import TenantId
@@ -70,6 +71,25 @@ async def test_a_local_model_bills_the_tenant_its_chunks_tokens(
     assert expected > 0
     assert _embedding_tokens(embedder.model_id, TENANT) - before == expected
     assert _embedding_tokens(embedder.model_id, OTHER_TENANT) == other_before
+
+
+async def test_the_indexed_event_reports_the_tokens_for_the_usage_ledger(
+    consumer: IngestionQueueConsumer,
+    store: MemoryVectorStore,
+    embedder: FailingEmbedder,
+    broker: RecordingBroker,
+) -> None:
+    await consumer.handle(delivery(ingest_request()))
+
+    statuses = [m for m, _, _ in broker.published if isinstance(m, JobStatusChanged)]
+    assert [m.status for m in statuses] == [JobStatus.PROCESSING, JobStatus.INDEXED]
+    texts = [point.payload.text for point in store.of(TENANT, "doc_1")]
+    expected = sum(embedder.count_tokens(text) for text in texts)
+    assert (statuses[1].embedding_tokens, statuses[1].embedding_model) == (
+        expected,
+        embedder.model_id,
+    )
+    assert (statuses[0].embedding_tokens, statuses[0].embedding_model) == (None, None)
 
 
 async def test_a_providers_reported_tokens_are_billed_to_the_tenants_that_shared_a_batch(

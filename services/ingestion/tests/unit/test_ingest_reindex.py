@@ -136,6 +136,10 @@ async def test_one_job_writes_both_indexes_with_the_same_chunks(
     assert [s.status for s in statuses(broker)] == [JobStatus.PROCESSING, JobStatus.INDEXED]
     assert all(s.index_model is None for s in statuses(broker))
     assert wrapped == ["hash-32"]  # the new index's embedder is batched like the default's
+    # The tenant is billed once, for the first index named (the gateway names the active first).
+    indexed = statuses(broker)[-1]
+    assert indexed.embedding_model == "hash-64"
+    assert indexed.embedding_tokens is not None and indexed.embedding_tokens > 0
 
 
 async def test_a_reindex_task_writes_only_its_target_and_reports_it(
@@ -149,6 +153,8 @@ async def test_a_reindex_task_writes_only_its_target_and_reports_it(
     [event] = statuses(broker)  # no "processing": the document's own job is not this one
     assert (event.status, event.index_model) == (JobStatus.INDEXED, "onnx-int8")
     assert event.chunk_count
+    # Rebuilding an index is the operator's choice: no tenant is billed for it.
+    assert (event.embedding_tokens, event.embedding_model) == (None, None)
 
 
 async def test_a_reindex_task_already_superseded_counts_as_done(

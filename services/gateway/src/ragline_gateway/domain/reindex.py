@@ -106,7 +106,9 @@ class IndexModels:
         if active is None:  # a fresh catalog: seed the default
             active = await self._catalog.active_index_model(self.default_spec)
             rows = await self._catalog.list_index_models()
-        kept = tuple(row.spec for row in rows if row.state in _KEPT_STATES) or (active,)
+        # The active index first: the worker bills a tenant's upload for the first index named.
+        others = tuple(row.spec for row in rows if row.state in _KEPT_STATES and row.spec != active)
+        kept = (active, *others)
         building = any(row.state == "building" for row in rows)
         snapshot = _Snapshot(active, kept, building, time.monotonic())
         self._snapshot = snapshot
@@ -139,8 +141,12 @@ class IndexModels:
         return (await self.write_targets()).index_models
 
     async def kept(self) -> tuple[str, ...]:
-        """Every index not dropped: a deletion must reach each one (empty: the default only)."""
-        return self._named((await self._current()).kept)
+        """Every index not dropped: a deletion must reach each one (empty: the default only).
+
+        Read afresh like :meth:`write_targets`: a delete a moment after another replica started
+        a reindex must reach the new index too, and deletes are rare next to searches.
+        """
+        return self._named((await self._current(fresh=True)).kept)
 
     def _named(self, specs: tuple[str, ...]) -> tuple[str, ...]:
         """The default index alone travels as no name: the worker's default, exactly as before

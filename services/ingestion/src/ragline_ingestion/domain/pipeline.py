@@ -148,13 +148,23 @@ class IngestionPipeline:
         except PermanentProcessingError as exc:
             await self._report_failed(request, exc)
             raise
+        tokens = 0
         for start in range(0, len(chunks), self._settings.upsert_batch_size):
             batch = chunks[start : start + self._settings.upsert_batch_size]
-            await self._index(request, batch, targets)
+            tokens += await self._index(request, batch, targets)
         # Older versions stay: searches keep showing the catalog's current version until the
         # gateway flips it on this event, and the gateway then asks for the prune.
         DOCUMENTS.labels("indexed").inc()
-        await self._publish_status(request, JobStatus.INDEXED, chunk_count=len(chunks))
+        # The tenant's usage ledger gets what its upload cost in the index it reads first (the
+        # gateway names the active one first); a reindex is the operator's choice, not billed.
+        billed = None if request.reindex_of else targets[0].embedder.model_id
+        await self._publish_status(
+            request,
+            JobStatus.INDEXED,
+            chunk_count=len(chunks),
+            embedding_tokens=None if billed is None else tokens,
+            embedding_model=billed,
+        )
         _log.info(
             "document_indexed",
             chunk_count=len(chunks),
@@ -261,7 +271,8 @@ class IngestionPipeline:
         request: DocumentIngestRequested,
         chunks: Sequence[Chunk],
         targets: Sequence[IndexTarget],
-    ) -> None:
+    ) -> int:
+        """Embed and write one batch to each target; the first target's embedding tokens."""
         EMBED_BATCH_SIZE.observe(len(chunks))
         sparse: Sequence[SparseVector | None] = [None] * len(chunks)
         if self._sparse_encoder is not None:
@@ -285,6 +296,7 @@ class IngestionPipeline:
             for chunk in chunks
         ]
         # Parsed, chunked and sparse-encoded once; embedded and written once per index.
+        first_tokens: int | None = None
         for target in targets:
             with _stage("embed", batch_size=len(chunks)), _upstream("embedder"):
                 embedded = await self._embed(target.embedder, chunks)
@@ -299,6 +311,9 @@ class IngestionPipeline:
             with _stage("upsert", points=len(points)), _upstream("vector store"):
                 await target.store.upsert(request.tenant_id, points)
             CHUNKS_INDEXED.inc(len(points))
+            if first_tokens is None:
+                first_tokens = embedded.prompt_tokens
+        return first_tokens or 0
 
     @staticmethod
     async def _embed(embedder: Embedder, chunks: Sequence[Chunk]) -> EmbeddingsWithUsage:
@@ -334,6 +349,8 @@ class IngestionPipeline:
         *,
         chunk_count: int | None = None,
         reason: str | None = None,
+        embedding_tokens: int | None = None,
+        embedding_model: str | None = None,
     ) -> None:
         event = JobStatusChanged(
             tenant_id=request.tenant_id,
@@ -344,6 +361,8 @@ class IngestionPipeline:
             chunk_count=chunk_count,
             reason=reason,
             index_model=request.reindex_of,
+            embedding_tokens=embedding_tokens,
+            embedding_model=embedding_model,
         )
         with _upstream("broker"):
             await self._broker.publish(
