@@ -208,7 +208,11 @@ class GatewayComponent:
         await broker.consume(
             QueueName.JOB_EVENTS,
             ReindexProgressHandler(
-                JobEventHandler(catalog, broker, dispatcher, indexes), indexes, dispatcher
+                JobEventHandler(catalog, broker, dispatcher, indexes),
+                indexes,
+                dispatcher,
+                documents=catalog,
+                broker=broker,
             ),
             prefetch=_JOB_EVENT_PREFETCH,
         )

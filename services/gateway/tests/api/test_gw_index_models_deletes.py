@@ -43,3 +43,31 @@ async def test_deletes_name_every_index_kept(
         ("document.delete.v1", ("onnx-int8", "hash")),
         ("tenant.delete.v1", ("onnx-int8", "hash")),
     ]
+
+
+async def test_a_reindex_write_after_the_delete_is_pruned_from_its_index(
+    client: httpx.AsyncClient, indexes: ModelIndexes
+) -> None:
+    acme = await make_tenant(client, "acme")
+    await _upload(client, acme, "alpha")
+    started = await client.post(
+        "/v1/admin/index-models", json={"model": "onnx-int8"}, headers=OPERATOR
+    )
+    assert started.status_code == 202, started.text
+    for _ in range(200):  # the reindex task is with the worker, held there
+        if len(indexes.written) >= 2:
+            break
+        await asyncio.sleep(0.01)
+    [document] = (
+        await client.get("/v1/documents", headers={"Authorization": f"Bearer {acme.key}"})
+    ).json()["documents"]
+    deleted = await client.delete(
+        f"/v1/documents/{document['id']}", headers={"Authorization": f"Bearer {acme.key}"}
+    )
+    assert deleted.status_code == 204, deleted.text
+
+    indexes.hold.set()  # the task writes the deleted document into the new index now
+    assert await _deletes(indexes, 2) == [
+        ("document.delete.v1", ("hash", "onnx-int8")),
+        ("document.delete.v1", ("onnx-int8",)),  # what the late task wrote goes again
+    ]

@@ -8,6 +8,11 @@ its tenant's dispatch window, as a finished job does. Every other delivery goes 
 The peek decodes the body's JSON once more; an undecodable body goes on to the job event
 handler, whose refusal is the one the operator sees.
 
+A task written after its document was deleted, its tenant erased or a newer version indexed
+left chunks in the new index that no delete will reach (those went out before the task wrote):
+its ``indexed`` event asks for them to be pruned from that index, as the job event handler does
+for a late upload.
+
 A reindex task the broker parked (a worker crashing on it) is a dead letter like any ingest
 command; the dead-letter handler would look for a job by the task's id and find none, leaving
 the task in flight for ever (holding a slot of its tenant's window and the switch). So parked
@@ -24,12 +29,14 @@ import structlog
 
 from ragline_common.consuming import MessageConsumer, route
 from ragline_common.errors import TransientProcessingError, UpstreamUnavailable
-from ragline_common.messages import JobStatusChanged
-from ragline_common.ports.broker import Delivery
-from ragline_common.topology import QueueName
+from ragline_common.messages import DocumentDeleteRequested, JobStatus, JobStatusChanged
+from ragline_common.observability.tracing import inject_context
+from ragline_common.ports.broker import Broker, Delivery
+from ragline_common.topology import ROUTING_DELETE, QueueName
 from ragline_gateway.consumers.dead_letter_events import ParkedIngestion, believed_ingestion
 from ragline_gateway.domain.dispatch import JobDispatcher
 from ragline_gateway.domain.reindex import IndexModels
+from ragline_gateway.ports.catalog import DocumentStore
 
 _log = structlog.get_logger(__name__)
 
@@ -59,10 +66,14 @@ class ReindexProgressHandler:
         job_events: Callable[[Delivery], Awaitable[None]],
         indexes: IndexModels,
         dispatcher: JobDispatcher,
+        documents: DocumentStore,
+        broker: Broker,
     ) -> None:
         self._job_events = job_events
         self._indexes = indexes
         self._dispatcher = dispatcher
+        self._documents = documents
+        self._broker = broker
         self._consume = MessageConsumer(
             QueueName.JOB_EVENTS, [route(JobStatusChanged, self._apply)]
         )
@@ -83,8 +94,30 @@ class ReindexProgressHandler:
             status=message.status,
             changed=changed,
         )
+        if message.status is JobStatus.INDEXED and message.index_model is not None:
+            await self._prune_late_write(message, message.index_model)
         if message.status.is_terminal:
             await self._dispatcher.dispatch(message.tenant_id)
+
+    async def _prune_late_write(self, message: JobStatusChanged, index_model: str) -> None:
+        """Delete from ``index_model`` what the task wrote if searches must no longer see it."""
+        document = await self._documents.get_document(message.tenant_id, message.document_id)
+        if document is None:
+            keep_version = None  # deleted, or its tenant erased: every version goes
+        elif document.indexed_version is not None and document.indexed_version > message.version:
+            keep_version = document.indexed_version  # a newer version replaced this one
+        else:
+            return
+        await self._broker.publish(
+            DocumentDeleteRequested(
+                tenant_id=message.tenant_id,
+                document_id=message.document_id,
+                keep_version=keep_version,
+                index_models=(index_model,),
+            ),
+            routing_key=ROUTING_DELETE,
+            headers=inject_context(),
+        )
 
 
 class ReindexDeadLetterHandler:
