@@ -85,19 +85,7 @@ def ingest_message(
 ) -> DocumentIngestRequested:
     """The command that asks the worker to index ``job``'s version of ``document`` into each of
     ``index_models`` (empty: the worker's default index)."""
-    return DocumentIngestRequested(
-        tenant_id=document.tenant_id,
-        document_id=document.id,
-        job_id=job.id,
-        version=job.version,
-        title=document.title,
-        source_name=document.source_name,
-        content_type=document.content_type,
-        content=content,
-        content_hash=document.content_hash,
-        metadata=document.metadata,
-        index_models=index_models,
-    )
+    return _command(document, job.id, job.version, content, index_models=index_models)
 
 
 def reindex_message(
@@ -105,19 +93,33 @@ def reindex_message(
 ) -> DocumentIngestRequested:
     """The command that asks the worker to embed one live version into ``task.spec``'s index
     only, reporting with ``index_model`` set (the document's own job is not touched)."""
+    return _command(
+        document, task.id, task.version, content, index_models=(task.spec,), reindex_of=task.spec
+    )
+
+
+def _command(
+    document: DocumentRecord,
+    job_id: str,
+    version: int,
+    content: bytes,
+    *,
+    index_models: tuple[str, ...],
+    reindex_of: str | None = None,
+) -> DocumentIngestRequested:
     return DocumentIngestRequested(
         tenant_id=document.tenant_id,
         document_id=document.id,
-        job_id=task.id,
-        version=task.version,
+        job_id=job_id,
+        version=version,
         title=document.title,
         source_name=document.source_name,
         content_type=document.content_type,
         content=content,
         content_hash=document.content_hash,
         metadata=document.metadata,
-        index_models=(task.spec,),
-        reindex_of=task.spec,
+        index_models=index_models,
+        reindex_of=reindex_of,
     )
 
 
