@@ -59,9 +59,10 @@ def test_empty_texts_are_duplicates_of_each_other_only() -> None:
     assert ids(without_near_duplicates(hits, 10)) == ["a", "c"]
 
 
-def _reference_words(text: str) -> frozenset[str]:
-    """The definition the fast word sets must match: ``\\w+`` on the lowercased text."""
-    return frozenset(re.findall(r"\w+", text.lower()))
+def _reference_words(text: str) -> set[bytes]:
+    """The definition the fast word sets must match: ``\\w+`` on the lowercased text (as
+    UTF-8 bytes, lone surrogates passed through)."""
+    return {word.encode(errors="surrogatepass") for word in re.findall(r"\w+", text.lower())}
 
 
 TRICKY_TEXTS = [

@@ -27,32 +27,31 @@ _ASCII_SEPARATORS_AS_SPACE = bytes(
 the bytes of non-ASCII characters (never ASCII in UTF-8) stay."""
 
 
-def _words(text: str) -> frozenset[str]:
-    """The set of ``\\w+`` words of ``text`` lowercased, as :data:`_WORD` finds them.
+def _words(text: str) -> set[bytes]:
+    """The set of ``\\w+`` words of ``text`` lowercased, as :data:`_WORD` finds them, each as
+    its UTF-8 bytes (surrogates passed through).
 
     Splitting at ASCII separators with ``bytes.translate`` is three times faster than
     ``findall`` on ASCII text (0.15 against 0.45 ms for ten SciFact abstracts: a third of the
     gateway's own cost per search). Only tokens holding a non-ASCII character go through the
     expression (joined by spaces): a separator ends a ``\\w+`` match anyway, so the words are
     the same. The whole text is lowercased first, as before (``str.lower`` looks at neighbours,
-    e.g. for a final sigma).
+    e.g. for a final sigma). The words stay bytes, since equal words have equal encodings:
+    decoding every text back to ``str`` and freezing each set cost another third (0.27 against
+    0.18 ms for twelve abstracts).
     """
-    lowered = text.lower()
     # surrogatepass: a lone surrogate (valid in a JSON string) is not a word character either.
-    spaced = (
-        lowered.encode(errors="surrogatepass")
-        .translate(_ASCII_SEPARATORS_AS_SPACE)
-        .decode(errors="surrogatepass")
-    )
-    words = set(spaced.split())
-    if not spaced.isascii():
+    lowered = text.lower().encode(errors="surrogatepass")
+    words = set(lowered.translate(_ASCII_SEPARATORS_AS_SPACE).split())
+    if not lowered.isascii():
         odd = [token for token in words if not token.isascii()]
         words.difference_update(odd)
-        words.update(_WORD.findall(" ".join(odd)))
-    return frozenset(words)
+        joined = b" ".join(odd).decode(errors="surrogatepass")
+        words.update(word.encode(errors="surrogatepass") for word in _WORD.findall(joined))
+    return words
 
 
-def _near_identical(a: frozenset[str], b: frozenset[str]) -> bool:
+def _near_identical(a: set[bytes], b: set[bytes]) -> bool:
     small, large = (a, b) if len(a) <= len(b) else (b, a)
     if not large:
         return True
@@ -70,7 +69,7 @@ def without_near_duplicates(hits: Sequence[SearchHit], limit: int) -> list[Searc
     set comparisons (``top_k`` is bounded).
     """
     kept: list[SearchHit] = []
-    kept_words: list[frozenset[str]] = []
+    kept_words: list[set[bytes]] = []
     for hit in hits:
         if len(kept) == limit:
             break
