@@ -19,7 +19,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Executable, RowMapping, insert, literal, select, update
+from sqlalchemy import (
+    Executable,
+    RowMapping,
+    bindparam,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -124,8 +132,8 @@ async def record_new_document(
     """
     stamp = now()
     job_id = new_id("job")
-    statement = _new_document_statement(tenant_id, draft, content, trace, stamp, job_id)
-    row = (await connection.execute(statement)).mappings().first()
+    parameters = _new_document_parameters(tenant_id, draft, content, trace, stamp, job_id)
+    row = (await connection.execute(_NEW_DOCUMENT, parameters)).mappings().first()
     if row is None:
         return None
     document = document_record(row)
@@ -145,38 +153,65 @@ async def record_new_document(
     return Submission(document=document, job=job, created=True)
 
 
-def _new_document_statement(
+def _new_document_parameters(
     tenant_id: TenantId,
     draft: DocumentDraft,
     content: bytes,
     trace: TraceContext | None,
     stamp: datetime,
     job_id: str,
-) -> Executable:
+) -> dict[str, Any]:
+    """The values :data:`_NEW_DOCUMENT` inserts, by bind parameter name."""
+    return {
+        "n_tenant": tenant_id,
+        "n_document": new_id("doc"),
+        "n_external_id": draft.external_id,
+        "n_title": draft.title,
+        "n_source_name": draft.source_name,
+        "n_content_type": draft.content_type,
+        "n_content_hash": draft.content_hash,
+        "n_size_bytes": draft.size_bytes,
+        "n_metadata": draft.metadata,
+        "n_status": JobStatus.QUEUED.value,
+        "n_now": stamp,
+        "n_content": content,
+        "n_job": job_id,
+        "n_traceparent": trace.traceparent if trace else None,
+        "n_tracestate": trace.tracestate if trace else None,
+    }
+
+
+def _new_document_statement() -> Executable:
     """``WITH tenant (locked), document (inserted unless the id is taken), blob, job
-    SELECT document``: the blob and the job are inserted only for a document that was."""
+    SELECT document``: the blob and the job are inserted only for a document that was.
+
+    Built once, with bind parameters: building the CTEs and their cache key on every upload
+    cost about 5% of the gateway's CPU while it ingested small documents.
+    """
     tenant = (
         select(tenants.c.id.label("tenant_id"))
-        .where(tenants.c.id == tenant_id)
+        .where(tenants.c.id == bindparam("n_tenant", type_=tenants.c.id.type))
         .with_for_update(read=True, key_share=True)
         .cte("tenant")
     )
     values: dict[str, Any] = {
-        "id": new_id("doc"),
-        "external_id": draft.external_id,
-        "version": 1,
-        "created_at": stamp,
-        **_document_fields(draft, stamp),
+        "id": bindparam("n_document", type_=documents.c.id.type),
+        "external_id": bindparam("n_external_id", type_=documents.c.external_id.type),
+        "version": literal(1, documents.c.version.type),
+        "created_at": bindparam("n_now", type_=documents.c.created_at.type),
+        "title": bindparam("n_title", type_=documents.c.title.type),
+        "source_name": bindparam("n_source_name", type_=documents.c.source_name.type),
+        "content_type": bindparam("n_content_type", type_=documents.c.content_type.type),
+        "content_hash": bindparam("n_content_hash", type_=documents.c.content_hash.type),
+        "size_bytes": bindparam("n_size_bytes", type_=documents.c.size_bytes.type),
+        "metadata": bindparam("n_metadata", type_=documents.c.metadata.type),
+        "status": bindparam("n_status", type_=documents.c.status.type),
+        "chunk_count": literal(None, documents.c.chunk_count.type),
+        "updated_at": bindparam("n_now", type_=documents.c.updated_at.type),
     }
     document = (
         postgresql.insert(documents)
-        .from_select(
-            ["tenant_id", *values],
-            select(
-                tenant.c.tenant_id,
-                *(literal(value, documents.c[name].type) for name, value in values.items()),
-            ),
-        )
+        .from_select(["tenant_id", *values], select(tenant.c.tenant_id, *values.values()))
         .on_conflict_do_nothing(index_elements=[documents.c.tenant_id, documents.c.external_id])
         .returning(*documents.c)
         .cte("document")
@@ -189,37 +224,35 @@ def _new_document_statement(
                 document.c.id,
                 document.c.version,
                 document.c.tenant_id,
-                literal(content, document_blobs.c.content.type),
-                literal(stamp, document_blobs.c.created_at.type),
+                bindparam("n_content", type_=document_blobs.c.content.type),
+                bindparam("n_now", type_=document_blobs.c.created_at.type),
             ),
         )
         .cte("blob")
     )
     job_values: dict[str, Any] = {
-        "id": job_id,
-        "status": JobStatus.QUEUED.value,
-        "reason": None,
-        "chunk_count": None,
-        "published": False,
-        "created_at": stamp,
-        "updated_at": stamp,
-        "traceparent": trace.traceparent if trace else None,
-        "tracestate": trace.tracestate if trace else None,
+        "id": bindparam("n_job", type_=jobs.c.id.type),
+        "status": bindparam("n_status", type_=jobs.c.status.type),
+        "reason": literal(None, jobs.c.reason.type),
+        "chunk_count": literal(None, jobs.c.chunk_count.type),
+        "published": literal(False, jobs.c.published.type),
+        "created_at": bindparam("n_now", type_=jobs.c.created_at.type),
+        "updated_at": bindparam("n_now", type_=jobs.c.updated_at.type),
+        "traceparent": bindparam("n_traceparent", type_=jobs.c.traceparent.type),
+        "tracestate": bindparam("n_tracestate", type_=jobs.c.tracestate.type),
     }
     job = (
         insert(jobs)
         .from_select(
             ["tenant_id", "document_id", "version", *job_values],
-            select(
-                document.c.tenant_id,
-                document.c.id,
-                document.c.version,
-                *(literal(value, jobs.c[name].type) for name, value in job_values.items()),
-            ),
+            select(document.c.tenant_id, document.c.id, document.c.version, *job_values.values()),
         )
         .cte("job")
     )
     return select(document).add_cte(blob, job)
+
+
+_NEW_DOCUMENT = _new_document_statement()
 
 
 def _document_fields(draft: DocumentDraft, stamp: datetime) -> dict[str, Any]:
