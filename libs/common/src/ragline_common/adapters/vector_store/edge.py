@@ -234,7 +234,9 @@ class EdgeVectorStore:
         scope = tenant_scope(tenant_id, document_id=document_id)
 
         def read(shard: edge.EdgeShard) -> int | None:
-            # Only the document's points are read, found through its index (see ``newest_of``).
+            # A new document (most of them) costs one count; see ``newest_of`` for the rest.
+            if shard.count(edge.CountRequest(exact=True, filter=scope)) == 0:
+                return None
             newest: int | None = None
             cursor: edge.PointId | None = None
             while True:

@@ -313,7 +313,9 @@ class QdrantRemoteVectorStore:
         newest: int | None = None
         cursor: models.ExtendedPointId | None = None
         with _upstream_errors():
-            # Only the document's points are read, found through its index (see ``newest_of``).
+            # A new document (most of them) costs one count; see ``newest_of`` for the rest.
+            if (await client.count(self.collection, count_filter=scope, exact=True)).count == 0:
+                return None
             while True:
                 records, cursor = await client.scroll(
                     self.collection,

@@ -139,11 +139,11 @@ def newest_of(stored: Iterable[Mapping[str, Any] | None], newest: int | None = N
     """The highest ``VERSION_FIELD`` among the payloads of a page of a document's points,
     or ``newest`` (the highest of the pages before) if that is higher.
 
-    Both adapters find a document's newest version by scrolling its points with that one
-    payload field: one read of the document's own points, found through the ``DOCUMENT_FIELD``
-    index, where an exact count and then an exact facet of the version took two (in
-    qdrant-client's local mode each of those was a pass over the whole collection, once per
-    ingested document).
+    Both adapters count the document's points first: a document seen for the first time,
+    the usual case, then costs that one count. Otherwise they scroll its points with the
+    version field only, through the ``DOCUMENT_FIELD`` index, where a facet of the version
+    sized by that count took a second pass (in qdrant-client's local mode, over the whole
+    collection: 167 instead of 304 ms per document at 10,000 points).
     """
     versions = [int(payload[VERSION_FIELD]) for payload in stored if payload]
     if newest is not None:
