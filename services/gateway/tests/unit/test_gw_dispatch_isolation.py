@@ -11,7 +11,7 @@ from ragline_common.tenancy import TenantId
 from ragline_common.topology import QueueName
 from ragline_gateway.adapters.catalog import SqlCatalog
 from ragline_gateway.domain.dispatch import JobDispatcher
-from ragline_gateway.ports.catalog import DocumentDraft, Submission
+from ragline_gateway.ports.catalog import DocumentDraft, DocumentRecord, Submission
 
 
 async def _stored(
@@ -35,12 +35,12 @@ class ContentFails(SqlCatalog):
 
     broken: TenantId | None = None
 
-    async def get_document_content(
+    async def get_document_to_send(
         self, tenant_id: TenantId, document_id: str, version: int
-    ) -> bytes | None:
+    ) -> tuple[DocumentRecord, bytes] | None:
         if tenant_id == self.broken:
             raise RuntimeError("simulated fault in one tenant's rows")
-        return await super().get_document_content(tenant_id, document_id, version)
+        return await super().get_document_to_send(tenant_id, document_id, version)
 
 
 async def test_a_bad_job_is_failed_and_the_tenants_next_job_still_goes_out(

@@ -50,20 +50,17 @@ _TENANTS_PER_SWEEP = 1000
 
 class DispatchCatalog(DispatchQueue, Protocol):
     """What the dispatcher needs of the catalog: the dispatch queue, and beyond it the document
-    and content each job sends and the status of a job no worker could be sent.
+    and content each job sends (one read for both) and the status of a job no worker could be
+    sent.
 
     The three are named here rather than taken as the whole ``DocumentStore`` and
     ``JobStatusLedger``, whose other methods (submitting, listing, deleting documents; job
     events) the dispatcher never calls.
     """
 
-    async def get_document(
-        self, tenant_id: TenantId, document_id: str
-    ) -> DocumentRecord | None: ...
-
-    async def get_document_content(
+    async def get_document_to_send(
         self, tenant_id: TenantId, document_id: str, version: int
-    ) -> bytes | None: ...
+    ) -> tuple[DocumentRecord, bytes] | None: ...
 
     async def apply_job_status(
         self,
@@ -182,12 +179,10 @@ class JobDispatcher:
         published = 0
         jobs = await self._catalog.next_unpublished(tenant_id, limit=free)
         for job in jobs:
-            document = await self._catalog.get_document(tenant_id, job.document_id)
-            content = await self._catalog.get_document_content(
-                tenant_id, job.document_id, job.version
-            )
-            if document is None or content is None:
+            sent = await self._catalog.get_document_to_send(tenant_id, job.document_id, job.version)
+            if sent is None:
                 continue  # deleted meanwhile: its job was failed with the deletion
+            document, content = sent
             try:
                 message = ingest_message(document, job, content, index_models=written)
             except ValidationError as exc:
@@ -205,16 +200,11 @@ class JobDispatcher:
         queue = self._indexes.queue
         published = 0
         for task in await queue.next_reindex_tasks(tenant_id, limit=free):
-            document = await self._catalog.get_document(tenant_id, task.document_id)
-            content = await self._catalog.get_document_content(
+            sent = await self._catalog.get_document_to_send(
                 tenant_id, task.document_id, task.version
             )
             try:
-                message = (
-                    None
-                    if document is None or content is None
-                    else reindex_message(document, task, content)
-                )
+                message = None if sent is None else reindex_message(sent[0], task, sent[1])
             except ValidationError:
                 message = None  # its upload was failed for this already; nothing to embed
             if message is None:

@@ -127,6 +127,31 @@ class SqlDocumentStore:
             ).scalar_one_or_none()
         return content
 
+    async def get_document_to_send(
+        self, tenant_id: TenantId, document_id: str, version: int
+    ) -> tuple[DocumentRecord, bytes] | None:
+        """The live document and ``version``'s content in one read (a join): dispatch sends
+        both for every job, and a second read per job was a round trip of its own."""
+        async with self._connections.reading() as connection:
+            row = await first(
+                connection,
+                select(documents, document_blobs.c.content.label("sent_content"))
+                .join(
+                    document_blobs,
+                    (document_blobs.c.tenant_id == documents.c.tenant_id)
+                    & (document_blobs.c.document_id == documents.c.id),
+                )
+                .where(
+                    documents.c.tenant_id == tenant_id,
+                    documents.c.id == document_id,
+                    documents.c.deleted_at.is_(None),
+                    document_blobs.c.version == version,
+                ),
+            )
+        if row is None:
+            return None
+        return document_record(row), bytes(row["sent_content"])
+
     async def delete_document(self, tenant_id: TenantId, document_id: str) -> bool:
         async with self._connections.writing() as connection:
             found = (

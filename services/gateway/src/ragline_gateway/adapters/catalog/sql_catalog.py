@@ -221,6 +221,11 @@ class SqlCatalog:
     ) -> bytes | None:
         return await self._documents.get_document_content(tenant_id, document_id, version)
 
+    async def get_document_to_send(
+        self, tenant_id: TenantId, document_id: str, version: int
+    ) -> tuple[DocumentRecord, bytes] | None:
+        return await self._documents.get_document_to_send(tenant_id, document_id, version)
+
     async def delete_document(self, tenant_id: TenantId, document_id: str) -> bool:
         return await self._documents.delete_document(tenant_id, document_id)
 

@@ -103,6 +103,12 @@ class DocumentStore(Protocol):
         self, tenant_id: TenantId, document_id: str, version: int
     ) -> bytes | None: ...
 
+    async def get_document_to_send(
+        self, tenant_id: TenantId, document_id: str, version: int
+    ) -> tuple[DocumentRecord, bytes] | None:
+        """The live document with ``version``'s content, in one read; ``None`` if either is
+        gone (deleted meanwhile)."""
+
     async def delete_document(self, tenant_id: TenantId, document_id: str) -> bool:
         """Tombstone the document: it disappears from reads, its stored contents are dropped,
         its unfinished jobs fail, and its external id is free again. False if not found.
