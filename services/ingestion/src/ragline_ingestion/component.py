@@ -13,12 +13,13 @@ import structlog
 from fastapi import APIRouter
 from starlette.middleware import Middleware
 
-from ragline_common.adapters.embedder.batching import BatchingEmbedder
+from ragline_common.adapters.embedder.batching import BatchingEmbedder, worker_batch_size
 from ragline_common.adapters.sparse.bm25 import Bm25SparseEncoder
 from ragline_common.hosting import Api, Host, Requirement
 from ragline_common.ports.embedder import Embedder
 from ragline_common.topology import QueueName
 from ragline_ingestion.consumers.ingestion_queue import IngestionQueueConsumer
+from ragline_ingestion.domain.bulk_loads import IdleBulkLoads
 from ragline_ingestion.domain.parsing import default_parsers
 from ragline_ingestion.domain.pipeline import IngestionPipeline
 from ragline_ingestion.settings import IngestionSettings
@@ -60,14 +61,15 @@ class IngestionComponent:
         broker = await host.broker()
         host.checks.setdefault("vector_store", partial(_ping_default_index, host))
         host.checks.setdefault("broker", broker.ping)
+
         # Most documents are a chunk or two: embedded one document at a time, the model
         # would run at batch size 1-2. The batcher pools the chunks of the documents in flight
         # (``concurrency`` of them) into length-sorted windows of full batches. Only this
         # pipeline's calls go through it; the shared embedder stays unbatched, so a co-hosted
         # search never waits for a batch.
-        batch_size = host.settings.embedder.batch_size
-
         def batching(inner: Embedder) -> Embedder:
+            # A remote provider gets batches of its request size, not the local model's.
+            batch_size = worker_batch_size(inner, host.settings.embedder)
             return BatchingEmbedder(
                 inner,
                 batch_size=batch_size,
@@ -76,6 +78,9 @@ class IngestionComponent:
                 lanes=host.settings.embedder.parallel_encodes,
             )
 
+        # Left before the stores close (the stack unwinds in reverse): loads end, indexes build.
+        bulk_loads = IdleBulkLoads()
+        host.stack.push_async_callback(bulk_loads.aclose)
         pipeline = IngestionPipeline(
             settings=settings,
             parsers=default_parsers(settings.parse_limits),
@@ -86,6 +91,7 @@ class IngestionComponent:
             # Other models' indexes (a reindex, uploads during one) open on first use.
             indexes=host.indexes,
             wrap_embedder=batching,
+            bulk_loads=bulk_loads,
         )
         consumer = IngestionQueueConsumer(pipeline)
         await broker.consume(QueueName.INGESTION, consumer.handle, prefetch=settings.concurrency)

@@ -9,7 +9,8 @@ fixtures wiring them into a consumer are in this folder's ``conftest.py``; the t
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from ragline_common.adapters.embedder import HashEmbedder
@@ -51,6 +52,7 @@ class MemoryVectorStore:
         self.fail_with: Exception | None = None
         self.upserts = 0
         self.dropped = False
+        self.bulk_loads = 0
 
     def _maybe_fail(self) -> None:
         if self.fail_with is not None:
@@ -63,6 +65,11 @@ class MemoryVectorStore:
     async def drop(self) -> None:
         self.points.clear()
         self.dropped = True
+
+    @asynccontextmanager
+    async def bulk_load(self) -> AsyncIterator[None]:
+        self.bulk_loads += 1
+        yield
 
     async def ping(self) -> None:
         self._maybe_fail()

@@ -7,6 +7,8 @@ store; the fake ``Indexes`` opens them on demand, as the process's ``EmbeddingIn
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 from ingest_pipeline_harness import (
     TENANT,
@@ -30,6 +32,7 @@ from ragline_common.messages import (
     TenantDeleteRequested,
 )
 from ragline_ingestion.consumers.ingestion_queue import IngestionQueueConsumer
+from ragline_ingestion.domain.bulk_loads import IdleBulkLoads
 from ragline_ingestion.domain.parsing import default_parsers
 from ragline_ingestion.domain.pipeline import IngestionPipeline
 from ragline_ingestion.settings import IngestionSettings
@@ -83,8 +86,17 @@ def wrapped() -> list[str]:
 
 
 @pytest.fixture
+async def bulk_loads() -> AsyncIterator[IdleBulkLoads]:
+    async with IdleBulkLoads() as loads:
+        yield loads
+
+
+@pytest.fixture
 async def consumer(
-    indexes: FakeIndexes, broker: RecordingBroker, wrapped: list[str]
+    indexes: FakeIndexes,
+    broker: RecordingBroker,
+    wrapped: list[str],
+    bulk_loads: IdleBulkLoads,
 ) -> IngestionQueueConsumer:
     default = await indexes.index()
 
@@ -100,6 +112,7 @@ async def consumer(
         broker=broker,
         indexes=indexes,
         wrap_embedder=wrap,  # type: ignore[arg-type]
+        bulk_loads=bulk_loads,
     )
     return IngestionQueueConsumer(pipeline)
 
@@ -155,6 +168,19 @@ async def test_a_reindex_task_writes_only_its_target_and_reports_it(
     assert event.chunk_count
     # Rebuilding an index is the operator's choice: no tenant is billed for it.
     assert (event.embedding_tokens, event.embedding_model) == (None, None)
+    # Its writes are a bulk load on the index being rebuilt, and on nothing else.
+    assert (await indexes.store(NEW)).bulk_loads == 1
+    assert (await indexes.store(DEFAULT)).bulk_loads == 0
+
+
+async def test_uploads_are_not_bulk_loads(
+    consumer: IngestionQueueConsumer, indexes: FakeIndexes
+) -> None:
+    request = ingest_request().model_copy(update={"index_models": ("hash", "onnx-int8")})
+    await consumer.handle(delivery(request))
+
+    assert (await indexes.store(DEFAULT)).bulk_loads == 0
+    assert (await indexes.store(NEW)).bulk_loads == 0
 
 
 async def test_a_reindex_task_already_superseded_counts_as_done(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
@@ -139,6 +140,14 @@ class VectorStore(Protocol):
         For retiring a model's index after a reindex moved reads elsewhere. Idempotent: an
         index already gone is no error. A later :meth:`open` creates the index anew, empty.
         """
+
+    def bulk_load(self) -> AbstractAsyncContextManager[None]:
+        """Many writes to come, indexed once at the end of the last overlapping load.
+
+        Searches stay right throughout (unindexed points are scored exactly); a reindex's
+        writes use it (``ragline_ingestion.domain.bulk_loads``).
+        """
+        ...
 
     async def ping(self) -> None:
         """Raise ``UpstreamUnavailable`` when the store cannot serve."""

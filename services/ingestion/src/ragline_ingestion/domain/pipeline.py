@@ -55,6 +55,7 @@ from ragline_common.ports.embedder import Embedder, EmbeddingsWithUsage, Reports
 from ragline_common.ports.sparse_encoder import SparseEncoder
 from ragline_common.ports.vector_store import ChunkPayload, ChunkPoint, SparseVector, VectorStore
 from ragline_common.topology import ROUTING_JOB_STATUS
+from ragline_ingestion.domain.bulk_loads import IdleBulkLoads
 from ragline_ingestion.domain.chunking import Chunk, chunk_document
 from ragline_ingestion.domain.index_targets import IndexTarget, IndexTargets
 from ragline_ingestion.domain.parsing import (
@@ -106,6 +107,7 @@ class IngestionPipeline:
         sparse_encoder: SparseEncoder | None = None,
         indexes: Indexes | None = None,
         wrap_embedder: Callable[[Embedder], Embedder] | None = None,
+        bulk_loads: IdleBulkLoads | None = None,
     ) -> None:
         """``embedder``/``vector_store`` are the default index's; ``indexes`` opens the others
         a request names (without it, only the default exists), and ``wrap_embedder`` is applied
@@ -116,6 +118,8 @@ class IngestionPipeline:
         self._parsers = parsers
         self._broker = broker
         self._targets = IndexTargets(IndexTarget(embedder, vector_store), indexes, wrap_embedder)
+        # A reindex's writes are a bulk load: its index is built once the rebuild goes quiet.
+        self._bulk_loads = bulk_loads
         # Parsing and chunking are CPU-bound and run in threads; at most one per document slot.
         self._cpu = anyio.CapacityLimiter(settings.parse_concurrency)
         self._limits = settings.chunking_limits
@@ -309,6 +313,8 @@ class IngestionPipeline:
                 for payload, vector, terms in zip(payloads, embedded.vectors, sparse, strict=True)
             ]
             with _stage("upsert", points=len(points)), _upstream("vector store"):
+                if request.reindex_of is not None and self._bulk_loads is not None:
+                    await self._bulk_loads.touch(target.store)
                 await target.store.upsert(request.tenant_id, points)
             CHUNKS_INDEXED.inc(len(points))
             if first_tokens is None:
