@@ -3,20 +3,45 @@
 Every count and list here is over unfinished jobs (queued or processing), served by the
 ``(tenant_id, status)`` and ``(status, created_at)`` indexes of ``jobs``: the backlog checks run
 on every upload, the dispatch window on every finished job.
+
+The statements these hot paths run are built once, with bind parameters: building a statement
+and its cache key per call cost ~150 us of gateway CPU each (measured against PostgreSQL, a
+checkout and a count: 420 us rebuilt, 260 us prebuilt), a good part of what every upload and
+every finished job cost the gateway.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy import Integer, Select, bindparam, func, select, update
 
 from ragline_common.tenancy import TenantId
 from ragline_gateway.adapters.catalog.connections import UNFINISHED, Connections, single_statement
 from ragline_gateway.adapters.catalog.rows import job_record
 from ragline_gateway.adapters.catalog.tables import jobs
 from ragline_gateway.ports.catalog import JobRecord
+
+_TENANT = bindparam("q_tenant", type_=jobs.c.tenant_id.type)
+_NEXT_UNPUBLISHED = (
+    select(jobs)
+    .where(
+        jobs.c.tenant_id == _TENANT,
+        jobs.c.status.in_(UNFINISHED),
+        jobs.c.published.is_(False),
+    )
+    .order_by(jobs.c.created_at, jobs.c.id)
+    .limit(bindparam("q_limit", type_=Integer()))
+)
+_MARK_PUBLISHED = (
+    update(jobs)
+    .where(jobs.c.tenant_id == _TENANT, jobs.c.id == bindparam("q_job", type_=jobs.c.id.type))
+    .values(published=True)
+)
+_UNFINISHED_COUNT = select(func.count()).select_from(jobs).where(jobs.c.status.in_(UNFINISHED))
+_TENANT_UNFINISHED_COUNT = _UNFINISHED_COUNT.where(jobs.c.tenant_id == _TENANT)
+_IN_FLIGHT_COUNT = _TENANT_UNFINISHED_COUNT.where(jobs.c.published.is_(True))
 
 
 class SqlDispatchQueue:
@@ -29,14 +54,7 @@ class SqlDispatchQueue:
         async with self._connections.reading() as connection:
             rows = (
                 await connection.execute(
-                    select(jobs)
-                    .where(
-                        jobs.c.tenant_id == tenant_id,
-                        jobs.c.status.in_(UNFINISHED),
-                        jobs.c.published.is_(False),
-                    )
-                    .order_by(jobs.c.created_at, jobs.c.id)
-                    .limit(limit)
+                    _NEXT_UNPUBLISHED, {"q_tenant": tenant_id, "q_limit": limit}
                 )
             ).mappings()
             return [job_record(row) for row in rows]
@@ -54,14 +72,10 @@ class SqlDispatchQueue:
 
     async def mark_job_published(self, tenant_id: TenantId, job_id: str) -> None:
         async with single_statement(self._connections) as connection:
-            await connection.execute(
-                update(jobs)
-                .where(jobs.c.tenant_id == tenant_id, jobs.c.id == job_id)
-                .values(published=True)
-            )
+            await connection.execute(_MARK_PUBLISHED, {"q_tenant": tenant_id, "q_job": job_id})
 
     async def count_in_flight(self, tenant_id: TenantId) -> int:
-        return await self._count(jobs.c.tenant_id == tenant_id, jobs.c.published.is_(True))
+        return await self._count(_IN_FLIGHT_COUNT, tenant_id)
 
     async def reset_publication(self) -> int:
         async with self._connections.writing() as connection:
@@ -88,19 +102,14 @@ class SqlDispatchQueue:
             return [job_record(row) for row in rows]
 
     async def count_unfinished_jobs(self) -> int:
-        return await self._count()
+        return await self._count(_UNFINISHED_COUNT)
 
     async def count_tenant_unfinished_jobs(self, tenant_id: TenantId) -> int:
-        return await self._count(jobs.c.tenant_id == tenant_id)
+        return await self._count(_TENANT_UNFINISHED_COUNT, tenant_id)
 
-    async def _count(self, *conditions: ColumnElement[bool]) -> int:
-        """Unfinished jobs meeting every one of ``conditions``."""
+    async def _count(self, statement: Select[Any], tenant_id: TenantId | None = None) -> int:
+        """Unfinished jobs counted by ``statement`` (of ``tenant_id``'s, if it names one)."""
+        parameters = {} if tenant_id is None else {"q_tenant": tenant_id}
         async with self._connections.reading() as connection:
-            count: int = (
-                await connection.execute(
-                    select(func.count())
-                    .select_from(jobs)
-                    .where(jobs.c.status.in_(UNFINISHED), *conditions)
-                )
-            ).scalar_one()
+            count: int = (await connection.execute(statement, parameters)).scalar_one()
         return count

@@ -73,6 +73,12 @@ _MIRROR_ON_DOCUMENT = (
         updated_at=bindparam("b_now"),
     )
 )
+_LOCK_JOBS = (
+    select(jobs)
+    .where(jobs.c.id.in_(bindparam("b_jobs", expanding=True)))
+    .order_by(jobs.c.id)
+    .with_for_update()
+)
 # Searches switch to the indexed version in one step.
 _FLIP_INDEXED_VERSION = (
     update(documents)
@@ -238,9 +244,7 @@ async def apply_statuses(
     """Apply ``updates`` in order inside the caller's transaction; ``changed`` per update."""
     job_ids = sorted({u.job_id for u in updates})
     # Locked in id order, so two replicas applying overlapping batches cannot deadlock.
-    locked = await connection.execute(
-        select(jobs).where(jobs.c.id.in_(job_ids)).order_by(jobs.c.id).with_for_update()
-    )
+    locked = await connection.execute(_LOCK_JOBS, {"b_jobs": job_ids})
     state: dict[str, dict[str, Any]] = {row["id"]: dict(row) for row in locked.mappings()}
     changed: list[bool] = []
     touched: dict[str, dict[str, Any]] = {}
