@@ -119,7 +119,7 @@ async def test_reindex_tasks_interleave_across_tenants_and_uploads_go_first(
     assert record is not None and (record.state, record.done, record.total) == ("active", 11, 11)
     # Once switched, uploads are written to the new active index (named first, the one the
     # worker bills) and the previous one.
-    assert await indexes.written() == ("onnx-int8", "hash")
+    assert (await indexes.write_targets()).index_models == ("onnx-int8", "hash")
     assert await indexes.active() == "onnx-int8"
     await broker.close()
 

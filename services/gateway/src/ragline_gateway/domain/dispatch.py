@@ -209,7 +209,7 @@ class JobDispatcher:
                 message = None  # its upload was failed for this already; nothing to embed
             if message is None:
                 # Deleted meanwhile (or never sendable): nothing to embed, the task is done.
-                await self._indexes.settle_empty_task(task)
+                await self._indexes.settle(task.tenant_id, task.id, failed=False, reason=None)
                 continue
             await self._broker.publish(message, routing_key=ROUTING_INGEST)
             await queue.mark_reindex_task_published(tenant_id, task.id)

@@ -35,7 +35,6 @@ from ragline_gateway.ports.catalog import (
     IndexModelRecord,
     IndexModelRegistry,
     ReindexQueue,
-    ReindexTask,
 )
 
 _log = structlog.get_logger(__name__)
@@ -136,10 +135,6 @@ class IndexModels:
         snapshot = await self._current(fresh=True)
         return WriteTargets(self._named(snapshot.kept), snapshot.building)
 
-    async def written(self) -> tuple[str, ...]:
-        """The specs an upload's version must be written to (see :meth:`write_targets`)."""
-        return (await self.write_targets()).index_models
-
     async def kept(self) -> tuple[str, ...]:
         """Every index not dropped: a deletion must reach each one (empty: the default only).
 
@@ -213,14 +208,6 @@ class IndexModels:
         )
         self._note(record)
         return record is not None
-
-    async def settle_empty_task(self, task: ReindexTask) -> None:
-        """A task whose document is gone: nothing to embed, so it is done as it stands."""
-        self._note(
-            await self._catalog.finish_reindex_task(
-                task.tenant_id, task.id, failed=False, reason=None
-            )
-        )
 
     def _note(self, record: IndexModelRecord | None) -> None:
         if record is not None and record.state == "active" and record.complete:
