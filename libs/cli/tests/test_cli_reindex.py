@@ -12,8 +12,9 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
+from ragline_cli.gateway_api import Refused
 from ragline_cli.main import cli
-from ragline_cli.reindex_command import Refused, operator_token, run_reindex
+from ragline_cli.reindex_command import operator_token, run_reindex
 
 TOKEN = "rlop_secret-operator-token-0123456789"
 

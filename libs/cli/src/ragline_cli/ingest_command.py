@@ -25,8 +25,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
+from ragline_cli.gateway_api import GatewayApi, Refused
+
 POLL_INTERVAL_S = 0.5
-MAX_RETRY_AFTER_S = 30.0
 REQUEST_TIMEOUT_S = 60.0
 
 
@@ -36,10 +37,6 @@ class Outcome:
     indexed: bool
     detail: str
     """Chunk count when indexed, else the reason it failed."""
-
-
-class Refused(Exception):
-    """The gateway answered, but not with what we asked for; the message says why."""
 
 
 def collect_files(paths: Sequence[Path]) -> list[Path]:
@@ -56,43 +53,11 @@ def collect_files(paths: Sequence[Path]) -> list[Path]:
     return list(files)
 
 
-def _problem(response: httpx.Response) -> str:
-    """The problem+json ``detail`` (written for humans), or the status line."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict):
-        for field in ("detail", "title"):
-            if isinstance(body.get(field), str) and body[field]:
-                return f"{body[field]} (HTTP {response.status_code})"
-    return f"HTTP {response.status_code} {response.reason_phrase}"
-
-
-class _Api:
-    def __init__(self, http: httpx.AsyncClient) -> None:
-        self._http = http
-
-    async def request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        while True:
-            try:
-                response = await self._http.request(method, path, **kwargs)
-            except httpx.HTTPError as exc:
-                raise Refused(f"could not reach {self._http.base_url}: {exc}") from exc
-            if response.status_code in (429, 503) and "Retry-After" in response.headers:
-                await asyncio.sleep(min(float(response.headers["Retry-After"]), MAX_RETRY_AFTER_S))
-                continue
-            if response.is_success:
-                body: dict[str, Any] = response.json()
-                return body
-            raise Refused(_problem(response))
-
-
 class _Ingestion:
     """One run over a list of files: upload, then follow each job to its end."""
 
     def __init__(
-        self, api: _Api, progress: Progress, *, total: int, concurrency: int, deadline: float
+        self, api: GatewayApi, progress: Progress, *, total: int, concurrency: int, deadline: float
     ) -> None:
         self._api = api
         self._progress = progress
@@ -167,7 +132,7 @@ async def ingest(
     ) as http:
         with Progress(*columns, console=console) as progress:
             run = _Ingestion(
-                _Api(http),
+                GatewayApi(http),
                 progress,
                 total=len(files),
                 concurrency=concurrency,

@@ -24,12 +24,10 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from ragline_cli.gateway_api import GatewayApi
+
 REQUEST_TIMEOUT_S = 60.0
 POLL_INTERVAL_S = 1.0
-
-
-class Refused(click.ClickException):
-    """The gateway said no (or could not be reached); the problem's detail and code say why."""
 
 
 def operator_token(explicit: str | None) -> str:
@@ -45,28 +43,6 @@ def operator_token(explicit: str | None) -> str:
             f"no operator token: set RAGLINE_ADMIN_TOKEN (or --admin-token), or run where "
             f"{path} exists"
         ) from None
-
-
-def _refusal(response: httpx.Response) -> Refused:
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and isinstance(body.get("detail"), str):
-        code = body.get("code")
-        return Refused(f"{body['detail']} ({code}, HTTP {response.status_code})")
-    return Refused(f"HTTP {response.status_code} {response.reason_phrase}")
-
-
-async def call(http: httpx.AsyncClient, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-    try:
-        response = await http.request(method, path, **kwargs)
-    except httpx.HTTPError as exc:
-        raise Refused(f"could not reach {http.base_url}: {exc}") from exc
-    if not response.is_success:
-        raise _refusal(response)
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def _path(spec: str) -> str:
@@ -93,14 +69,14 @@ def print_status(console: Console, listing: dict[str, Any]) -> None:
 
 
 async def wait_for_switch(
-    http: httpx.AsyncClient, console: Console, spec: str, *, timeout_s: float
+    api: GatewayApi, console: Console, spec: str, *, timeout_s: float
 ) -> bool:
     """Poll the reindex until reads use ``spec`` (True) or it stalls with failures or the
     deadline passes (False)."""
     deadline = time.monotonic() + timeout_s
     last = ""
     while time.monotonic() < deadline:
-        row = await call(http, "GET", _path(spec))
+        row = await api.request("GET", _path(spec))
         line = _line(row)
         if line != last:
             console.print(line)
@@ -137,22 +113,23 @@ async def run_reindex(
     async with httpx.AsyncClient(
         base_url=url, headers=headers, timeout=REQUEST_TIMEOUT_S, transport=transport
     ) as http:
+        api = GatewayApi(http, with_code=True)
         if model is not None:
-            row = await call(http, "POST", "/v1/admin/index-models", json={"model": model})
+            row = await api.request("POST", "/v1/admin/index-models", json={"model": model})
             console.print(f"reindex started: {_line(row)}")
             if wait:
-                return await wait_for_switch(http, console, row["model"], timeout_s=wait_s)
+                return await wait_for_switch(api, console, row["model"], timeout_s=wait_s)
             return True
         if activate is not None:
-            row = await call(http, "POST", _path(activate) + "/activate")
+            row = await api.request("POST", _path(activate) + "/activate")
             console.print(f"reads now use {row['model']}")
             return True
         if drop is not None:
-            row = await call(http, "DELETE", _path(drop))
+            row = await api.request("DELETE", _path(drop))
             console.print(f"{row['model']}: {row['state']}")
             return True
         if status:
-            print_status(console, await call(http, "GET", "/v1/admin/index-models"))
+            print_status(console, await api.request("GET", "/v1/admin/index-models"))
             return True
     raise click.UsageError("name one of --model, --status, --activate or --drop")
 
