@@ -16,8 +16,7 @@ from typing import Any, TypeVar, cast
 from ragline_common.adapters.factory import open_broker
 from ragline_common.hosting import Api, Requirement
 from ragline_common.http.ops import ReadinessCheck
-from ragline_common.indexing.indexes import EmbeddingIndex, EmbeddingIndexes, Indexes
-from ragline_common.indexing.model_spec import ModelSpec
+from ragline_common.indexing.indexes import EmbeddingIndexes, Indexes
 from ragline_common.ports.broker import Broker
 from ragline_common.ports.embedder import Embedder
 from ragline_common.ports.vector_store import VectorStore
@@ -70,9 +69,6 @@ class ProcessHost:
 
     async def vector_store(self) -> VectorStore:
         return (await self._indexes.index()).store
-
-    async def index(self, spec: ModelSpec | None = None) -> EmbeddingIndex:
-        return await self._indexes.index(spec)
 
     @property
     def indexes(self) -> Indexes:
@@ -129,9 +125,6 @@ class WiredHost:
 
     async def vector_store(self) -> VectorStore:
         return await self._process.vector_store()
-
-    async def index(self, spec: ModelSpec | None = None) -> EmbeddingIndex:
-        return await self._process.index(spec)
 
     @property
     def indexes(self) -> Indexes:

@@ -23,8 +23,7 @@ from typing import Generic, Protocol, TypeVar
 from ragline_common.contracts.answer import AnswerApi
 from ragline_common.contracts.search import SearchApi
 from ragline_common.http.ops import ReadinessCheck
-from ragline_common.indexing.indexes import EmbeddingIndex, Indexes
-from ragline_common.indexing.model_spec import ModelSpec
+from ragline_common.indexing.indexes import Indexes
 from ragline_common.ports.broker import Broker
 from ragline_common.ports.embedder import Embedder
 from ragline_common.ports.vector_store import VectorStore
@@ -67,14 +66,10 @@ class Host(Protocol):
     async def broker(self) -> Broker: ...
 
     async def embedder(self) -> Embedder:
-        """The default index's embedder (see :meth:`index`)."""
+        """The default index's embedder (the others: :attr:`indexes`)."""
 
     async def vector_store(self) -> VectorStore:
-        """The default index's vector store (see :meth:`index`)."""
-
-    async def index(self, spec: ModelSpec | None = None) -> EmbeddingIndex:
-        """The embedder and store of one embedding model (None: the configured default),
-        opened once per process on first use; raises ``UnknownIndexModel`` for a bad spec."""
+        """The default index's vector store (the others: :attr:`indexes`)."""
 
     @property
     def indexes(self) -> Indexes:
@@ -106,3 +101,9 @@ class Requirement(Generic[T]):
 
     api: Api[T]
     remote: Callable[[Host], T] | None = None
+
+
+async def ping_default_index(host: Host) -> None:
+    """Readiness of the default index as it is now: once dropped (its model retired by a
+    reindex), the next use opens it afresh, so a ping of the first store would fail forever."""
+    await (await host.vector_store()).ping()

@@ -15,7 +15,7 @@ from starlette.middleware import Middleware
 
 from ragline_common.adapters.embedder.batching import BatchingEmbedder, worker_batch_size
 from ragline_common.adapters.sparse.bm25 import Bm25SparseEncoder
-from ragline_common.hosting import Api, Host, Requirement
+from ragline_common.hosting import Api, Host, Requirement, ping_default_index
 from ragline_common.ports.embedder import Embedder
 from ragline_common.topology import QueueName
 from ragline_ingestion.consumers.ingestion_queue import IngestionQueueConsumer
@@ -59,7 +59,7 @@ class IngestionComponent:
         await embedder.warm_up()
         vector_store = await host.vector_store()
         broker = await host.broker()
-        host.checks.setdefault("vector_store", partial(_ping_default_index, host))
+        host.checks.setdefault("vector_store", partial(ping_default_index, host))
         host.checks.setdefault("broker", broker.ping)
 
         # Most documents are a chunk or two: embedded one document at a time, the model
@@ -96,9 +96,3 @@ class IngestionComponent:
         consumer = IngestionQueueConsumer(pipeline)
         await broker.consume(QueueName.INGESTION, consumer.handle, prefetch=settings.concurrency)
         _log.info("ingestion_started", concurrency=settings.concurrency, model=embedder.model_id)
-
-
-async def _ping_default_index(host: Host) -> None:
-    """Readiness of the default index as it is now: once dropped (its model retired by a
-    reindex), the next use opens it afresh, so a ping of the first store would fail forever."""
-    await (await host.vector_store()).ping()

@@ -9,7 +9,7 @@ from functools import partial
 
 from ragline_common.adapters.sparse.bm25 import Bm25SparseEncoder
 from ragline_common.contracts.search import SearchApi
-from ragline_common.hosting import SEARCH_API, ComponentHost, Host
+from ragline_common.hosting import SEARCH_API, ComponentHost, ping_default_index
 from ragline_common.http.internal_api import InternalApiComponent
 from ragline_common.indexing.model_spec import ModelSpec
 from ragline_retrieval.adapters.cross_encoder import CrossEncoderReranker
@@ -32,7 +32,7 @@ class RetrievalComponent(InternalApiComponent[SearchApi]):
         embedder = await host.embedder()
         await embedder.warm_up()
         store = await host.vector_store()
-        host.checks.setdefault("vector_store", partial(_ping_default_index, host))
+        host.checks.setdefault("vector_store", partial(ping_default_index, host))
         reranker: Reranker | None = None
         if settings.rerank_model_path is not None:
             reranker = CrossEncoderReranker(settings.rerank_model_path)
@@ -54,8 +54,3 @@ class RetrievalComponent(InternalApiComponent[SearchApi]):
             )
         )
         self.serve(host, service)
-
-
-async def _ping_default_index(host: Host) -> None:
-    """Readiness of the default index as it is now (a dropped index reopens on next use)."""
-    await (await host.vector_store()).ping()
