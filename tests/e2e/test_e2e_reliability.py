@@ -63,6 +63,9 @@ class Ledger:
     slowest_s: float = 0.0
     """The longest any upload request took: a broker outage must not make uploads hang."""
     lock: threading.Lock = field(default_factory=threading.Lock)
+    held_from: int | None = None
+    """Uploads numbered from here wait for ``released``: they are kept for the disturbance."""
+    released: threading.Event = field(default_factory=threading.Event)
 
     def key_of(self, tenant_id: str) -> str:
         return self.tenants[tenant_id].key
@@ -81,6 +84,8 @@ def upload_all(client: Client, ledger: Ledger, count: int, label: str) -> None:
     tenant_ids = sorted(ledger.tenants)
 
     def upload(number: int) -> None:
+        if ledger.held_from is not None and number >= ledger.held_from:
+            assert ledger.released.wait(INDEX_TIMEOUT_S), "the disturbance never released"
         tenant_id = tenant_ids[number % len(tenant_ids)]
         body = {
             "title": f"{label} note {number}",
@@ -185,10 +190,20 @@ def check_store(
         assert stored == [(1, index) for index in range(count)], (document_id, stored, count)
 
 
-def run_with(stack: Stack, label: str, disturb: Callable[[Ledger], None], count: int) -> Ledger:
-    """Upload ``count`` documents while ``disturb`` runs beside, then wait for all of them."""
+def run_with(
+    stack: Stack,
+    label: str,
+    disturb: Callable[[Ledger], None],
+    count: int,
+    held_from: int | None = None,
+) -> Ledger:
+    """Upload ``count`` documents while ``disturb`` runs beside, then wait for all of them.
+
+    With ``held_from``, uploads from that number on wait until ``disturb`` releases them, so
+    some are sure to meet it however fast the others went.
+    """
     client = Client(stack.url)
-    ledger = Ledger(new_tenants(client, stack.admin_token, label))
+    ledger = Ledger(new_tenants(client, stack.admin_token, label), held_from=held_from)
     failures: list[BaseException] = []
 
     def guarded_upload() -> None:
@@ -202,6 +217,7 @@ def run_with(stack: Stack, label: str, disturb: Callable[[Ledger], None], count:
     try:
         disturb(ledger)
     finally:
+        ledger.released.set()
         uploader.join(timeout=INDEX_TIMEOUT_S)
     assert not failures, failures
     assert len(ledger.accepted) == count
@@ -250,11 +266,12 @@ def test_a_rabbitmq_restart_mid_run_loses_and_duplicates_nothing(
             time.sleep(0.05)
         rabbitmqctl("stop_app")
         try:
+            ledger.released.set()  # the held uploads meet the outage
             time.sleep(3)
         finally:
             rabbitmqctl("start_app")
 
-    ledger = run_with(stack, "rabbit", restart_rabbitmq, count=200)
+    ledger = run_with(stack, "rabbit", restart_rabbitmq, count=200, held_from=100)
     all_tenants.extend(ledger.tenants.values())
     # Uploads went on during the outage (the catalog is the durable record) and none hung:
     # the gateway found the broker disconnected at once and dispatched the jobs afterwards.
