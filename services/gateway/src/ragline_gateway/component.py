@@ -40,11 +40,14 @@ from ragline_gateway.api import (
     admin,
     answers,
     chat_completions,
+    console,
     documents,
     index_models,
+    job_list,
     search,
     tenants,
     usage,
+    whoami,
 )
 from ragline_gateway.api.body_limit import BodySizeLimitMiddleware
 from ragline_gateway.api.front_door import ContentTypeMiddleware, FrontDoorHeadersMiddleware
@@ -114,6 +117,9 @@ class GatewayComponent:
             usage.router,
             admin.router,
             index_models.router,
+            whoami.router,
+            job_list.router,
+            console.router,
         ):
             public.include_router(module_router)
         return [public]

@@ -37,6 +37,7 @@ from ragline_gateway.adapters.catalog.engine import (
 )
 from ragline_gateway.adapters.catalog.idempotency import SqlIdempotencyStore
 from ragline_gateway.adapters.catalog.index_models import SqlIndexModels
+from ragline_gateway.adapters.catalog.job_listing import SqlJobListing
 from ragline_gateway.adapters.catalog.job_status import SqlJobStatusLedger
 from ragline_gateway.adapters.catalog.migrate import upgrade_to_head
 from ragline_gateway.adapters.catalog.pending_erasures import SqlPendingErasures
@@ -53,6 +54,7 @@ from ragline_gateway.ports.catalog import (
     IdempotencyStore,
     IndexModelRecord,
     IndexModelRegistry,
+    JobListing,
     JobRecord,
     JobStatusLedger,
     JobStatusUpdate,
@@ -96,6 +98,7 @@ class SqlCatalog:
         self._erasures: PendingErasures = SqlPendingErasures(connections)
         self._queue: DispatchQueue = SqlDispatchQueue(connections)
         self._job_status: JobStatusLedger = SqlJobStatusLedger(connections)
+        self._job_listing: JobListing = SqlJobListing(connections)
         self._usage: UsageTotals = SqlUsageTotals(connections)
         self._idempotency: IdempotencyStore = SqlIdempotencyStore(connections)
         index_models = SqlIndexModels(connections)
@@ -299,6 +302,21 @@ class SqlCatalog:
 
     async def reopen_job(self, tenant_id: TenantId, job_id: str) -> bool:
         return await self._job_status.reopen_job(tenant_id, job_id)
+
+    # job listing
+
+    async def find_jobs(
+        self,
+        tenant_id: TenantId,
+        *,
+        status: JobStatus | None,
+        document_id: str | None,
+        limit: int,
+        offset: int,
+    ) -> list[JobRecord]:
+        return await self._job_listing.find_jobs(
+            tenant_id, status=status, document_id=document_id, limit=limit, offset=offset
+        )
 
     # usage totals
 

@@ -36,6 +36,7 @@ from ragline_gateway.ports.catalog.index_models import (
 )
 from ragline_gateway.ports.catalog.jobs import (
     DispatchQueue,
+    JobListing,
     JobRecord,
     JobStatusLedger,
     JobStatusUpdate,
@@ -61,6 +62,7 @@ __all__ = [
     "IndexModelRecord",
     "IndexModelRegistry",
     "IndexModelState",
+    "JobListing",
     "JobRecord",
     "JobStatusLedger",
     "JobStatusUpdate",
@@ -86,6 +88,7 @@ class Catalog(
     PendingErasures,
     DispatchQueue,
     JobStatusLedger,
+    JobListing,
     UsageTotals,
     IdempotencyStore,
     IndexModelRegistry,

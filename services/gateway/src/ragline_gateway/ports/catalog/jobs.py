@@ -109,3 +109,18 @@ class JobStatusLedger(Protocol):
 
     async def reopen_job(self, tenant_id: TenantId, job_id: str) -> bool:
         """Move a failed job back to queued (published), for an operator's replay."""
+
+
+class JobListing(Protocol):
+    """A tenant's jobs as a list to browse (the console's jobs table), newest first."""
+
+    async def find_jobs(
+        self,
+        tenant_id: TenantId,
+        *,
+        status: JobStatus | None,
+        document_id: str | None,
+        limit: int,
+        offset: int,
+    ) -> list[JobRecord]:
+        """The tenant's jobs, newest first, narrowed to one status and/or one document."""
