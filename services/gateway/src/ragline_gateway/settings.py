@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
@@ -98,3 +99,6 @@ class GatewaySettings(BaseSettings):
     crashed), and a retry may take the key over."""
     cors_allow_origins: list[str] = Field(default_factory=list)
     """Browser origins allowed to call the API; empty (the default) sends no CORS headers."""
+    console_dist: Path | None = None
+    """The built console (``npm run build``'s ``dist``) served at ``/console``; None: the
+    checkout's ``console/dist`` when the gateway runs from a source tree (``make console``)."""
