@@ -15,6 +15,7 @@ from ingest_pipeline_harness import (
 )
 
 from ragline_common.ids import chunk_point_id
+from ragline_common.indexing.word_sets import word_sketch
 from ragline_common.messages import DocumentDeleteRequested, JobStatus
 from ragline_common.topology import ROUTING_JOB_STATUS
 from ragline_ingestion.consumers.ingestion_queue import IngestionQueueConsumer
@@ -39,6 +40,7 @@ async def test_a_document_is_indexed_and_its_job_reported(
         assert point.payload.metadata == {"team": "birds", "year": 2024}
         assert (point.payload.title, point.payload.source_name) == ("Ducks", "ducks.md")
         assert len(point.dense) == 64
+        assert point.payload.word_sketch == word_sketch(point.payload.text)
     paths = {point.payload.heading_path for point in points}
     assert paths == {("Ducks",), ("Ducks", "Food")}
     food = next(p for p in points if p.payload.heading_path == ("Ducks", "Food"))

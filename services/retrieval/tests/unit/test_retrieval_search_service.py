@@ -108,6 +108,7 @@ def scored(point_id: str, score: float, *, index: int = 0, text: str | None = No
             char_start=0,
             char_end=12,
             metadata={"lang": "en", "year": 2024},
+            word_sketch="w1:3:7",
         ),
     )
 
@@ -176,6 +177,9 @@ async def test_hits_map_to_search_hits_with_the_point_id_as_chunk_id(
     assert hit.heading_path == ("Policies", "Refunds")
     assert hit.text == "chunk text 4"
     assert hit.metadata == {"lang": "en", "year": 2024}
+    # The word sketch reaches an in-process gateway, never the wire (nor the internal API).
+    assert hit.word_sketch == "w1:3:7"
+    assert "word_sketch" not in result.model_dump_json()
 
 
 async def test_hits_below_min_score_are_dropped_and_order_kept(

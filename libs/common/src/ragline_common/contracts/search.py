@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from ragline_common.contracts.chunk import DocumentChunk, IndexedChunk
 from ragline_common.contracts.metadata import MAX_NUMBER, MIN_NUMBER
@@ -53,6 +54,10 @@ class SearchHit(DocumentChunk):
 
     chunk_id: str
     score: float
+    word_sketch: SkipJsonSchema[str | None] = Field(default=None, exclude=True, repr=False)
+    """The stored sketch of the text's word set (``ChunkPayload.word_sketch``), for the gateway's
+    near-duplicate check in the same process. Never serialised: not part of any answer, and a
+    hit that crossed a process boundary has none (the gateway then reads the text)."""
 
 
 class SearchResult(BaseModel):

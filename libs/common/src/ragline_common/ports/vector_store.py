@@ -31,6 +31,9 @@ class ChunkPayload(IndexedChunk):
     metadata: dict[str, JsonValue] = Field(default_factory=dict)
     """May be left out when writing (a document without metadata); read back, it is always
     there, which is why the views that leave the store require it."""
+    word_sketch: str | None = None
+    """The sketch of the text's word set (:func:`~ragline_common.indexing.word_sets.word_sketch`)
+    that spares the gateway building the set per search; None on chunks indexed before it."""
 
     @property
     def chunk_id(self) -> str:

@@ -40,6 +40,7 @@ from ragline_common.errors import (
     UpstreamUnavailable,
 )
 from ragline_common.indexing.indexes import Indexes
+from ragline_common.indexing.word_sets import word_sketch
 from ragline_common.messages import (
     DocumentDeleteRequested,
     DocumentIngestRequested,
@@ -296,6 +297,7 @@ class IngestionPipeline:
                 char_start=chunk.char_start,
                 char_end=chunk.char_end,
                 metadata=request.metadata,
+                word_sketch=word_sketch(chunk.text),
             )
             for chunk in chunks
         ]

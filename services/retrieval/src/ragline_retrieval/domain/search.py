@@ -78,14 +78,17 @@ _STORED_HIT_FIELDS = tuple(DocumentChunk.model_fields)
 
 def to_hit(chunk: ScoredChunk) -> SearchHit:
     """The stored chunk as a hit: its fields as stored (the tenant and the indexing details
-    left out), with the point id and the score this search gave it.
+    left out), with the point id and the score this search gave it, and the word sketch for
+    the gateway's near-duplicate check.
 
     The shown fields are read off the payload rather than dumped whole: ``model_dump`` of
     every stored field (metadata included) was a third of the cost of a hit.
     """
     payload = chunk.payload
     fields = {name: getattr(payload, name) for name in _STORED_HIT_FIELDS}
-    return SearchHit.model_validate(fields | {"chunk_id": chunk.id, "score": chunk.score})
+    return SearchHit.model_validate(
+        fields | {"chunk_id": chunk.id, "score": chunk.score, "word_sketch": payload.word_sketch}
+    )
 
 
 class SearchService:
