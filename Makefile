@@ -49,16 +49,50 @@ install: check-python $(BIN)/ragline $(VENV)/.bytecode ## Install the workspace 
 	@$(BIN)/python -W ignore -m ragline_common.adapters.embedder.onnx.export > /dev/null
 
 .PHONY: run
-run: install ## Run the whole suite in one process on 127.0.0.1:8000 (data in ./.ragline)
+run: install console ## Run the whole suite in one process on 127.0.0.1:8000 (console at /console, data in ./.ragline)
 	$(BIN)/ragline run --target all
+
+# The web console (console/, issue 16): `npm ci` when the lock file changed, `npm run build` when
+# a source changed, nothing otherwise. Without Node.js it says so and the API still runs.
+CONSOLE_DEPS := console/node_modules/.ragline-deps
+CONSOLE_BUILT := console/dist/index.html
+CONSOLE_SOURCES = $(shell find console/src console/public -type f 2>/dev/null) \
+	$(wildcard console/index.html console/vite.config.ts console/tsconfig*.json)
+CHROMIUM ?= /usr/bin/chromium
+export CHROMIUM
+
+.PHONY: console
+console: ## Build the web console into console/dist when its sources changed (skipped without npm)
+	@if command -v npm >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory $(CONSOLE_BUILT); \
+	else \
+		echo "console: npm not found, skipping the console build (install Node.js 20+ and run make console)"; \
+	fi
+
+$(CONSOLE_DEPS): console/package-lock.json console/package.json
+	cd console && npm ci --no-audit --no-fund
+	@touch $@
+
+$(CONSOLE_BUILT): $(CONSOLE_DEPS) $(CONSOLE_SOURCES)
+	cd console && npm run build
+	@touch $@
+
+.PHONY: console-test
+console-test: console ## The console's component tests (Vitest), then its browser tests (Playwright) when Chromium exists
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "console-test: npm not found, skipping the console's tests"; exit 0; fi; \
+	cd console && npm test && \
+	if [ -x "$(CHROMIUM)" ]; then npm run e2e; \
+	else echo "console-test: no Chromium at $(CHROMIUM) (apt-get install chromium, or set CHROMIUM=...), skipping the browser tests"; fi
 
 .PHONY: services
 services: ## Start local RabbitMQ, Redis and PostgreSQL if installed but stopped
 	@deploy/local/ensure-services.sh
 
 .PHONY: test
-test: install services ## Unit, integration and end-to-end tests
+test: install services ## Unit, integration and end-to-end tests, then the console's (console-test)
 	$(BIN)/pytest $(PYTEST_ARGS)
+	@$(MAKE) --no-print-directory console-test
 
 .PHONY: lint
 lint: install ## ruff and mypy --strict
