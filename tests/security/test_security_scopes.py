@@ -50,6 +50,9 @@ EXPECTED: dict[str, frozenset[str]] = {
     # A job's status (ids, state, a fixed failure reason, a chunk count) shows no content: the
     # producer that uploaded with an ingest key must be able to follow its upload.
     "GET /v1/jobs/{job_id}": frozenset({INGEST, QUERY, ADMIN_KEY}),
+    "GET /v1/jobs": frozenset({INGEST, QUERY, ADMIN_KEY}),
+    # Who the credential is and its scopes: what the console shows or hides (issue 16).
+    "GET /v1/whoami": frozenset(PRINCIPALS),
     "GET /v1/usage": CONTENT_READERS,
     "POST /v1/search": frozenset({QUERY}),
     "POST /v1/query": frozenset({QUERY}),
