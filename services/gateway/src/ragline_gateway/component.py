@@ -108,10 +108,13 @@ class GatewayComponent:
 
     def routers(self, *, internal_api: bool) -> Sequence[APIRouter]:
         public = APIRouter(dependencies=[Depends(self._attach)], responses=PROBLEM_RESPONSES)
+        # Search first: FastAPI tries routes in order, and trying the thirty-odd tenant and
+        # document routes before it cost every search 60-70 us (issue 15). No other route
+        # shares its path, so the order changes only where it is listed in the OpenAPI document.
         for module_router in (
+            search.router,
             tenants.router,
             documents.router,
-            search.router,
             answers.router,
             chat_completions.router,
             usage.router,
