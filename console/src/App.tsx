@@ -3,6 +3,7 @@ import { useNavigate } from "react-router-dom";
 import { Api } from "./api/client";
 import type { WhoAmI } from "./api/types";
 import { SessionContext, type Session } from "./auth/AuthContext";
+import { screensFor } from "./auth/permissions";
 import { forgetCredential, storeCredential, storedCredential } from "./auth/session";
 import { AppRoutes } from "./AppRoutes";
 import { SignIn } from "./screens/signin/SignIn";
@@ -25,18 +26,19 @@ export function App() {
   const [state, setState] = useState<State>(initial);
   const navigate = useNavigate();
 
-  const open = useCallback(async (credential: string) => {
+  const open = useCallback(async (credential: string): Promise<WhoAmI> => {
     const api = new Api(credential);
     const who = await api.whoami();
     storeCredential(credential);
     setState({ phase: "signed-in", api, who });
+    return who;
   }, []);
 
   /** A new sign-in starts at the credential's first screen: the last one may not be its. */
   const signIn = useCallback(
     async (credential: string) => {
-      await open(credential);
-      navigate("/", { replace: true });
+      const who = await open(credential);
+      navigate(screensFor(who)[0]?.path ?? "/", { replace: true });
     },
     [open, navigate],
   );

@@ -1,10 +1,25 @@
-import { NavLink, Outlet } from "react-router-dom";
+import { useEffect, useRef } from "react";
+import { NavLink, Outlet, useLocation } from "react-router-dom";
 import { useSession } from "../auth/AuthContext";
 import { screensFor } from "../auth/permissions";
 
 /** The frame of every signed-in screen: who is signed in, the navigation, the screen. */
 export function Layout() {
   const { who, signOut } = useSession();
+  const { pathname } = useLocation();
+  const main = useRef<HTMLElement>(null);
+  const first = useRef(true);
+
+  // After a navigation, focus goes to the new screen (as a page load would put it at the top),
+  // so keyboard and screen-reader users do not stay behind in the menu.
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    main.current?.focus();
+  }, [pathname]);
+
   const name = who.kind === "operator" ? "operator" : (who.tenant_name ?? who.tenant_id ?? "tenant");
   return (
     <div className="shell">
@@ -30,7 +45,7 @@ export function Layout() {
           ))}
         </ul>
       </nav>
-      <main id="content" className="content" tabIndex={-1}>
+      <main id="content" ref={main} className="content" tabIndex={-1}>
         <Outlet />
       </main>
     </div>

@@ -131,3 +131,14 @@ describe("Sign in after another credential", () => {
     expect(await screen.findByRole("heading", { level: 1, name: "Documents" })).toBeInTheDocument();
   });
 });
+
+describe("Navigation", () => {
+  it("moves focus to the new screen after a link is followed", async () => {
+    gateway();
+    await signInWith("op-token");
+    await screen.findByRole("heading", { level: 1, name: "Tenants" });
+    await userEvent.click(screen.getByRole("link", { name: "Health" }));
+    expect(await screen.findByRole("heading", { level: 1, name: "Health" })).toBeInTheDocument();
+    expect(screen.getByRole("main")).toHaveFocus();
+  });
+});

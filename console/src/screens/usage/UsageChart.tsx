@@ -13,10 +13,9 @@ interface Props {
 
 /** One metric per day, stacked by model. The table below carries the same numbers as text. */
 export function UsageChart({ title, rows, models, format }: Props) {
-  const id = `chart-${title.toLowerCase().replace(/\W+/g, "-")}`;
   return (
-    <figure className="chart" aria-labelledby={id}>
-      <figcaption id={id}>{title}</figcaption>
+    <figure className="chart">
+      <figcaption>{title}</figcaption>
       <div className="chart-body" aria-hidden="true">
         <ResponsiveContainer width="100%" height={240}>
           <BarChart data={rows} margin={{ top: 8, right: 8, bottom: 8, left: 8 }}>
