@@ -51,14 +51,13 @@ class JobEventHandler:
         # Events delivered together (up to the consumer's prefetch) share one transaction.
         self._statuses = CoalescingStatusApplier(catalog)
         # Its span continues the worker's trace (the upload's): applying a status is part of it.
-        self._consume = MessageConsumer(
-            QueueName.JOB_EVENTS, [route(JobStatusChanged, self._apply)]
-        )
+        self._consume = MessageConsumer(QueueName.JOB_EVENTS, [route(JobStatusChanged, self.apply)])
 
     async def __call__(self, delivery: Delivery) -> None:
         await self._consume(delivery)
 
-    async def _apply(self, message: JobStatusChanged) -> None:
+    async def apply(self, message: JobStatusChanged) -> None:
+        """Apply one decoded event (its delivery's span and log context already entered)."""
         changed = await self._statuses.apply(
             JobStatusUpdate(
                 tenant_id=message.tenant_id,

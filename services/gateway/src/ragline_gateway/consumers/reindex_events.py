@@ -4,9 +4,10 @@ The worker reports a reindex task (ADR 0018) as a ``job.status.v1`` event with `
 set. Such an event is not about the document's own job, whose status must not move, so it is
 taken off the queue's ordinary path here, before the job event handler, and counted instead
 (:meth:`IndexModels.record_progress`, which may switch reads). A finished task frees a slot in
-its tenant's dispatch window, as a finished job does. Every other delivery goes on unchanged.
-The peek decodes the body's JSON once more; an undecodable body goes on to the job event
-handler, whose refusal is the one the operator sees.
+its tenant's dispatch window, as a finished job does. Every other event goes on to the job
+event handler's :meth:`~JobEventHandler.apply`, decoded once: the queue carries nothing else,
+and decoding each body twice (a peek, then the handler's own decode) was a share of the
+gateway's CPU per document.
 
 A task written after its document was deleted, its tenant erased or a newer version indexed
 left chunks in the new index that no delete will reach (those went out before the task wrote):
@@ -34,6 +35,7 @@ from ragline_common.observability.tracing import inject_context
 from ragline_common.ports.broker import Broker, Delivery
 from ragline_common.topology import ROUTING_DELETE, QueueName
 from ragline_gateway.consumers.dead_letter_events import ParkedIngestion, believed_ingestion
+from ragline_gateway.consumers.job_events import JobEventHandler
 from ragline_gateway.domain.dispatch import JobDispatcher
 from ragline_gateway.domain.reindex import IndexModels
 from ragline_gateway.ports.catalog import DocumentStore
@@ -54,16 +56,12 @@ def _names(body: bytes, message_type: str, field: str) -> bool:
     )
 
 
-def _is_reindex_status(body: bytes) -> bool:
-    return _names(body, "job.status.v1", "index_model")
-
-
 class ReindexProgressHandler:
-    """Wraps the job events handler: reindex statuses here, every other delivery there."""
+    """Wraps the job events handler: reindex statuses here, every other event there."""
 
     def __init__(
         self,
-        job_events: Callable[[Delivery], Awaitable[None]],
+        job_events: JobEventHandler,
         indexes: IndexModels,
         dispatcher: JobDispatcher,
         documents: DocumentStore,
@@ -75,14 +73,17 @@ class ReindexProgressHandler:
         self._documents = documents
         self._broker = broker
         self._consume = MessageConsumer(
-            QueueName.JOB_EVENTS, [route(JobStatusChanged, self._apply)]
+            QueueName.JOB_EVENTS, [route(JobStatusChanged, self._route)]
         )
 
     async def __call__(self, delivery: Delivery) -> None:
-        if _is_reindex_status(delivery.body):
-            await self._consume(delivery)
+        await self._consume(delivery)
+
+    async def _route(self, message: JobStatusChanged) -> None:
+        if message.index_model is None:
+            await self._job_events.apply(message)
         else:
-            await self._job_events(delivery)
+            await self._apply(message)
 
     async def _apply(self, message: JobStatusChanged) -> None:
         changed = await self._indexes.record_progress(message)
