@@ -6,6 +6,7 @@ PostgreSQL (the ``catalog`` fixture of this folder's ``conftest.py``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from catalog_harness import new_tenant, submit
 
@@ -80,6 +81,45 @@ async def test_a_batch_of_events_applies_in_order_in_one_call(catalog: SqlCatalo
     # Version 1 became searchable (nothing newer was indexed); the document shows version 2.
     assert (edited.version, edited.status, edited.indexed_version) == (2, JobStatus.FAILED, 1)
     assert await catalog.apply_job_statuses([]) == []
+
+
+async def test_a_batch_naming_each_job_once_applies_like_one_by_one(catalog: SqlCatalog) -> None:
+    """The batch a busy worker's events make (PostgreSQL applies it in one statement)."""
+    tenant_id = await new_tenant(catalog)
+    other = await new_tenant(catalog, "other")
+    first = await submit(catalog, tenant_id, b"one", external_id="one")
+    second = await submit(catalog, tenant_id, b"two", external_id="two")
+    replaced = await submit(catalog, tenant_id, b"two, edited", external_id="two")
+    third = await submit(catalog, tenant_id, b"three", external_id="three")
+    batch = [
+        JobStatusUpdate(tenant_id, first.job.id, JobStatus.PROCESSING),
+        # Both versions of one document indexed together: searches move to the newer one.
+        JobStatusUpdate(tenant_id, replaced.job.id, JobStatus.INDEXED, 4, None, 7, "m"),
+        JobStatusUpdate(tenant_id, second.job.id, JobStatus.INDEXED, 2, None, 5, "m"),
+        JobStatusUpdate(other, third.job.id, JobStatus.FAILED, reason="forged"),
+        JobStatusUpdate(tenant_id, "job_unknown", JobStatus.INDEXED, chunk_count=1),
+    ]
+
+    assert await catalog.apply_job_statuses(batch) == [True, True, True, False, False]
+    assert await catalog.apply_job_statuses(batch) == [False] * 5  # redelivered
+
+    shown = await catalog.get_document(tenant_id, first.document.id)
+    assert shown is not None and shown.status is JobStatus.PROCESSING
+    edited = await catalog.get_document(tenant_id, replaced.document.id)
+    assert edited is not None
+    assert (edited.version, edited.status, edited.chunk_count, edited.indexed_version) == (
+        2,
+        JobStatus.INDEXED,
+        4,
+        2,
+    )
+    old_job = await catalog.get_job(tenant_id, second.job.id)
+    assert old_job is not None and (old_job.status, old_job.chunk_count) == (JobStatus.INDEXED, 2)
+    untouched = await catalog.get_job(tenant_id, third.job.id)
+    assert untouched is not None and untouched.status is JobStatus.QUEUED
+    today = datetime.now(UTC).date()
+    usage = await catalog.usage_between(tenant_id, first_day=today, last_day=today)
+    assert [(row.model, row.embedding_tokens) for row in usage] == [("m", 12)]
 
 
 async def test_a_failed_job_keeps_its_reason_and_the_document_shows_it(
@@ -158,8 +198,7 @@ async def test_unfinished_jobs_oldest_first_filtered_by_published(catalog: SqlCa
     second = (await submit(catalog, globex, b"2")).job
     done = (await submit(catalog, acme, b"3")).job
     fourth = (await submit(catalog, acme, b"4")).job
-    await catalog.mark_job_published(acme, first.id)
-    await catalog.mark_job_published(acme, done.id)
+    await catalog.mark_jobs_published(acme, [first.id, done.id])
     await catalog.apply_job_status(acme, done.id, JobStatus.INDEXED, chunk_count=1, reason=None)
     await catalog.apply_job_status(
         globex, second.id, JobStatus.PROCESSING, chunk_count=None, reason=None
@@ -183,7 +222,7 @@ async def test_marking_another_tenants_job_published_does_nothing(catalog: SqlCa
     stranger = await new_tenant(catalog, "stranger")
     job = (await submit(catalog, owner, b"x")).job
 
-    await catalog.mark_job_published(stranger, job.id)
+    await catalog.mark_jobs_published(stranger, [job.id])
 
     assert await catalog.get_job(owner, job.id) == job
 

@@ -47,7 +47,7 @@ async def test_identical_resubmission_returns_the_existing_document_and_job(
 ) -> None:
     tenant_id = await new_tenant(catalog)
     first = await submit(catalog, tenant_id, b"same", external_id="guide")
-    await catalog.mark_job_published(tenant_id, first.job.id)
+    await catalog.mark_jobs_published(tenant_id, [first.job.id])
 
     repeat = await submit(catalog, tenant_id, b"same", external_id="guide")
 

@@ -160,7 +160,7 @@ async def _queued_job(catalog: SqlCatalog, tenant_id: TenantId) -> JobRecord:
         metadata={},
     )
     submission = await catalog.submit_document(tenant_id, draft, content)
-    await catalog.mark_job_published(tenant_id, submission.job.id)
+    await catalog.mark_jobs_published(tenant_id, [submission.job.id])
     return submission.job
 
 

@@ -6,8 +6,9 @@ published and unfinished, and tops the window up when a job finishes. One tenant
 queued documents therefore hold the broker queue to ``window`` of theirs, and another tenant's
 single document waits behind at most that many, not behind the whole backlog (ADR 0008).
 
-Published jobs are confirmed by the broker before they are marked published; a crash between
-the two publishes the job again later, and the worker's deterministic point ids make that
+Published jobs are confirmed by the broker before they are marked published, all of a dispatch
+round's in one statement (a statement per job was a catalog round trip each); a crash between
+the two publishes the jobs again later, and the worker's deterministic point ids make that
 harmless. A sweeper runs :meth:`dispatch_all` to cover crashes, broker outages and replicas.
 Requests for a tenant whose dispatch is already running do not queue up behind it (a burst of
 finished jobs would otherwise run as many dispatches): they ask the running one to go round
@@ -176,23 +177,33 @@ class JobDispatcher:
                 free -= await self._indexes.queue.count_reindex_in_flight(tenant_id)
                 if free <= 0:
                     return 0
-        published = 0
         jobs = await self._catalog.next_unpublished(tenant_id, limit=free)
-        for job in jobs:
-            sent = await self._catalog.get_document_to_send(tenant_id, job.document_id, job.version)
-            if sent is None:
-                continue  # deleted meanwhile: its job was failed with the deletion
-            document, content = sent
-            try:
-                message = ingest_message(document, job, content, index_models=written)
-            except ValidationError as exc:
-                await self._fail_unsendable(job, exc)
-                continue
-            await self._publish(job, message)
-            published += 1
+        published: list[str] = []
+        try:
+            for job in jobs:
+                sent = await self._catalog.get_document_to_send(
+                    tenant_id, job.document_id, job.version
+                )
+                if sent is None:
+                    continue  # deleted meanwhile: its job was failed with the deletion
+                document, content = sent
+                try:
+                    message = ingest_message(document, job, content, index_models=written)
+                except ValidationError as exc:
+                    await self._fail_unsendable(job, exc)
+                    continue
+                # In the upload's trace, whenever and from wherever the job goes out.
+                with dispatch_span(job):
+                    await self._broker.publish(message, routing_key=ROUTING_INGEST)
+                published.append(job.id)
+        finally:
+            # Also when a later publish failed: what the broker confirmed is not sent again.
+            if published:
+                await self._catalog.mark_jobs_published(tenant_id, published)
+        count = len(published)
         if reindexing and len(jobs) < free:
-            published += await self._dispatch_reindex(tenant_id, free - len(jobs))
-        return published
+            count += await self._dispatch_reindex(tenant_id, free - len(jobs))
+        return count
 
     async def _dispatch_reindex(self, tenant_id: TenantId, free: int) -> int:
         """Fill the window's free slots with the tenant's oldest reindex tasks."""
@@ -215,12 +226,6 @@ class JobDispatcher:
             await queue.mark_reindex_task_published(tenant_id, task.id)
             published += 1
         return published
-
-    async def _publish(self, job: JobRecord, message: DocumentIngestRequested) -> None:
-        # In the upload's trace, whenever and from wherever the job goes out (job_trace).
-        with dispatch_span(job):
-            await self._broker.publish(message, routing_key=ROUTING_INGEST)
-            await self._catalog.mark_job_published(job.tenant_id, job.id)
 
     async def _fail_unsendable(self, job: JobRecord, exc: ValidationError) -> None:
         """Fail a job no worker could be sent, saying why (never the offending values)."""

@@ -36,7 +36,7 @@ _NEXT_UNPUBLISHED = (
 )
 _MARK_PUBLISHED = (
     update(jobs)
-    .where(jobs.c.tenant_id == _TENANT, jobs.c.id == bindparam("q_job", type_=jobs.c.id.type))
+    .where(jobs.c.tenant_id == _TENANT, jobs.c.id.in_(bindparam("q_jobs", expanding=True)))
     .values(published=True)
 )
 _UNFINISHED_COUNT = select(func.count()).select_from(jobs).where(jobs.c.status.in_(UNFINISHED))
@@ -70,9 +70,9 @@ class SqlDispatchQueue:
             )
             return [TenantId(row.tenant_id) for row in rows]
 
-    async def mark_job_published(self, tenant_id: TenantId, job_id: str) -> None:
+    async def mark_jobs_published(self, tenant_id: TenantId, job_ids: Sequence[str]) -> None:
         async with single_statement(self._connections) as connection:
-            await connection.execute(_MARK_PUBLISHED, {"q_tenant": tenant_id, "q_job": job_id})
+            await connection.execute(_MARK_PUBLISHED, {"q_tenant": tenant_id, "q_jobs": job_ids})
 
     async def count_in_flight(self, tenant_id: TenantId) -> int:
         return await self._count(_IN_FLIGHT_COUNT, tenant_id)

@@ -262,8 +262,8 @@ class SqlCatalog:
     async def tenants_with_unpublished(self, *, limit: int) -> list[TenantId]:
         return await self._queue.tenants_with_unpublished(limit=limit)
 
-    async def mark_job_published(self, tenant_id: TenantId, job_id: str) -> None:
-        await self._queue.mark_job_published(tenant_id, job_id)
+    async def mark_jobs_published(self, tenant_id: TenantId, job_ids: Sequence[str]) -> None:
+        await self._queue.mark_jobs_published(tenant_id, job_ids)
 
     async def count_in_flight(self, tenant_id: TenantId) -> int:
         return await self._queue.count_in_flight(tenant_id)

@@ -67,7 +67,8 @@ class DispatchQueue(Protocol):
     async def tenants_with_unpublished(self, *, limit: int) -> list[TenantId]:
         """Tenants that have jobs waiting to be dispatched."""
 
-    async def mark_job_published(self, tenant_id: TenantId, job_id: str) -> None: ...
+    async def mark_jobs_published(self, tenant_id: TenantId, job_ids: Sequence[str]) -> None:
+        """Record that the broker confirmed these jobs (one statement for a dispatch round)."""
 
     async def count_in_flight(self, tenant_id: TenantId) -> int:
         """Jobs of the tenant published to the broker and not yet indexed or failed."""
