@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -88,3 +89,28 @@ async def test_a_batch_is_capped_and_no_task_outlives_the_work() -> None:
     assert [len(batch) for batch in catalog.batches] == [2, 2, 1]
     await asyncio.sleep(0)
     assert not [task for task in asyncio.all_tasks() if task.get_name() == "job-status-batches"]
+
+
+async def test_events_arriving_one_by_one_under_load_share_the_next_transaction() -> None:
+    """A worker reports one event at a time; within the spacing they wait for company."""
+    catalog = RecordingCatalog()
+    fake: Any = catalog
+    applier = CoalescingStatusApplier(fake, spacing_s=0.5)
+    assert await applier.apply(_event("j1")) is True  # the catalog was idle: at once
+    second = asyncio.create_task(applier.apply(_event("j2")))
+    await asyncio.sleep(0.02)
+    third = asyncio.create_task(applier.apply(_event("j3")))
+    assert await asyncio.gather(second, third) == [True, True]
+    assert catalog.batches == [["j1"], ["j2", "j3"]]
+
+
+async def test_after_the_spacing_an_event_goes_at_once() -> None:
+    catalog = RecordingCatalog()
+    fake: Any = catalog
+    applier = CoalescingStatusApplier(fake, spacing_s=0.2)
+    await applier.apply(_event("j1"))
+    await asyncio.sleep(0.25)
+    started = time.monotonic()
+    await applier.apply(_event("j2"))
+    assert time.monotonic() - started < 0.15
+    assert catalog.batches == [["j1"], ["j2"]]

@@ -2,9 +2,14 @@
 
 Every document sends two events (``processing``, then ``indexed`` or ``failed``), and applying
 each in a transaction of its own was most of the gateway's CPU while a worker indexed small
-documents. :class:`CoalescingStatusApplier` sends the first event at once and, while its
-transaction runs, gathers the events that arrive meanwhile for the next: no event waits for a
-timer, and under load one transaction serves a whole prefetch window.
+documents. :class:`CoalescingStatusApplier` sends an event at once when the catalog has been
+idle, and otherwise gathers the events that arrive while a transaction runs, or until
+:data:`SPACING_S` after the last one started, for the next: at most one transaction per spacing.
+A worker indexing small documents reports every few tens of milliseconds, each event alone in a
+transaction while they were sent on arrival (the catalog work of a batch is mostly its round
+trips, not its rows); spaced, a transaction serves several, and a status shows at most
+:data:`SPACING_S` later. The jobs those events finish are dispatched together too (see
+``JobDispatcher.dispatch``), one round for the freed slots.
 
 If a batch fails, its events are applied one by one, so one event the database refuses fails
 only its own delivery (which is then retried or dead-lettered on its own). An outage is
@@ -16,19 +21,26 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import time
 
 from ragline_common.errors import UpstreamUnavailable
 from ragline_gateway.ports.catalog import JobStatusLedger, JobStatusUpdate
 
 _MAX_BATCH = 256
+SPACING_S = 0.1
+"""The least time between the starts of two catalog transactions of events (see the module)."""
 
 
 class CoalescingStatusApplier:
-    def __init__(self, catalog: JobStatusLedger, *, max_batch: int = _MAX_BATCH) -> None:
+    def __init__(
+        self, catalog: JobStatusLedger, *, max_batch: int = _MAX_BATCH, spacing_s: float = SPACING_S
+    ) -> None:
         self._catalog = catalog
         self._max_batch = max_batch
+        self._spacing_s = spacing_s
         self._pending: list[tuple[JobStatusUpdate, asyncio.Future[bool]]] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._last_start = -spacing_s  # monotonic: the first event goes at once
 
     async def apply(self, update: JobStatusUpdate) -> bool:
         """Apply one event (batched with concurrent ones); whether it changed the job."""
@@ -48,6 +60,10 @@ class CoalescingStatusApplier:
     async def _flush_while_pending(self) -> None:
         try:
             while self._pending:
+                wait = self._last_start + self._spacing_s - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)  # events arriving meanwhile join this batch
+                self._last_start = time.monotonic()
                 batch = self._pending[: self._max_batch]
                 del self._pending[: self._max_batch]
                 await self._apply_batch(batch)
