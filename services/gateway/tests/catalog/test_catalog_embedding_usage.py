@@ -5,14 +5,16 @@ changed a job, in its transaction, once. The same suite on SQLite and on Postgre
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
 
 import pytest
 from catalog_harness import new_tenant, submit
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from ragline_common.messages import JobStatus
 from ragline_common.tenancy import TenantId
-from ragline_gateway.adapters.catalog import SqlCatalog, job_status
+from ragline_gateway.adapters.catalog import SqlCatalog
 from ragline_gateway.ports.catalog import JobStatusUpdate, UsageDelta, UsageRecord
 
 MODEL = "onnx:all-MiniLM-L6-v2"
@@ -134,19 +136,44 @@ async def test_a_model_name_longer_than_the_key_is_cut(catalog: SqlCatalog) -> N
     assert (row.model, row.embedding_tokens) == ("m" * 200, 3)
 
 
-async def test_tokens_and_status_commit_together(
-    catalog: SqlCatalog, monkeypatch: pytest.MonkeyPatch
-) -> None:
+_REFUSE_USAGE = {
+    "sqlite": [
+        "CREATE TRIGGER refuse_usage BEFORE INSERT ON usage_daily"
+        " BEGIN SELECT RAISE(ABORT, 'the usage write failed'); END",
+    ],
+    "postgresql": [
+        "CREATE FUNCTION refuse_usage() RETURNS trigger LANGUAGE plpgsql"
+        " AS $$ BEGIN RAISE EXCEPTION 'the usage write failed'; END $$",
+        "CREATE TRIGGER refuse_usage BEFORE INSERT ON usage_daily"
+        " FOR EACH ROW EXECUTE FUNCTION refuse_usage()",
+    ],
+}
+_ALLOW_USAGE = {
+    "sqlite": ["DROP TRIGGER refuse_usage"],
+    "postgresql": ["DROP TRIGGER refuse_usage ON usage_daily", "DROP FUNCTION refuse_usage()"],
+}
+
+
+async def _run(database_url: str, statements: dict[str, list[str]]) -> None:
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            for statement in statements[connection.dialect.name]:
+                await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+async def test_tokens_and_status_commit_together(catalog: SqlCatalog, database_url: str) -> None:
+    """The database refusing the usage write refuses the status too (PostgreSQL applies the
+    batch in one statement, SQLite in one transaction)."""
     tenant = await new_tenant(catalog)
     document = await submit(catalog, tenant, b"doc", external_id="doc")
 
-    async def refused(*args: Any) -> None:
-        raise RuntimeError("the usage write failed")
-
-    monkeypatch.setattr(job_status, "add_embedding_tokens", refused)
-    with pytest.raises(RuntimeError, match="usage write"):
+    await _run(database_url, _REFUSE_USAGE)
+    with pytest.raises(DBAPIError, match="usage write failed"):
         await catalog.apply_job_statuses([indexed(tenant, document.job.id, 3)])
-    monkeypatch.undo()
+    await _run(database_url, _ALLOW_USAGE)
 
     job = await catalog.get_job(tenant, document.job.id)
     assert job is not None and job.status is JobStatus.QUEUED  # rolled back with the tokens

@@ -16,6 +16,11 @@ A batch of ``processing`` events only (the first event of every job; with a slow
 arrives alone) is one statement on PostgreSQL, in autocommit (:func:`start_processing`): the
 jobs locked in id order, moved from ``queued`` and mirrored on their documents in data-modifying
 CTEs. One round trip instead of five (BEGIN, lock, two updates, COMMIT), with the same result.
+Any other batch naming each job once is one statement on PostgreSQL too (:data:`_APPLY`): the
+same steps as :func:`apply_statuses`, the rank test in the ``UPDATE``, the mirror and the flip in
+one ``UPDATE`` of each document and the tokens in an upsert, instead of seven round trips
+(BEGIN, lock, job, mirror, flip, tokens, COMMIT). A batch holding two events of one job (its
+``processing`` and its ``indexed``) is applied in order in a transaction, as on SQLite.
 
 The one move back is an operator's replay of a failed job (:meth:`SqlJobStatusLedger.reopen_job`).
 """
@@ -26,7 +31,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Executable, bindparam, or_, select, tuple_, update
+from sqlalchemy import Executable, TextClause, bindparam, or_, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ragline_common.messages import JobStatus
@@ -38,7 +43,7 @@ from ragline_gateway.adapters.catalog.connections import (
     single_statement,
 )
 from ragline_gateway.adapters.catalog.tables import documents, jobs
-from ragline_gateway.adapters.catalog.usage import add_embedding_tokens
+from ragline_gateway.adapters.catalog.usage import MODEL_CHARS, add_embedding_tokens, utc_day
 from ragline_gateway.ports.catalog import JobStatusUpdate
 
 _PROGRESS = {
@@ -121,6 +126,11 @@ class SqlJobStatusLedger:
             async with single_statement(self._connections) as connection:
                 if connection.dialect.name == "postgresql":
                     return await start_processing(connection, updates, now())
+                return await apply_statuses(connection, updates, now())
+        if len({event.job_id for event in updates}) == len(updates):
+            async with single_statement(self._connections) as connection:
+                if connection.dialect.name == "postgresql":
+                    return await apply_in_one_statement(connection, updates, now())
                 return await apply_statuses(connection, updates, now())
         async with self._connections.writing() as connection:
             return await apply_statuses(connection, updates, now())
@@ -232,6 +242,115 @@ def _start_statement() -> Executable:
 
 
 _START = _start_statement()
+
+
+# One row per event (unnest of parallel arrays: one statement text whatever the batch size, so
+# one prepared statement). ``locked`` takes the rows in id order, as apply_statuses does;
+# ``moved`` advances a job only to a higher rank (the test re-checked on the locked row);
+# ``shown`` mirrors a moved job on its document when it is the document's current version and
+# flips ``indexed_version`` forward for an indexed one (one UPDATE per document: a statement
+# cannot update a row twice). Both tests read the document row being updated, so PostgreSQL
+# re-checks them on the newest row after waiting for a concurrent submit that bumps the version.
+# ``billed`` adds an indexed job's tokens when it moved.
+_MIRRORED = (
+    "moved.tenant_id = documents.tenant_id AND moved.document_id = documents.id"
+    " AND moved.version = documents.version"
+)
+_FLIPS = (
+    "touched.indexed IS NOT NULL AND documents.deleted_at IS NULL"
+    " AND (documents.indexed_version IS NULL OR documents.indexed_version < touched.indexed)"
+)
+_APPLY: TextClause = text(
+    f"""
+WITH events AS (
+    SELECT * FROM unnest(
+        CAST(:e_jobs AS varchar[]), CAST(:e_tenants AS varchar[]),
+        CAST(:e_statuses AS varchar[]), CAST(:e_ranks AS integer[]),
+        CAST(:e_chunks AS integer[]), CAST(:e_reasons AS text[]),
+        CAST(:e_tokens AS bigint[]), CAST(:e_models AS varchar[])
+    ) AS e(job_id, tenant_id, status, rank, chunk_count, reason, tokens, model)
+),
+locked AS (
+    SELECT jobs.id FROM jobs JOIN events ON jobs.id = events.job_id
+    WHERE jobs.tenant_id = events.tenant_id
+    ORDER BY jobs.id
+    FOR UPDATE OF jobs
+),
+moved AS (
+    UPDATE jobs SET
+        status = events.status,
+        chunk_count = COALESCE(events.chunk_count, jobs.chunk_count),
+        reason = COALESCE(events.reason, jobs.reason),
+        updated_at = :e_now
+    FROM events
+    WHERE jobs.id = events.job_id
+        AND jobs.id IN (SELECT id FROM locked)
+        AND CASE jobs.status
+            WHEN '{JobStatus.QUEUED.value}' THEN 0
+            WHEN '{JobStatus.PROCESSING.value}' THEN 1
+            ELSE 2 END < events.rank
+    RETURNING jobs.id, jobs.tenant_id, jobs.document_id, jobs.version, jobs.status,
+        jobs.chunk_count
+),
+touched AS (
+    SELECT tenant_id, document_id,
+        max(version) FILTER (WHERE status = '{JobStatus.INDEXED.value}') AS indexed
+    FROM moved GROUP BY tenant_id, document_id
+),
+shown AS (
+    UPDATE documents SET
+        status = COALESCE((SELECT moved.status FROM moved WHERE {_MIRRORED}), documents.status),
+        chunk_count = CASE WHEN EXISTS (SELECT FROM moved WHERE {_MIRRORED})
+            THEN (SELECT moved.chunk_count FROM moved WHERE {_MIRRORED})
+            ELSE documents.chunk_count END,
+        updated_at = CASE WHEN EXISTS (SELECT FROM moved WHERE {_MIRRORED})
+            THEN :e_now ELSE documents.updated_at END,
+        indexed_version = CASE WHEN {_FLIPS} THEN touched.indexed ELSE documents.indexed_version END
+    FROM touched
+    WHERE documents.tenant_id = touched.tenant_id AND documents.id = touched.document_id
+        AND (EXISTS (SELECT FROM moved WHERE {_MIRRORED}) OR {_FLIPS})
+),
+billed AS (
+    INSERT INTO usage_daily (
+        tenant_id, day, model, requests, degraded_requests, prompt_tokens,
+        completion_tokens, cost_micro_usd, embedding_tokens
+    )
+    SELECT events.tenant_id, :e_day, left(events.model, {MODEL_CHARS}), 0, 0, 0, 0, 0,
+        sum(events.tokens)
+    FROM moved JOIN events ON events.job_id = moved.id
+    WHERE moved.status = '{JobStatus.INDEXED.value}' AND events.tokens > 0
+        AND events.model <> ''
+    GROUP BY events.tenant_id, left(events.model, {MODEL_CHARS})
+    ORDER BY 1, 3
+    ON CONFLICT (tenant_id, day, model) DO UPDATE
+        SET embedding_tokens = usage_daily.embedding_tokens + excluded.embedding_tokens
+)
+SELECT id FROM moved
+"""  # noqa: S608 - only constants are formatted in; every value is a bind parameter
+).bindparams(
+    bindparam("e_now", type_=jobs.c.updated_at.type),
+)
+
+
+async def apply_in_one_statement(
+    connection: AsyncConnection, updates: Sequence[JobStatusUpdate], now: datetime
+) -> list[bool]:
+    """PostgreSQL, autocommit: apply events of distinct jobs in one statement (:data:`_APPLY`),
+    with exactly the results :func:`apply_statuses` gives them."""
+    parameters = {
+        "e_jobs": [event.job_id for event in updates],
+        "e_tenants": [event.tenant_id for event in updates],
+        "e_statuses": [event.status.value for event in updates],
+        "e_ranks": [_PROGRESS[event.status] for event in updates],
+        "e_chunks": [event.chunk_count for event in updates],
+        "e_reasons": [event.reason for event in updates],
+        "e_tokens": [event.embedding_tokens or 0 for event in updates],
+        "e_models": [event.embedding_model or "" for event in updates],
+        "e_now": now,
+        "e_day": utc_day(now),
+    }
+    moved = {row.id for row in await connection.execute(_APPLY, parameters)}
+    return [event.job_id in moved for event in updates]
 
 
 def _advances(current: str, status: JobStatus) -> bool:
