@@ -246,3 +246,52 @@ def test_exporters_follow_the_standard_variables(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     assert tracing._exporter_choices() == expected
+
+
+@pytest.mark.parametrize(
+    ("env", "recording"),
+    [
+        ({}, False),
+        ({"OTEL_TRACES_EXPORTER": "none"}, False),
+        ({"OTEL_TRACES_EXPORTER": "console"}, True),
+        ({"OTEL_TRACES_SAMPLER": "always_on"}, True),
+    ],
+)
+def test_spans_are_recorded_only_when_something_can_export_them(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], recording: bool
+) -> None:
+    for name in (
+        "OTEL_TRACES_EXPORTER",
+        "OTEL_TRACES_SAMPLER",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    provider = tracing.tracer_provider("test")
+    try:
+        with provider.get_tracer("test").start_as_current_span("request") as span:
+            assert span.is_recording() is recording
+            # Unrecorded, the request still has a trace id for its logs and problem documents.
+            assert tracing.current_trace_id() == format(span.get_span_context().trace_id, "032x")
+            assert span.get_span_context().is_valid
+    finally:
+        provider.shutdown()
+
+
+def test_a_callers_sampled_trace_is_recorded_even_without_an_exporter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("OTEL_TRACES_EXPORTER", "OTEL_TRACES_SAMPLER", "OTEL_EXPORTER_OTLP_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    provider = tracing.tracer_provider("test")
+    caller = tracing.extract_context(
+        {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
+    )
+    try:
+        with provider.get_tracer("test").start_as_current_span("request", context=caller) as span:
+            assert span.is_recording()
+            assert tracing.current_trace_id() == "0af7651916cd43dd8448eb211c80319c"
+    finally:
+        provider.shutdown()
