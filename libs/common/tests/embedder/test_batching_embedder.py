@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
@@ -39,6 +40,19 @@ class RecordingEmbedder(HashEmbedder):
             return await super().embed_documents(texts)
         finally:
             self.running -= 1
+
+
+class ReleasingEmbedder(RecordingEmbedder):
+    """Also records when it is told to release memory, and how many encodes were running."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.releases: list[int] = []
+        """Batches encoded before each release."""
+
+    async def release_memory(self) -> None:
+        assert self.running == 0
+        self.releases.append(len(self.batches))
 
 
 async def expected(texts: Sequence[str]) -> list[list[float]]:
@@ -294,3 +308,21 @@ def test_split_in_proportion_keeps_the_total(
 ) -> None:
     assert split_in_proportion(total, weights) == shares
     assert sum(shares) == (total if weights else 0)
+
+
+async def test_memory_is_released_once_when_the_last_lane_runs_dry() -> None:
+    inner = ReleasingEmbedder(gated=True)
+    batching = BatchingEmbedder(inner, batch_size=2, max_wait_s=0.01, window=2)
+    first = asyncio.create_task(batching.embed_documents(["a", "b"]))
+    await inner.started.wait()
+    # More work arrives while the first window encodes: the lane goes on, nothing is released.
+    second = asyncio.create_task(batching.embed_documents(["c", "d", "e"]))
+    await asyncio.sleep(0.05)
+    inner.gate.set()
+    await asyncio.gather(first, second)
+    await asyncio.sleep(0)  # the release is a task of its own
+    assert inner.releases == [3]
+    # A later burst is released again, after its own batches.
+    await batching.embed_documents(["f"])
+    await asyncio.sleep(0)
+    assert inner.releases == [3, 4]

@@ -122,6 +122,29 @@ def test_a_query_gets_the_vector_its_text_gets_as_a_document(cache_root: Path) -
     assert math.isclose(float(np.dot(query, documents[0])), 1.0, rel_tol=1e-5)
 
 
+def _anonymous_mib() -> float:
+    status = Path("/proc/self/status").read_text()
+    kib = next(line.split()[1] for line in status.splitlines() if line.startswith("RssAnon:"))
+    return int(kib) / 1024
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+def test_released_memory_goes_back_to_the_system_and_encoding_still_agrees(
+    cache_root: Path, scifact_texts: list[str]
+) -> None:
+    embedder = _warm(EmbedderSettings(kind="onnx-int8", cache_dir=cache_root, batch_size=16))
+    # 16 abstracts, each past the 256-token limit: the worker's largest batch.
+    longest = sorted(scifact_texts, key=len)[-16:]
+    before = anyio.run(embedder.embed_documents, longest)
+    grown = _anonymous_mib()
+    anyio.run(embedder.release_memory)
+    released = _anonymous_mib()
+    # The arena of such a batch is ~250 MiB (attention scores of 12 heads x 256 x 256 each).
+    assert grown - released > 100
+    after = anyio.run(embedder.embed_documents, longest)
+    np.testing.assert_allclose(after, before, atol=1e-6)
+
+
 def _damage_int8_weights(folder: Path) -> None:
     """Shuffle the rows of the token embedding table: a valid file with wrong weights."""
     import onnx

@@ -54,3 +54,18 @@ class ReportsUsage(Protocol):
 
     async def embed_documents_with_usage(self, texts: Sequence[str]) -> EmbeddingsWithUsage:
         """Vectors for ``texts`` in order, with the prompt tokens the call cost."""
+
+
+@runtime_checkable
+class ReleasesMemory(Protocol):
+    """An embedder that keeps memory grown by its largest batches, and can hand it back.
+
+    A local model's runtime keeps the working memory of the largest batch it ran for the next
+    one (onnxruntime's arena: ~250 MiB for 16 texts of 256 tokens), which a process that has
+    finished indexing and only serves queries would hold for good.
+    :class:`~ragline_common.adapters.embedder.batching.BatchingEmbedder` calls this when its
+    bulk work stops.
+    """
+
+    async def release_memory(self) -> None:
+        """Return what only large batches need; the next one grows it again."""

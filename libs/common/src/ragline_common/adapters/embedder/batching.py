@@ -24,7 +24,9 @@ cuts the padding to about 7%).
 - a caller that is cancelled is dropped from batches not yet started.
 
 The flushing task exists only while texts are waiting or being encoded, so there is nothing to
-start or stop. ``embed_query`` is not batched: a search must not wait for a batch to fill.
+start or stop; when the last lane runs dry, an inner embedder that can
+(:class:`~ragline_common.ports.embedder.ReleasesMemory`) is told to give back the memory its
+batches grew. ``embed_query`` is not batched: a search must not wait for a batch to fill.
 
 Usage (:meth:`BatchingEmbedder.embed_documents_with_usage`): a batch's prompt tokens are what
 the inner embedder reports (:class:`~ragline_common.ports.embedder.ReportsUsage`) or else its
@@ -48,10 +50,18 @@ from collections import OrderedDict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ragline_common.ports.embedder import Embedder, EmbeddingsWithUsage, ReportsUsage
+import structlog
+
+from ragline_common.ports.embedder import (
+    Embedder,
+    EmbeddingsWithUsage,
+    ReleasesMemory,
+    ReportsUsage,
+)
 from ragline_common.settings import EmbedderSettings
 
 _Vectors = list[list[float]]
+_log = structlog.get_logger(__name__)
 
 REMEMBERED_COUNTS = 8192
 """Token counts kept for the batches to come. The chunker counts every sentence as well as
@@ -136,6 +146,7 @@ class BatchingEmbedder:
         self._untaken = 0
         self._arrived = asyncio.Event()
         self._flushers: set[asyncio.Task[None]] = set()
+        self._releases: set[asyncio.Task[None]] = set()
         # Written from the chunkers' worker threads, read on the event loop.
         self._counts: OrderedDict[str, int] = OrderedDict()
         self._counts_lock = threading.Lock()
@@ -202,6 +213,8 @@ class BatchingEmbedder:
                 if parts:
                     await self._encode(parts)
                 parts = []
+            if self._flushers <= {asyncio.current_task()}:
+                self._release_idle_memory()
         finally:
             # Normally every request this lane took is settled by now. If the lane was
             # cancelled (the event loop is shutting down) or broke, nobody else would settle
@@ -215,6 +228,33 @@ class BatchingEmbedder:
             # lane's last result may call again in between, and must then start a new lane
             # (its texts would otherwise wait for a lane that has already stopped looking).
             self._flushers.discard(asyncio.current_task())
+
+    def _release_idle_memory(self) -> None:
+        """The last lane found nothing waiting: let the inner embedder give back what the
+        batches grew (:class:`~ragline_common.ports.embedder.ReleasesMemory`).
+
+        At once rather than after a pause: the release (a few milliseconds) is done before the
+        last document's status has gone through the store, the broker and the catalog, so
+        whoever waited for the bulk load (a benchmark about to measure the serving process)
+        finds the memory gone. Under a
+        steady load the lanes rarely run dry (twice while a monolith indexed 400 SciFact
+        documents), and growing the memory again costs the next window about 1-2% of its
+        encode (page faults; measured releasing after every 128 texts).
+        """
+        if not isinstance(self._inner, ReleasesMemory):
+            return
+        release = asyncio.get_running_loop().create_task(
+            self._release(self._inner), name="embedding-release", context=contextvars.Context()
+        )
+        self._releases.add(release)
+        release.add_done_callback(self._releases.discard)
+
+    @staticmethod
+    async def _release(inner: ReleasesMemory) -> None:
+        try:
+            await inner.release_memory()
+        except Exception:  # a failed release leaves memory held, nothing else
+            _log.warning("embedder_release_failed", exc_info=True)
 
     async def _wait_for_window(self) -> None:
         """Return when a full window is waiting or the oldest waiting text is due."""

@@ -5,11 +5,14 @@ the event loop free. Encoding is CPU-bound, so it runs in worker threads: ``para
 encodes at a time, each on ``threads`` cores (0: the cores divided among the encodes, since
 more would only thrash the caches). Long inputs are cut into ``batch_size`` pieces, each its
 own thread call, so a query embedded while a large document is being indexed waits for one
-batch at most, not for the whole document.
+batch at most, not for the whole document. When the worker's bulk work stops,
+``release_memory`` gives back what its batches grew: a process that has indexed and now
+serves searches should not keep the memory of its largest batch.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -24,6 +27,22 @@ from ragline_common.adapters.embedder.model_dir import DIMENSION, MODEL_ID
 from ragline_common.settings import EmbedderSettings
 
 ModelT = TypeVar("ModelT")
+
+
+def trim_malloc() -> None:
+    """Return the free memory of glibc's heaps to the system (a no-op elsewhere).
+
+    glibc keeps freed blocks in its arenas, one per thread that allocated, for reuse; a
+    runtime that frees the buffers of its large batches does not shrink the process by that
+    alone. ``malloc_trim(0)`` releases the free pages of every arena: 22 MiB of a monolith
+    that had indexed 400 SciFact documents (411 to 389 MiB serving, with the arena released).
+    """
+    try:
+        libc = ctypes.CDLL(None)
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return
+    trim(0)
 
 
 class ThreadedLocalEmbedder(ABC, Generic[ModelT]):
@@ -72,6 +91,23 @@ class ThreadedLocalEmbedder(ABC, Generic[ModelT]):
     async def embed_query(self, text: str) -> list[float]:
         vectors = await self._encode_in_worker(self._require_model(), [text])
         return vectors[0]
+
+    async def release_memory(self) -> None:
+        """Hand back the memory the largest batches grew
+        (:class:`~ragline_common.ports.embedder.ReleasesMemory`).
+
+        In a worker thread under the encode limiter, as it may run the model; then the C
+        heap's free pages go back to the system too.
+        """
+        if self._model is not None:
+            await anyio.to_thread.run_sync(
+                partial(self._release, self._model), limiter=self._limiter
+            )
+
+    def _release(self, model: ModelT) -> None:
+        """Free what ``model``'s runtime keeps for large batches (nothing, unless overridden),
+        then :func:`trim_malloc`; runs in a worker thread."""
+        trim_malloc()
 
     @abstractmethod
     def count_tokens(self, text: str) -> int:

@@ -60,7 +60,7 @@ class OnnxSentenceEncoder:
     def dimension(self) -> int:
         return self._config.dimension
 
-    def encode(self, texts: Sequence[str]) -> FloatArray:
+    def encode(self, texts: Sequence[str], run_options: Any = None) -> FloatArray:
         """Vectors of ``texts`` (one batch, padded to its longest text), shape (texts, dim)."""
         if not texts:
             return np.zeros((0, self._config.dimension), dtype=np.float32)
@@ -73,9 +73,24 @@ class OnnxSentenceEncoder:
             "token_type_ids": [encoding.type_ids for encoding in encodings],
         }
         feeds = {name: np.asarray(columns[name], dtype=np.int64) for name in self._inputs}
-        (token_vectors,) = self._session.run([OUTPUT_NAME], feeds)
+        (token_vectors,) = self._session.run([OUTPUT_NAME], feeds, run_options)
         vectors = pool(token_vectors, feeds["attention_mask"], self._config.pooling)
         return normalize(vectors) if self._config.normalize else vectors
+
+    def release_memory(self) -> None:
+        """Give back the CPU arena that large batches grew, keeping what one short text needs.
+
+        onnxruntime keeps every tensor's memory in an arena sized by the largest run (about
+        250 MiB for 16 texts of 256 tokens, most of it attention scores) and reuses it, which
+        is what makes back-to-back batches fast. Arena shrinkage frees the regions that are
+        unused at the end of a run; after a run of one empty text that is all of them. Run
+        with it on every batch, it would give the memory back and fault it in again each time.
+        """
+        import onnxruntime
+
+        options = onnxruntime.RunOptions()
+        options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+        self.encode([""], options)
 
     def count_tokens(self, text: str) -> int:
         """Word pieces of ``text`` without special tokens or truncation (chunk sizes use it).

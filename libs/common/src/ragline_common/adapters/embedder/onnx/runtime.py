@@ -87,9 +87,16 @@ class OnnxEmbedder(ThreadedLocalEmbedder[OnnxSentenceEncoder]):
             threshold=threshold,
             remedy=_REMEDY[self._precision],
         )
+        # The sample is padded to 256 tokens: a process that will only embed queries must not
+        # keep the arena it grew.
+        self._release(encoder)
         if self._stamp:
             record_verified(model_file, digest, agreement)
         return encoder
+
+    def _release(self, model: OnnxSentenceEncoder) -> None:
+        model.release_memory()
+        super()._release(model)
 
     def _encode(self, model: OnnxSentenceEncoder, texts: list[str]) -> list[list[float]]:
         vectors: list[list[float]] = model.encode(texts).tolist()
