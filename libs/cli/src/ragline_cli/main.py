@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from ragline_cli.hosting import WiringError
 from ragline_cli.ingest_command import ingest_command
+from ragline_cli.malloc_arenas import limit_malloc_arenas
 from ragline_cli.reindex_command import reindex_command
 from ragline_cli.runner import UnknownTargetError, build_app, parse_targets
 from ragline_cli.serving import serve
@@ -41,6 +42,7 @@ def cli() -> None:
 )
 def run(target: str) -> None:
     """Run services (all of them by default: the monolithic mode)."""
+    limit_malloc_arenas()
     try:
         targets = parse_targets(target)
         settings = load_infrastructure_settings()
