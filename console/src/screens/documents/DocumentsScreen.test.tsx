@@ -99,6 +99,8 @@ describe("Documents", () => {
     expect(await within(documents).findByText(/The PDF is encrypted\./)).toBeInTheDocument();
     const jobs = screen.getByRole("table", { name: "Jobs" });
     expect(await within(jobs).findByText(/The PDF is encrypted\./)).toBeInTheDocument();
+    // A job names its document by title once the document list has it.
+    expect(within(jobs).getByRole("link", { name: "guide.md" })).toHaveAttribute("href", "/documents/d-1");
   });
 
   it("offers an ingest-only key the uploads, and lists no documents it may not read", async () => {

@@ -43,6 +43,7 @@ export function DocumentsScreen() {
   usePolling(running, refresh);
 
   const latest = latestJobs(jobs.data ?? []);
+  const titles = new Map((documents.data ?? []).map((doc) => [doc.id, doc.title]));
   return (
     <>
       <h1>Documents</h1>
@@ -104,22 +105,23 @@ export function DocumentsScreen() {
           <caption>Jobs</caption>
           <thead>
             <tr>
-              <th scope="col">Job</th>
               <th scope="col">Document</th>
               <th scope="col">Version</th>
               <th scope="col">Status</th>
               <th scope="col">Chunks</th>
               <th scope="col">Updated</th>
+              <th scope="col">Job</th>
             </tr>
           </thead>
           <tbody>
             {(jobs.data ?? []).map((job) => (
               <tr key={job.id}>
                 <td>
-                  <code>{job.id}</code>
-                </td>
-                <td>
-                  <code>{job.document_id}</code>
+                  {titles.has(job.document_id) ? (
+                    <Link to={`/documents/${job.document_id}`}>{titles.get(job.document_id)}</Link>
+                  ) : (
+                    <code>{job.document_id}</code>
+                  )}
                 </td>
                 <td>{job.version}</td>
                 <td>
@@ -128,6 +130,9 @@ export function DocumentsScreen() {
                 </td>
                 <td>{formatNumber(job.chunk_count)}</td>
                 <td>{formatDate(job.updated_at)}</td>
+                <td>
+                  <code className="id">{job.id}</code>
+                </td>
               </tr>
             ))}
             {jobs.data?.length === 0 && (
