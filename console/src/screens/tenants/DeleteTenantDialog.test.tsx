@@ -29,6 +29,23 @@ describe("Delete tenant confirmation", () => {
     expect(onDelete).toHaveBeenCalledTimes(1);
   });
 
+  it("makes the page behind it inert while it is open, and only then", () => {
+    const behind = document.createElement("p");
+    document.body.append(behind);
+    const { unmount } = render(
+      <DeleteTenantDialog
+        tenantName="Acme Corp"
+        onDelete={async () => undefined}
+        onClose={() => undefined}
+      />,
+    );
+    expect(behind).toHaveAttribute("inert");
+    expect(screen.getByRole("dialog").closest("[inert]")).toBeNull();
+    unmount();
+    expect(behind).not.toHaveAttribute("inert");
+    behind.remove();
+  });
+
   it("moves focus into the dialog, keeps Tab inside it and closes on Escape", async () => {
     const { onClose } = open();
     const input = screen.getByLabelText("Type the tenant name to confirm");
