@@ -13,7 +13,7 @@ export const ROUTER_FUTURE = { v7_startTransition: true, v7_relativeSplatPath: t
 
 type State =
   | { phase: "checking"; credential: string }
-  | { phase: "signed-out" }
+  | { phase: "signed-out"; notice?: string }
   | { phase: "signed-in"; api: Api; who: WhoAmI };
 
 function initial(): State {
@@ -26,13 +26,23 @@ export function App() {
   const [state, setState] = useState<State>(initial);
   const navigate = useNavigate();
 
-  const open = useCallback(async (credential: string): Promise<WhoAmI> => {
-    const api = new Api(credential);
-    const who = await api.whoami();
-    storeCredential(credential);
-    setState({ phase: "signed-in", api, who });
-    return who;
+  const signOut = useCallback((notice?: string) => {
+    forgetCredential();
+    setState({ phase: "signed-out", notice });
   }, []);
+
+  const open = useCallback(
+    async (credential: string): Promise<WhoAmI> => {
+      const who = await new Api(credential).whoami();
+      const api = new Api(credential, () =>
+        signOut("Your credential is no longer accepted (revoked or expired). Sign in again."),
+      );
+      storeCredential(credential);
+      setState({ phase: "signed-in", api, who });
+      return who;
+    },
+    [signOut],
+  );
 
   /** A new sign-in starts at the credential's first screen: the last one may not be its. */
   const signIn = useCallback(
@@ -43,18 +53,13 @@ export function App() {
     [open, navigate],
   );
 
-  const signOut = useCallback(() => {
-    forgetCredential();
-    setState({ phase: "signed-out" });
-  }, []);
-
   useEffect(() => {
     if (state.phase !== "checking") return;
     open(state.credential).catch(() => signOut());
   }, [state, open, signOut]);
 
   const session = useMemo<Session | null>(
-    () => (state.phase === "signed-in" ? { api: state.api, who: state.who, signOut } : null),
+    () => (state.phase === "signed-in" ? { api: state.api, who: state.who, signOut: () => signOut() } : null),
     [state, signOut],
   );
 
@@ -65,7 +70,8 @@ export function App() {
       </main>
     );
   }
-  if (!session) return <SignIn onSignIn={signIn} />;
+  if (!session)
+    return <SignIn onSignIn={signIn} notice={state.phase === "signed-out" ? state.notice : undefined} />;
   return (
     <SessionContext.Provider value={session}>
       <AppRoutes />

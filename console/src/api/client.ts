@@ -89,7 +89,11 @@ function query(params: Record<string, string | number | undefined>): string {
 }
 
 export class Api {
-  constructor(private readonly credential: string) {}
+  /** `onUnauthorized` hears of every 401: the credential was revoked or expired mid-session. */
+  constructor(
+    private readonly credential: string,
+    private readonly onUnauthorized: () => void = () => undefined,
+  ) {}
 
   private headers(extra: Record<string, string> = {}): Record<string, string> {
     return { Authorization: `Bearer ${this.credential}`, Accept: "application/json", ...extra };
@@ -105,6 +109,7 @@ export class Api {
     } catch {
       throw new ApiError(0, { detail: "The gateway could not be reached.", code: "network_error" });
     }
+    if (response.status === 401) this.onUnauthorized();
     if (!response.ok) throw await failure(response);
     return response;
   }
@@ -239,6 +244,7 @@ export class Api {
         if (event.lengthComputable && event.total > 0) onProgress(event.loaded / event.total);
       });
       xhr.addEventListener("load", () => {
+        if (xhr.status === 401) this.onUnauthorized();
         if (xhr.status >= 200 && xhr.status < 300) {
           onProgress(1);
           resolve(JSON.parse(xhr.responseText) as UploadAccepted);

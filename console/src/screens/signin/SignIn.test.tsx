@@ -142,3 +142,24 @@ describe("Navigation", () => {
     expect(screen.getByRole("main")).toHaveFocus();
   });
 });
+
+describe("A credential revoked mid-session", () => {
+  it("ends the session at the first 401 and says why", async () => {
+    let revoked = false;
+    fakeFetch(({ url }) => {
+      if (revoked) return problem(401, "The API key is not valid.", "invalid_api_key");
+      if (url === "/v1/whoami") return json(WHO.rl_query);
+      return json({ documents: [], jobs: [], next_offset: null });
+    });
+    await signInWith("rl_query");
+    await screen.findByRole("heading", { level: 1, name: "Documents" });
+    revoked = true;
+    await userEvent.click(screen.getByRole("link", { name: "Search" }));
+    await userEvent.type(screen.getByLabelText("Query"), "refunds");
+    await userEvent.click(screen.getByRole("button", { name: "Search" }));
+
+    expect(await screen.findByRole("heading", { level: 1, name: "Sign in" })).toBeInTheDocument();
+    expect(screen.getByRole("status")).toHaveTextContent("no longer accepted");
+    expect(sessionStorage.getItem("ragline.credential")).toBeNull();
+  });
+});

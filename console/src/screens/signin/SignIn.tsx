@@ -2,7 +2,14 @@ import { useState, type FormEvent } from "react";
 import { ErrorAlert } from "../../components/ErrorAlert";
 
 /** Sign in with an operator token or a tenant API key; the gateway says what it may do. */
-export function SignIn({ onSignIn }: { onSignIn: (credential: string) => Promise<void> }) {
+export function SignIn({
+  onSignIn,
+  notice,
+}: {
+  onSignIn: (credential: string) => Promise<void>;
+  /** Why the last session ended, when it was not the user's choice. */
+  notice?: string | undefined;
+}) {
   const [credential, setCredential] = useState("");
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -23,6 +30,11 @@ export function SignIn({ onSignIn }: { onSignIn: (credential: string) => Promise
     <main className="centered">
       <form className="card signin" onSubmit={submit}>
         <h1>Sign in</h1>
+        {notice && (
+          <p role="status" className="notice">
+            {notice}
+          </p>
+        )}
         <p className="hint">Use an operator token or a tenant API key. It is kept for this tab only.</p>
         <label htmlFor="credential">Credential</label>
         <input
