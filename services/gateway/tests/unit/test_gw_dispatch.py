@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from ragline_common.adapters.broker.memory import MemoryBroker
 from ragline_common.errors import UpstreamUnavailable
@@ -166,3 +167,41 @@ async def test_a_dispatch_requested_while_one_runs_becomes_one_more_round_not_a_
     # One round for the first request and one more for all three later ones, not four.
     assert calls == 2
     assert await broker.queue_depth(QueueName.INGESTION) == 4
+
+
+class CountingCatalog(SqlCatalog):
+    """The SQLite catalog, counting the dispatch rounds (each reads the window first)."""
+
+    rounds = 0
+
+    async def count_in_flight(self, tenant_id: TenantId) -> int:
+        self.rounds += 1
+        return await super().count_in_flight(tenant_id)
+
+
+async def test_the_finished_jobs_of_one_batch_are_dispatched_in_one_round(
+    tmp_path: Path, broker: MemoryBroker
+) -> None:
+    catalog = CountingCatalog(f"sqlite+aiosqlite:///{tmp_path / 'rounds.db'}", pool_size=1)
+    await catalog.open()
+    try:
+        dispatcher = JobDispatcher(catalog, broker, window=3)
+        tenant = (await catalog.create_tenant("busy")).id
+        jobs = [
+            (await submit_upload(catalog, dispatcher, tenant, _draft(i), b"%d" % i)).job
+            for i in range(6)
+        ]
+        for job in jobs[:3]:
+            await catalog.apply_job_status(
+                tenant, job.id, JobStatus.INDEXED, chunk_count=1, reason=None
+            )
+        catalog.rounds = 0
+
+        # The handlers of one status batch ask together, once its changes are committed.
+        sent = await asyncio.gather(*(dispatcher.dispatch(tenant) for _ in range(3)))
+
+        assert sorted(sent) == [0, 0, 3]
+        assert catalog.rounds == 1
+        assert await catalog.count_in_flight(tenant) == 3
+    finally:
+        await catalog.close()

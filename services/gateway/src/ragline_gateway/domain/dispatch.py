@@ -12,7 +12,9 @@ the two publishes the jobs again later, and the worker's deterministic point ids
 harmless. A sweeper runs :meth:`dispatch_all` to cover crashes, broker outages and replicas.
 Requests for a tenant whose dispatch is already running do not queue up behind it (a burst of
 finished jobs would otherwise run as many dispatches): they ask the running one to go round
-once more, which sees every slot freed meanwhile.
+once more, which sees every slot freed meanwhile. A round lets the callers already on their way
+ask before it reads (the other events of one status batch, whose changes are committed): it
+serves them all, where it used to be followed by a second round that found the window full.
 Each job is published in its upload's trace, from the context stored with it.
 
 Reindex tasks (ADR 0018) share each tenant's window with its uploads: a tenant's uploads go out
@@ -148,6 +150,7 @@ class JobDispatcher:
         published = 0
         async with lock:
             while True:
+                await asyncio.sleep(0)  # the callers ready to run ask first (see the module)
                 self._again.discard(tenant_id)
                 try:
                     published += await self._dispatch_locked(tenant_id)
