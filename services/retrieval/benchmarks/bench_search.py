@@ -14,7 +14,8 @@ In one run, over the same index (SciFact by default, indexed once by :mod:`index
    sides run back to back per query, so all see the same machine. The query-embedding cache is
    off: every gateway request embeds its query, as the bare sides do.
 2. **gateway, 50 clients**: 50 concurrent clients loop over the queries for ``--seconds``;
-   every non-200 answer or transport error counts as an error.
+   every non-200 answer or transport error counts as an error, by kind (``error_kinds``:
+   ``HTTP 503``, ``ConnectError``, ...; ``load_error_kinds`` in the results).
 3. ``rss_mib``: the peak resident memory (``VmHWM``) of the Ragline process holding the index
    during 1 and 2 (reset after indexing, if this run indexed); ``rss_mb``: its resident memory
    after the load.
@@ -40,6 +41,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
@@ -64,10 +66,12 @@ WARM_UP_QUERIES = 20
 
 
 def summary(latencies_s: Sequence[float], seconds: float, errors: int) -> dict[str, Any]:
+    """Counts and latency figures; the figures are None when no request succeeded (a run
+    where everything failed still reports its errors)."""
     ms = sorted(latency * 1000 for latency in latencies_s)
 
-    def pct(p: float) -> float:
-        return round(ms[min(len(ms) - 1, int(p / 100 * len(ms)))], 2)
+    def pct(p: float) -> float | None:
+        return round(ms[min(len(ms) - 1, int(p / 100 * len(ms)))], 2) if ms else None
 
     return {
         "requests": len(ms) + errors,
@@ -75,8 +79,8 @@ def summary(latencies_s: Sequence[float], seconds: float, errors: int) -> dict[s
         "p50_ms": pct(50),
         "p95_ms": pct(95),
         "p99_ms": pct(99),
-        "mean_ms": round(statistics.fmean(ms), 2),
-        "throughput_rps": round(len(ms) / seconds, 1),
+        "mean_ms": round(statistics.fmean(ms), 2) if ms else None,
+        "throughput_rps": round(len(ms) / seconds, 1) if seconds else 0.0,
     }
 
 
@@ -84,7 +88,8 @@ async def gateway_load(
     url: str, key: str, queries: Sequence[str], seconds: float, clients: int
 ) -> dict[str, Any]:
     latencies: list[float] = []
-    errors = 0
+    error_kinds: Counter[str] = Counter()
+    """What each failure was (``HTTP 503``, an exception class), so an error count says why."""
     headers = {"Authorization": f"Bearer {key}"}
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     deadline = time.perf_counter() + seconds
@@ -94,7 +99,6 @@ async def gateway_load(
     ) as client:
 
         async def worker(offset: int) -> None:
-            nonlocal errors
             n = offset
             while time.perf_counter() < deadline:
                 t0 = time.perf_counter()
@@ -104,14 +108,15 @@ async def gateway_load(
                     if response.status_code == 200:
                         latencies.append(time.perf_counter() - t0)
                     else:
-                        errors += 1
-                except httpx.HTTPError:
-                    errors += 1
+                        error_kinds[f"HTTP {response.status_code}"] += 1
+                except httpx.HTTPError as error:
+                    error_kinds[type(error).__name__] += 1
                 n += clients
 
         started = time.perf_counter()
         await asyncio.gather(*(worker(i) for i in range(clients)))
-        result = summary(latencies, time.perf_counter() - started, errors)
+        result = summary(latencies, time.perf_counter() - started, error_kinds.total())
+    result["error_kinds"] = dict(error_kinds.most_common())
     result["clients"] = clients
     result["seconds"] = seconds
     return result
@@ -331,6 +336,7 @@ def main() -> int:
         "load_rps_torch": torch_load["throughput_rps"],
         "load_rps_ratio_torch": ratio(load_result["throughput_rps"], torch_load["throughput_rps"]),
         "load_errors": load_result["errors"],
+        "load_error_kinds": load_result["error_kinds"],
         "rss_mb": rss_mb,
         "rss_mib": rss_mib,
         "rss_mib_is_serving_peak": peak_reset,

@@ -65,11 +65,27 @@ class IndexState:
 
 
 def index_dir(data: BeirSet, corpus_file: Path) -> Path:
+    """The data directory for ``data``: a new one whenever what indexing stores would differ.
+
+    The key names the corpus, the encoders and the stored payload's format (the word sketch
+    version): an index built before its chunks carried sketches, or with another version,
+    would still answer searches but make the gateway rebuild every result's word set, so the
+    benchmark would measure a slower path than a fresh install serves.
+    """
     from ragline_common.adapters.sparse.bm25 import BM25_MODEL_ID
+    from ragline_common.indexing.word_sets import SKETCH_VERSION
     from ragline_common.settings import EmbedderSettings
 
     stat = corpus_file.stat()
-    key = f"{corpus_file.resolve()}:{stat.st_size}:{BM25_MODEL_ID}:{EmbedderSettings().kind}"
+    key = ":".join(
+        (
+            str(corpus_file.resolve()),
+            str(stat.st_size),
+            BM25_MODEL_ID,
+            EmbedderSettings().kind,
+            f"sketch-{SKETCH_VERSION}",
+        )
+    )
     return INDEX_ROOT / f"{data.name}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
 
