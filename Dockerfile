@@ -7,6 +7,7 @@
 #   generation  grounded answers with citations; ships the MiniLM tokenizer only
 # No runtime image carries torch (ADR 17): the embedding targets run the int8 ONNX model that
 # the `export` stage makes once with torch, and copy only its output.
+#   (gateway also serves the web console, built in the `console` stage with Node.js)
 # Build from the repository root (the lock and every workspace member are needed):
 #   docker build --platform linux/amd64 --build-arg TARGET=gateway -t ragline-gateway .
 
@@ -121,7 +122,20 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
 # What the runtime differs in per target: its environment and its command (an exec-form CMD
 # cannot expand ${TARGET}). BuildKit builds only the stages TARGET needs: gateway and generation
 # never build the export stage.
+# The web console (ADR 19): built once with Node.js from the committed lock file; only its static
+# files leave this stage, so no runtime image carries Node.js. Only the gateway serves them.
+FROM node:20-slim AS console
+WORKDIR /console
+COPY console/package.json console/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY console/index.html console/vite.config.ts console/tsconfig.json console/tsconfig.app.json \
+     console/tsconfig.node.json ./
+COPY console/src src
+RUN npm run build
+
 FROM runtime-common AS runtime-gateway
+COPY --from=console /console/dist /opt/ragline/console
+ENV RAGLINE_GATEWAY_CONSOLE_DIST=/opt/ragline/console
 CMD ["ragline", "run", "--target", "gateway"]
 
 # The embedding targets: the int8 ONNX model the export stage made, read-only (owned by root,

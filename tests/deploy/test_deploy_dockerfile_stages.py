@@ -30,7 +30,7 @@ def test_stages_and_the_build_argument_that_picks_the_runtime() -> None:
     assert global_build_args()["TARGET"] in SERVICES
     stages = dockerfile_stages()
     runtimes = {f"runtime-{name}" for name in ("common", "embedder", *SERVICES)}
-    assert set(stages) == {"uv-base", "export", "builder", "runtime", *runtimes}
+    assert set(stages) == {"uv-base", "export", "builder", "console", "runtime", *runtimes}
     assert list(stages)[-1] == "runtime"
     assert stages["runtime"][0] == "runtime-${TARGET}"
     assert stages["export"][0] == stages["builder"][0] == "uv-base"
@@ -53,7 +53,20 @@ def test_multi_stage_build_on_python_311_slim(service: str) -> None:
         for keyword, args in runtime
         if keyword == "COPY" and args.startswith("--from=")
     }
-    assert sources == ({"builder", "export"} if service in EMBEDS else {"builder"})
+    expected = {"builder", "export"} if service in EMBEDS else {"builder"}
+    assert sources == (expected | {"console"} if service == "gateway" else expected)
+
+
+def test_the_gateway_serves_the_console_built_in_its_own_stage() -> None:
+    """Node.js builds the console from the committed lock file; only its files reach the image."""
+    stages = dockerfile_stages()
+    assert stages["console"][0].startswith("node:20")
+    build = [args for keyword, args in stages["console"][1] if keyword == "RUN"]
+    assert build == ["npm ci --no-audit --no-fund", "npm run build"]
+    _, runtime = runtime_image("gateway")
+    assert ("COPY", "--from=console /console/dist /opt/ragline/console") in runtime
+    # The variable's name is checked against the settings by test_deploy_settings_env.
+    assert ("ENV", "RAGLINE_GATEWAY_CONSOLE_DIST=/opt/ragline/console") in runtime
 
 
 def test_an_unknown_target_is_refused(tmp_path: Path) -> None:
