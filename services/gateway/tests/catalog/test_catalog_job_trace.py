@@ -56,7 +56,7 @@ async def test_a_job_keeps_the_trace_context_it_was_submitted_in(catalog: SqlCat
     assert untraced.job.trace is None
     stored = await catalog.get_job(tenant, traced.job.id)
     assert stored is not None and stored.trace == UPLOAD_TRACE
-    waiting = {job.id: job.trace for job in await catalog.next_unpublished(tenant, limit=10)}
+    waiting = {w.job.id: w.job.trace for w in await catalog.next_unpublished(tenant, limit=10)}
     assert waiting == {traced.job.id: UPLOAD_TRACE, untraced.job.id: None}
     [listed] = await catalog.list_jobs(tenant, traced.document.id)
     assert listed.trace == UPLOAD_TRACE

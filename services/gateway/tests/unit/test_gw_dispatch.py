@@ -12,6 +12,7 @@ from ragline_common.ports.broker import Delivery
 from ragline_common.tenancy import TenantId
 from ragline_common.topology import QueueName
 from ragline_gateway.adapters.catalog import SqlCatalog
+from ragline_gateway.adapters.catalog.dispatch_queue import INLINE_CONTENT_BYTES
 from ragline_gateway.domain.dispatch import JobDispatcher
 from ragline_gateway.domain.uploads import submit_upload
 from ragline_gateway.ports.catalog import DocumentDraft
@@ -47,7 +48,7 @@ async def test_a_tenant_never_has_more_than_its_window_in_the_queue(
     assert await dispatcher.dispatch(tenant) == 1
     assert await broker.queue_depth(QueueName.INGESTION) == 4
     waiting = await catalog.next_unpublished(tenant, limit=100)
-    assert [job.id for job in waiting] == [s.job.id for s in submissions[4:]]
+    assert [waiting_job.job.id for waiting_job in waiting] == [s.job.id for s in submissions[4:]]
 
 
 async def test_another_tenants_single_upload_goes_out_at_once(
@@ -110,13 +111,17 @@ async def test_after_a_restart_of_the_volatile_broker_everything_unfinished_goes
         await fresh.close()
 
 
-async def test_published_message_carries_the_stored_content(
+async def test_published_messages_carry_the_stored_content_small_or_large(
     catalog: SqlCatalog, broker: MemoryBroker
 ) -> None:
+    # A small content is read with its job; a large one on its own, when its job goes out.
+    small, large = b"\x00raw bytes", b"\x01" + b"x" * INLINE_CONTENT_BYTES
     tenant = (await catalog.create_tenant("t")).id
-    submission = await submit_upload(
-        catalog, JobDispatcher(catalog, broker, window=1), tenant, _draft(1), b"\x00raw bytes"
-    )
+    dispatcher = JobDispatcher(catalog, broker, window=2)
+    jobs = [
+        (await submit_upload(catalog, dispatcher, tenant, _draft(i), content)).job.id
+        for i, content in enumerate((small, large))
+    ]
     received: list[DocumentIngestRequested] = []
 
     async def collect(delivery: Delivery) -> None:
@@ -126,11 +131,10 @@ async def test_published_message_carries_the_stored_content(
 
     await broker.consume(QueueName.INGESTION, collect, prefetch=1)
     for _ in range(100):
-        if received:
+        if len(received) == 2:
             break
         await asyncio.sleep(0.01)
-    assert received[0].content == b"\x00raw bytes"
-    assert received[0].job_id == submission.job.id
+    assert [(m.job_id, m.content) for m in received] == [(jobs[0], small), (jobs[1], large)]
 
 
 async def test_a_dispatch_requested_while_one_runs_becomes_one_more_round_not_a_queue(
@@ -143,7 +147,7 @@ async def test_a_dispatch_requested_while_one_runs_becomes_one_more_round_not_a_
         for i in range(4)
     ]
     assert await broker.queue_depth(QueueName.INGESTION) == 2
-    waiting = {job.id for job in await catalog.next_unpublished(tenant, limit=10)}
+    waiting = {w.job.id for w in await catalog.next_unpublished(tenant, limit=10)}
     in_queue = [s.job for s in submissions if s.job.id not in waiting]
     counting = catalog.count_in_flight
     calls = 0

@@ -11,7 +11,7 @@ from ragline_common.tenancy import TenantId
 from ragline_common.topology import QueueName
 from ragline_gateway.adapters.catalog import SqlCatalog
 from ragline_gateway.domain.dispatch import JobDispatcher
-from ragline_gateway.ports.catalog import DocumentDraft, DocumentRecord, Submission
+from ragline_gateway.ports.catalog import DocumentDraft, Submission, UnpublishedJob
 
 
 async def _stored(
@@ -35,12 +35,10 @@ class ContentFails(SqlCatalog):
 
     broken: TenantId | None = None
 
-    async def get_document_to_send(
-        self, tenant_id: TenantId, document_id: str, version: int
-    ) -> tuple[DocumentRecord, bytes] | None:
+    async def next_unpublished(self, tenant_id: TenantId, *, limit: int) -> list[UnpublishedJob]:
         if tenant_id == self.broken:
             raise RuntimeError("simulated fault in one tenant's rows")
-        return await super().get_document_to_send(tenant_id, document_id, version)
+        return await super().next_unpublished(tenant_id, limit=limit)
 
 
 async def test_a_bad_job_is_failed_and_the_tenants_next_job_still_goes_out(

@@ -141,7 +141,8 @@ async def test_a_queue_dropped_upload_continues_the_producers_trace(
     assert intake.kind is SpanKind.CONSUMER
     assert intake.parent is not None and intake.parent.span_id == sent.get_span_context().span_id
 
-    [dropped] = await catalog.next_unpublished(tenant, limit=10)
+    [waiting] = await catalog.next_unpublished(tenant, limit=10)
+    dropped = waiting.job
     assert dropped.trace is not None
     assert _trace_id(dropped.trace.traceparent) == producer_trace
     [first] = await catalog.unfinished_jobs(published=True, limit=10)

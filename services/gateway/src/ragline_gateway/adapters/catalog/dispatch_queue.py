@@ -15,16 +15,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Integer, Select, bindparam, func, select, update
+from sqlalchemy import Integer, RowMapping, Select, and_, bindparam, case, func, select, update
 
 from ragline_common.tenancy import TenantId
 from ragline_gateway.adapters.catalog.connections import UNFINISHED, Connections, single_statement
-from ragline_gateway.adapters.catalog.rows import job_record
-from ragline_gateway.adapters.catalog.tables import jobs
-from ragline_gateway.ports.catalog import JobRecord
+from ragline_gateway.adapters.catalog.rows import document_record, job_record
+from ragline_gateway.adapters.catalog.tables import document_blobs, documents, jobs
+from ragline_gateway.ports.catalog import JobRecord, UnpublishedJob
 
 _TENANT = bindparam("q_tenant", type_=jobs.c.tenant_id.type)
-_NEXT_UNPUBLISHED = (
+_DOCUMENT_PREFIX = "d_"
+INLINE_CONTENT_BYTES = 256 * 1024
+"""Contents up to this size come with their jobs; a larger one is read on its own when its job
+goes out, so a round of a full window holds at most 64 x 256 KiB, not 64 uploads of 10 MB."""
+_WAITING = (
     select(jobs)
     .where(
         jobs.c.tenant_id == _TENANT,
@@ -33,6 +37,42 @@ _NEXT_UNPUBLISHED = (
     )
     .order_by(jobs.c.created_at, jobs.c.id)
     .limit(bindparam("q_limit", type_=Integer()))
+    .subquery("waiting")
+)
+# The waiting jobs first (limited by the index on jobs), then each one's live document and its
+# version's content by primary key: joined before the limit, PostgreSQL planned hash joins over
+# every document and blob of the catalog. Outer joins: a job whose document was deleted
+# meanwhile still comes back, without them (``length`` reads a stored value's size only).
+_NEXT_UNPUBLISHED = (
+    select(
+        _WAITING,
+        *(column.label(_DOCUMENT_PREFIX + column.name) for column in documents.c),
+        case(
+            (
+                func.length(document_blobs.c.content) <= INLINE_CONTENT_BYTES,
+                document_blobs.c.content,
+            ),
+            else_=None,
+        ).label("sent_content"),
+    )
+    .select_from(
+        _WAITING.outerjoin(
+            documents,
+            and_(
+                documents.c.tenant_id == _WAITING.c.tenant_id,
+                documents.c.id == _WAITING.c.document_id,
+                documents.c.deleted_at.is_(None),
+            ),
+        ).outerjoin(
+            document_blobs,
+            and_(
+                document_blobs.c.tenant_id == _WAITING.c.tenant_id,
+                document_blobs.c.document_id == _WAITING.c.document_id,
+                document_blobs.c.version == _WAITING.c.version,
+            ),
+        )
+    )
+    .order_by(_WAITING.c.created_at, _WAITING.c.id)
 )
 _MARK_PUBLISHED = (
     update(jobs)
@@ -50,14 +90,14 @@ class SqlDispatchQueue:
     def __init__(self, connections: Connections) -> None:
         self._connections = connections
 
-    async def next_unpublished(self, tenant_id: TenantId, *, limit: int) -> list[JobRecord]:
+    async def next_unpublished(self, tenant_id: TenantId, *, limit: int) -> list[UnpublishedJob]:
         async with self._connections.reading() as connection:
             rows = (
                 await connection.execute(
                     _NEXT_UNPUBLISHED, {"q_tenant": tenant_id, "q_limit": limit}
                 )
             ).mappings()
-            return [job_record(row) for row in rows]
+            return [_unpublished(row) for row in rows]
 
     async def tenants_with_unpublished(self, *, limit: int) -> list[TenantId]:
         async with self._connections.reading() as connection:
@@ -113,3 +153,13 @@ class SqlDispatchQueue:
         async with self._connections.reading() as connection:
             count: int = (await connection.execute(statement, parameters)).scalar_one()
         return count
+
+
+def _unpublished(row: RowMapping) -> UnpublishedJob:
+    content = row["sent_content"]
+    if row[_DOCUMENT_PREFIX + "id"] is None or content is None:
+        return UnpublishedJob(job=job_record(row), sent=None)
+    document = document_record(
+        {column.name: row[_DOCUMENT_PREFIX + column.name] for column in documents.c}
+    )
+    return UnpublishedJob(job=job_record(row), sent=(document, bytes(content)))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,7 +50,7 @@ def api_key_record(row: RowMapping) -> ApiKeyRecord:
     )
 
 
-def document_record(row: RowMapping) -> DocumentRecord:
+def document_record(row: Mapping[Any, Any]) -> DocumentRecord:
     metadata: dict[str, Any] = row["metadata"]
     return DocumentRecord(
         id=row["id"],

@@ -68,6 +68,7 @@ from ragline_gateway.ports.catalog import (
     TenantLimits,
     TenantRecord,
     TraceContext,
+    UnpublishedJob,
     UsageDelta,
     UsageRecord,
     UsageTotals,
@@ -256,7 +257,7 @@ class SqlCatalog:
 
     # dispatch queue
 
-    async def next_unpublished(self, tenant_id: TenantId, *, limit: int) -> list[JobRecord]:
+    async def next_unpublished(self, tenant_id: TenantId, *, limit: int) -> list[UnpublishedJob]:
         return await self._queue.next_unpublished(tenant_id, limit=limit)
 
     async def tenants_with_unpublished(self, *, limit: int) -> list[TenantId]:

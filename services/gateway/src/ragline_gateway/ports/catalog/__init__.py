@@ -41,6 +41,7 @@ from ragline_gateway.ports.catalog.jobs import (
     JobStatusLedger,
     JobStatusUpdate,
     TraceContext,
+    UnpublishedJob,
 )
 from ragline_gateway.ports.catalog.tenants import (
     ApiKeyRecord,
@@ -76,6 +77,7 @@ __all__ = [
     "TenantLimits",
     "TenantRecord",
     "TraceContext",
+    "UnpublishedJob",
     "UsageDelta",
     "UsageRecord",
     "UsageTotals",

@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ragline_common.messages import JobStatus
 from ragline_common.tenancy import TenantId
+
+if TYPE_CHECKING:  # documents imports this module: the records of a job come first
+    from ragline_gateway.ports.catalog.documents import DocumentRecord
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,17 @@ class JobRecord:
 
 
 @dataclass(frozen=True)
+class UnpublishedJob:
+    """A job waiting to be dispatched, read with what its message sends."""
+
+    job: JobRecord
+    sent: tuple[DocumentRecord, bytes] | None
+    """The live document and the job's version's content; None if they were not read with the
+    job (a large content, read on its own when the job goes out, to bound a round's memory) or
+    are gone (the document was deleted meanwhile)."""
+
+
+@dataclass(frozen=True)
 class JobStatusUpdate:
     """One worker event for :meth:`JobStatusLedger.apply_job_statuses`."""
 
@@ -61,8 +75,10 @@ class JobStatusUpdate:
 class DispatchQueue(Protocol):
     """Unfinished jobs: which wait to be published, which are in the broker, how deep it is."""
 
-    async def next_unpublished(self, tenant_id: TenantId, *, limit: int) -> list[JobRecord]:
-        """The tenant's unfinished, unpublished jobs, oldest first (what to dispatch next)."""
+    async def next_unpublished(self, tenant_id: TenantId, *, limit: int) -> list[UnpublishedJob]:
+        """The tenant's unfinished, unpublished jobs, oldest first (what to dispatch next),
+        each with its document and content if small: one read for a dispatch round, where a
+        read per job was a round trip each."""
 
     async def tenants_with_unpublished(self, *, limit: int) -> list[TenantId]:
         """Tenants that have jobs waiting to be dispatched."""
