@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from ragline_gateway.ports.catalog.dispatch_queue import DispatchQueue, UnpublishedJob
 from ragline_gateway.ports.catalog.documents import (
     DocumentDraft,
     DocumentRecord,
@@ -35,13 +36,11 @@ from ragline_gateway.ports.catalog.index_models import (
     ReindexTask,
 )
 from ragline_gateway.ports.catalog.jobs import (
-    DispatchQueue,
     JobListing,
     JobRecord,
     JobStatusLedger,
     JobStatusUpdate,
     TraceContext,
-    UnpublishedJob,
 )
 from ragline_gateway.ports.catalog.tenants import (
     ApiKeyRecord,

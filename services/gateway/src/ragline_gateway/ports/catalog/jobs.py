@@ -1,8 +1,9 @@
-"""The job roles of the catalog: the dispatch queue, and how a job's status moves.
+"""The job roles of the catalog: a job's records, how its status moves, and the job list.
 
 A job is one document version on its way to the index. The gateway publishes it when its
-tenant's dispatch window has room (:class:`DispatchQueue`), and the worker's events, an
-operator's replay or a failed dispatch move its status (:class:`JobStatusLedger`).
+tenant's dispatch window has room (:class:`~ragline_gateway.ports.catalog.dispatch_queue.
+DispatchQueue`), and the worker's events, an operator's replay or a failed dispatch move its
+status (:class:`JobStatusLedger`).
 """
 
 from __future__ import annotations
@@ -10,13 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from ragline_common.messages import JobStatus
 from ragline_common.tenancy import TenantId
-
-if TYPE_CHECKING:  # documents imports this module: the records of a job come first
-    from ragline_gateway.ports.catalog.documents import DocumentRecord
 
 
 @dataclass(frozen=True)
@@ -48,17 +46,6 @@ class JobRecord:
 
 
 @dataclass(frozen=True)
-class UnpublishedJob:
-    """A job waiting to be dispatched, read with what its message sends."""
-
-    job: JobRecord
-    sent: tuple[DocumentRecord, bytes] | None
-    """The live document and the job's version's content; None if they were not read with the
-    job (a large content, read on its own when the job goes out, to bound a round's memory) or
-    are gone (the document was deleted meanwhile)."""
-
-
-@dataclass(frozen=True)
 class JobStatusUpdate:
     """One worker event for :meth:`JobStatusLedger.apply_job_statuses`."""
 
@@ -70,38 +57,6 @@ class JobStatusUpdate:
     embedding_tokens: int | None = None
     """On ``indexed``: tokens the job's embeddings spent, billed only if the status changes."""
     embedding_model: str | None = None
-
-
-class DispatchQueue(Protocol):
-    """Unfinished jobs: which wait to be published, which are in the broker, how deep it is."""
-
-    async def next_unpublished(self, tenant_id: TenantId, *, limit: int) -> list[UnpublishedJob]:
-        """The tenant's unfinished, unpublished jobs, oldest first (what to dispatch next),
-        each with its document and content if small: one read for a dispatch round, where a
-        read per job was a round trip each."""
-
-    async def tenants_with_unpublished(self, *, limit: int) -> list[TenantId]:
-        """Tenants that have jobs waiting to be dispatched."""
-
-    async def mark_jobs_published(self, tenant_id: TenantId, job_ids: Sequence[str]) -> None:
-        """Record that the broker confirmed these jobs (one statement for a dispatch round)."""
-
-    async def count_in_flight(self, tenant_id: TenantId) -> int:
-        """Jobs of the tenant published to the broker and not yet indexed or failed."""
-
-    async def reset_publication(self) -> int:
-        """Mark every unfinished job unpublished (after the in-process broker lost them)."""
-
-    async def unfinished_jobs(
-        self, *, published: bool | None, limit: int, offset: int = 0
-    ) -> Sequence[JobRecord]:
-        """Jobs not yet indexed or failed, oldest first (recovery after a crash or restart)."""
-
-    async def count_unfinished_jobs(self) -> int:
-        """Jobs of every tenant not yet indexed or failed: the ingestion backlog."""
-
-    async def count_tenant_unfinished_jobs(self, tenant_id: TenantId) -> int:
-        """The tenant's own share of the backlog: its jobs not yet indexed or failed."""
 
 
 class JobStatusLedger(Protocol):
