@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from vs_contract_harness import chunk
 
 from ragline_common.adapters.embedder.hashing import HashEmbedder
 from ragline_common.adapters.factory import open_vector_store
@@ -19,7 +20,6 @@ from ragline_common.indexing.indexes import DropAwareIndexes, EmbeddingIndexes
 from ragline_common.indexing.model_spec import ModelSpec
 from ragline_common.indexing.tombstones import FileTombstones, QdrantTombstones, Tombstones
 from ragline_common.ports.embedder import Embedder
-from ragline_common.ports.vector_store import ChunkPayload, ChunkPoint
 from ragline_common.settings import CoreSettings, EmbedderSettings, InfrastructureSettings
 from ragline_common.tenancy import TenantId
 from ragline_testing.harness import embedded_settings
@@ -33,22 +33,6 @@ AFTER = DROPPED_AT + timedelta(seconds=1)
 
 async def _stand_in(settings: EmbedderSettings, stack: AsyncExitStack) -> Embedder:
     return HashEmbedder(64 if settings.kind == "hash" else 32)
-
-
-def _point(dimension: int) -> ChunkPoint:
-    payload = ChunkPayload(
-        tenant_id=TENANT,
-        document_id="doc",
-        version=1,
-        chunk_index=0,
-        text="text",
-        title="t",
-        source_name="t.txt",
-        content_type="text/plain",
-        char_start=0,
-        char_end=4,
-    )
-    return ChunkPoint(id=payload.chunk_id, payload=payload, dense=[1.0] + [0.0] * (dimension - 1))
 
 
 @pytest.fixture
@@ -73,7 +57,7 @@ async def test_a_writer_sent_before_the_drop_does_not_recreate_the_index(
     indexes = EmbeddingIndexes(settings, stack, open_embedder=_stand_in)
     assert isinstance(indexes, DropAwareIndexes)
     written = await indexes.index(NEW)
-    await written.store.upsert(TENANT, [_point(32)])
+    await written.store.upsert(TENANT, [chunk(TENANT, "doc", dense=[1.0] + [0.0] * 31)])
     key = written.key
 
     await indexes.drop(NEW, at=DROPPED_AT)
@@ -98,7 +82,7 @@ async def test_a_reindex_after_the_drop_rebuilds_it_from_empty(
     leftover = await open_vector_store(
         settings, stack, await _stand_in(NEW.settings_for(settings.embedder), stack)
     )
-    await leftover.upsert(TENANT, [_point(32)])
+    await leftover.upsert(TENANT, [chunk(TENANT, "doc", dense=[1.0] + [0.0] * 31)])
     await leftover.close()
 
     rebuilt = await indexes.writable(NEW, sent_at=AFTER, rebuilds=True)

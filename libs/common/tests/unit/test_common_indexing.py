@@ -12,13 +12,14 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
+from vs_contract_harness import chunk
 
 from ragline_common.adapters.embedder.hashing import HashEmbedder
 from ragline_common.adapters.factory import open_vector_store
 from ragline_common.indexing.indexes import EmbeddingIndexes
 from ragline_common.indexing.model_spec import ModelSpec, UnknownIndexModel
 from ragline_common.ports.embedder import Embedder
-from ragline_common.ports.vector_store import ChunkPayload, ChunkPoint, VectorStore
+from ragline_common.ports.vector_store import VectorStore
 from ragline_common.settings import CoreSettings, EmbedderSettings, InfrastructureSettings
 from ragline_common.tenancy import TenantId
 from ragline_testing.harness import embedded_settings
@@ -111,22 +112,6 @@ async def stack() -> AsyncIterator[AsyncExitStack]:
         yield opened
 
 
-def point(tenant_id: TenantId, dimension: int) -> ChunkPoint:
-    payload = ChunkPayload(
-        tenant_id=tenant_id,
-        document_id="doc",
-        version=1,
-        chunk_index=0,
-        text="text",
-        title="t",
-        source_name="t.txt",
-        content_type="text/plain",
-        char_start=0,
-        char_end=4,
-    )
-    return ChunkPoint(id=payload.chunk_id, payload=payload, dense=[1.0] + [0.0] * (dimension - 1))
-
-
 class TestEmbeddingIndexes:
     async def test_opens_nothing_until_asked_then_once(
         self, settings: InfrastructureSettings, stack: AsyncExitStack
@@ -180,9 +165,9 @@ class TestEmbeddingIndexes:
         indexes = EmbeddingIndexes(settings, stack, open_embedder=Openings())
         spec = ModelSpec.parse("onnx-int8")
         first = await indexes.index(spec)
-        await first.store.upsert(TENANT, [point(TENANT, 32)])
+        await first.store.upsert(TENANT, [chunk(TENANT, "doc", dense=[1.0] + [0.0] * 31)])
         kept = await indexes.index()
-        await kept.store.upsert(TENANT, [point(TENANT, 64)])
+        await kept.store.upsert(TENANT, [chunk(TENANT, "doc", dense=[1.0] + [0.0] * 63)])
 
         await indexes.drop(ModelSpec.parse("torch"))  # the same collection, by another name
 
