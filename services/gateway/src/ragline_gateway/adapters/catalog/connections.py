@@ -9,10 +9,11 @@ refuses work (a test's simulated outage) refuses it for all of them.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import RowMapping, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -55,8 +56,11 @@ async def one(connection: AsyncConnection, statement: Executable) -> RowMapping:
     return (await connection.execute(statement)).mappings().one()
 
 
-async def first(connection: AsyncConnection, statement: Executable) -> RowMapping | None:
-    return (await connection.execute(statement)).mappings().first()
+async def first(
+    connection: AsyncConnection, statement: Executable, parameters: Mapping[str, Any] | None = None
+) -> RowMapping | None:
+    """The first row of a statement, if any (``parameters`` bind a prebuilt statement's values)."""
+    return (await connection.execute(statement, parameters)).mappings().first()
 
 
 def now() -> datetime:

@@ -98,15 +98,8 @@ class SqlDocumentStore:
 
     async def get_document(self, tenant_id: TenantId, document_id: str) -> DocumentRecord | None:
         async with self._connections.reading() as connection:
-            row = (
-                (
-                    await connection.execute(
-                        _LIVE_DOCUMENT, {"d_tenant": tenant_id, "d_id": document_id}
-                    )
-                )
-                .mappings()
-                .first()
-            )
+            key = {"d_tenant": tenant_id, "d_id": document_id}
+            row = await first(connection, _LIVE_DOCUMENT, key)
         return None if row is None else document_record(row)
 
     async def find_document_by_external_id(
@@ -167,7 +160,7 @@ class SqlDocumentStore:
         both for every job, and a second read per job was a round trip of its own."""
         parameters = {"d_tenant": tenant_id, "d_id": document_id, "d_version": version}
         async with self._connections.reading() as connection:
-            row = (await connection.execute(_DOCUMENT_TO_SEND, parameters)).mappings().first()
+            row = await first(connection, _DOCUMENT_TO_SEND, parameters)
         if row is None:
             return None
         return document_record(row), bytes(row["sent_content"])
@@ -252,11 +245,7 @@ class SqlDocumentStore:
 
     async def get_job(self, tenant_id: TenantId, job_id: str) -> JobRecord | None:
         async with self._connections.reading() as connection:
-            row = (
-                (await connection.execute(_JOB, {"d_tenant": tenant_id, "d_id": job_id}))
-                .mappings()
-                .first()
-            )
+            row = await first(connection, _JOB, {"d_tenant": tenant_id, "d_id": job_id})
         return None if row is None else job_record(row)
 
     async def list_jobs(self, tenant_id: TenantId, document_id: str) -> list[JobRecord]:

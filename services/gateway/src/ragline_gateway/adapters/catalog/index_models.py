@@ -123,7 +123,7 @@ def _task(row: RowMapping) -> ReindexTask:
 
 
 async def _locked(connection: AsyncConnection, spec: str) -> IndexModelRecord | None:
-    row = (await connection.execute(_LOCK_SPEC, {"i_spec": spec})).mappings().first()
+    row = await first(connection, _LOCK_SPEC, {"i_spec": spec})
     return _record(row) if row is not None else None
 
 
@@ -382,7 +382,7 @@ class SqlIndexModels:
         async with self._connections.writing() as connection:
             await _lock_active(connection)
             task_key = {"i_tenant": tenant_id, "i_task": task_id}
-            task = (await connection.execute(_LOCK_TASK, task_key)).mappings().first()
+            task = await first(connection, _LOCK_TASK, task_key)
             if task is None or task["state"] in ("done", "failed"):
                 return None
             short = reason[:_REASON_CHARS] if reason else None

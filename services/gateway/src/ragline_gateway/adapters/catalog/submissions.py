@@ -133,7 +133,7 @@ async def record_new_document(
     stamp = now()
     job_id = new_id("job")
     parameters = _new_document_parameters(tenant_id, draft, content, trace, stamp, job_id)
-    row = (await connection.execute(_NEW_DOCUMENT, parameters)).mappings().first()
+    row = await first(connection, _NEW_DOCUMENT, parameters)
     if row is None:
         return None
     document = document_record(row)

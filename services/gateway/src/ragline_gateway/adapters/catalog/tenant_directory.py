@@ -104,7 +104,7 @@ class SqlTenantDirectory:
 
     async def get_tenant_limits(self, tenant_id: TenantId) -> TenantLimits | None:
         async with self._connections.reading() as connection:
-            row = (await connection.execute(_LIMITS, {"t_tenant": tenant_id})).mappings().first()
+            row = await first(connection, _LIMITS, {"t_tenant": tenant_id})
         if row is None:
             return None
         return TenantLimits(**{name: row[name] for name in _LIMIT_COLUMNS})
