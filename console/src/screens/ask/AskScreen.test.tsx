@@ -120,4 +120,22 @@ describe("Ask", () => {
     expect(screen.getByRole("heading", { name: "Earlier in this conversation" })).toBeInTheDocument();
     expect(calls.filter((call) => call.url === "/v1/models")).toHaveLength(1);
   });
+
+  it("sends only the last 20 history messages, which the gateway answers from", async () => {
+    const turns = 12;
+    const calls = askGateway(
+      Array.from({ length: turns }, (_, n) => completion(`Answer ${n}.`, [SOURCES[0]!], null)),
+    );
+    renderScreen(<AskScreen />);
+    for (let n = 0; n < turns; n += 1) {
+      await ask(`Question ${n}?`);
+      await screen.findByText(`Answer ${n}.`);
+    }
+
+    const completions = calls.filter((call) => call.url === "/v1/chat/completions");
+    const messages = (completions[turns - 1]?.body as { messages: ChatMessage[] }).messages;
+    expect(messages).toHaveLength(21);
+    expect(messages[0]).toEqual({ role: "user", content: "Question 1?" });
+    expect(messages[20]).toEqual({ role: "user", content: `Question ${turns - 1}?` });
+  });
 });

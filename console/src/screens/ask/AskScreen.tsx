@@ -31,11 +31,18 @@ export function applyUpdate(turn: Turn, update: AnswerUpdate): Turn {
   }
 }
 
+/** The gateway answers from the last 20 history messages (MAX_HISTORY_TURNS) and refuses a
+ * conversation of more than 50 messages, so only the last 20 are sent: a long chat keeps working,
+ * and the answers are the same. */
+const HISTORY_SENT = 20;
+
 function historyOf(turns: Turn[]): ChatMessage[] {
-  return turns.flatMap((turn) => [
-    { role: "user" as const, content: turn.question },
-    { role: "assistant" as const, content: turn.answer },
-  ]);
+  return turns
+    .flatMap((turn) => [
+      { role: "user" as const, content: turn.question },
+      { role: "assistant" as const, content: turn.answer },
+    ])
+    .slice(-HISTORY_SENT);
 }
 
 /** Once the answer is done, the sources it cites; while it streams (or if it cites none), all. */
