@@ -119,9 +119,6 @@ EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import urllib.request as r; r.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
 
-# What the runtime differs in per target: its environment and its command (an exec-form CMD
-# cannot expand ${TARGET}). BuildKit builds only the stages TARGET needs: gateway and generation
-# never build the export stage.
 # The web console (ADR 19): built once with Node.js from the committed lock file; only its static
 # files leave this stage, so no runtime image carries Node.js. Only the gateway serves them.
 FROM node:20-slim AS console
@@ -133,6 +130,9 @@ COPY console/index.html console/vite.config.ts console/tsconfig.json console/tsc
 COPY console/src src
 RUN npm run build
 
+# What the runtime differs in per target: its environment and its command (an exec-form CMD
+# cannot expand ${TARGET}). BuildKit builds only the stages TARGET needs: gateway and generation
+# never build the export stage.
 FROM runtime-common AS runtime-gateway
 COPY --from=console /console/dist /opt/ragline/console
 ENV RAGLINE_GATEWAY_CONSOLE_DIST=/opt/ragline/console
